@@ -1,0 +1,473 @@
+// The pybind11 module fastmlp._core: argument checks (errors name the argument and the
+// shapes), zero-copy views of NumPy arrays, GIL released around every kernel.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "activations.hpp"
+#include "dense.hpp"
+#include "gemm/dispatch.hpp"
+#include "gemm/gemm.hpp"
+#include "threads.hpp"
+
+namespace py = pybind11;
+using namespace fastmlp;
+
+namespace {
+
+enum class DType { f32, f64 };
+
+std::string shape_str(const py::array& a) {
+  std::string s = "(";
+  for (py::ssize_t d = 0; d < a.ndim(); ++d) {
+    if (d) s += ", ";
+    s += std::to_string(a.shape(d));
+  }
+  return s + (a.ndim() == 1 ? ",)" : ")");
+}
+
+std::string shape_str(const std::vector<py::ssize_t>& shape) {
+  std::string s = "(";
+  for (size_t d = 0; d < shape.size(); ++d) s += (d ? ", " : "") + std::to_string(shape[d]);
+  return s + (shape.size() == 1 ? ",)" : ")");
+}
+
+std::string described(const py::array& a, const char* name) {
+  return std::string(name) + " of shape " + shape_str(a);
+}
+
+// An input array argument with its name, for error messages.
+struct Arg {
+  py::array arr;
+  const char* name;
+  DType dtype;
+};
+
+Arg array_arg(const py::handle& obj, const char* name) {
+  if (!py::isinstance<py::array>(obj))
+    throw py::type_error(std::string(name) + " must be a numpy.ndarray, got " +
+                         std::string(py::str(py::type::of(obj).attr("__name__"))));
+  auto arr = py::reinterpret_borrow<py::array>(obj);
+  const py::dtype dt = arr.dtype();
+  const bool native = dt.byteorder() != '>';
+  if (dt.kind() == 'f' && native && dt.itemsize() == 4) return {arr, name, DType::f32};
+  if (dt.kind() == 'f' && native && dt.itemsize() == 8) return {arr, name, DType::f64};
+  throw py::type_error(std::string(name) + " must have dtype float32 or float64, got " +
+                       std::string(py::str(dt)) + " (fastmlp never casts implicitly)");
+}
+
+const char* dtype_name(DType d) { return d == DType::f32 ? "float32" : "float64"; }
+
+void require_same_dtype(const Arg& a, const Arg& b) {
+  if (a.dtype != b.dtype)
+    throw py::type_error(std::string(a.name) + " is " + dtype_name(a.dtype) + " but " + b.name +
+                         " is " + dtype_name(b.dtype) +
+                         "; use one dtype per call (fastmlp never casts implicitly)");
+}
+
+void require_ndim(const Arg& a, int ndim) {
+  if (a.arr.ndim() != ndim)
+    throw py::value_error(std::string(a.name) + " must be " + std::to_string(ndim) +
+                          "-D, got shape " + shape_str(a.arr));
+}
+
+int64_t elem_stride(const Arg& a, int dim) {
+  const py::ssize_t item = a.arr.itemsize(), s = a.arr.strides(dim);
+  if (s % item)
+    throw py::value_error(std::string(a.name) +
+                          " has strides that are not a multiple of its item size");
+  return s / item;
+}
+
+template <class T>
+MatView<T> view2d(const Arg& a) {
+  return {static_cast<const T*>(a.arr.data()), elem_stride(a, 0), elem_stride(a, 1)};
+}
+
+bool c_contiguous(const py::array& a) {
+  return a.flags() & py::array::c_style;
+}
+
+// [lo, hi) byte range an array's elements occupy (conservative for strided arrays).
+std::pair<const char*, const char*> extent(const py::array& a) {
+  const char* lo = static_cast<const char*>(a.data());
+  const char* hi = lo;
+  for (py::ssize_t d = 0; d < a.ndim(); ++d) {
+    if (a.shape(d) == 0) return {lo, lo};
+    const py::ssize_t span = (a.shape(d) - 1) * a.strides(d);
+    (span < 0 ? lo : hi) += span;
+  }
+  return {lo, hi + a.itemsize()};
+}
+
+bool overlaps(const py::array& a, const py::array& b) {
+  auto [alo, ahi] = extent(a);
+  auto [blo, bhi] = extent(b);
+  return alo < ahi && blo < bhi && alo < bhi && blo < ahi;
+}
+
+// The output array: a new C-contiguous one, or `out` after checking it can take the result.
+template <class T>
+py::array_t<T> output(const py::object& out, const char* name,
+                      const std::vector<py::ssize_t>& shape, const std::vector<const Arg*>& inputs) {
+  if (out.is_none()) return py::array_t<T>(shape);
+  Arg o = array_arg(out, name);
+  if (o.dtype != (sizeof(T) == 4 ? DType::f32 : DType::f64))
+    throw py::type_error(std::string(name) + " is " + dtype_name(o.dtype) + " but the result is " +
+                         (sizeof(T) == 4 ? "float32" : "float64"));
+  std::vector<py::ssize_t> got(o.arr.shape(), o.arr.shape() + o.arr.ndim());
+  if (got != shape)
+    throw py::value_error(std::string(name) + " has shape " + shape_str(o.arr) + ", expected " +
+                          shape_str(shape));
+  if (!c_contiguous(o.arr)) throw py::value_error(std::string(name) + " must be C-contiguous");
+  if (!o.arr.writeable()) throw py::value_error(std::string(name) + " is not writeable");
+  for (const Arg* in : inputs)
+    if (overlaps(o.arr, in->arr))
+      throw py::value_error(std::string(name) + " overlaps input " + in->name +
+                            "; pass a separate array");
+  return py::reinterpret_borrow<py::array_t<T>>(o.arr);
+}
+
+// A C-contiguous version of a (copying only when it is not one already).
+py::array contiguous(const Arg& a) {
+  if (c_contiguous(a.arr)) return a.arr;
+  return py::module_::import("numpy").attr("ascontiguousarray")(a.arr);
+}
+
+template <class F>
+auto by_dtype(DType d, F&& f) {
+  return d == DType::f32 ? f(float{}) : f(double{});
+}
+
+Activation activation_arg(const std::string& name) {
+  try {
+    return parse_activation(name);
+  } catch (const std::invalid_argument& e) {
+    throw py::value_error(std::string("activation: ") + e.what());
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+
+py::array matmul(const py::object& a_obj, const py::object& b_obj, const py::object& out) {
+  Arg a = array_arg(a_obj, "a"), b = array_arg(b_obj, "b");
+  require_same_dtype(a, b);
+  require_ndim(a, 2);
+  require_ndim(b, 2);
+  if (a.arr.shape(1) != b.arr.shape(0))
+    throw py::value_error("matmul: a of shape " + shape_str(a.arr) + " and b of shape " +
+                          shape_str(b.arr) + " do not fit (a.shape[1] != b.shape[0])");
+  const int64_t m = a.arr.shape(0), k = a.arr.shape(1), n = b.arr.shape(1);
+  return by_dtype(a.dtype, [&](auto tag) -> py::array {
+    using T = decltype(tag);
+    auto c = output<T>(out, "out", {m, n}, {&a, &b});
+    MatView<T> av = view2d<T>(a), bv = view2d<T>(b);
+    T* cp = c.mutable_data();
+    py::gil_scoped_release nogil;
+    gemm<T>(m, n, k, av, bv, cp, n);
+    return c;
+  });
+}
+
+py::array linear(const py::object& x_obj, const py::object& w_obj, const py::object& b_obj,
+                 const std::string& activation, double negative_slope, const py::object& out,
+                 const py::object& pre_out) {
+  Arg x = array_arg(x_obj, "x"), w = array_arg(w_obj, "weight");
+  require_same_dtype(x, w);
+  require_ndim(x, 2);
+  require_ndim(w, 2);
+  if (x.arr.shape(1) != w.arr.shape(1))
+    throw py::value_error("linear: " + described(x.arr, "x") + " does not fit " +
+                          described(w.arr, "weight") +
+                          " (weight is (out_features, in_features); x.shape[1] != weight.shape[1])");
+  const int64_t m = x.arr.shape(0), k = x.arr.shape(1), n = w.arr.shape(0);
+  std::vector<const Arg*> inputs{&x, &w};
+  Arg b{py::array(), "bias", x.dtype};
+  if (!b_obj.is_none()) {
+    b = array_arg(b_obj, "bias");
+    require_same_dtype(x, b);
+    if (b.arr.ndim() != 1 || b.arr.shape(0) != n)
+      throw py::value_error("linear: " + described(b.arr, "bias") + " does not fit " +
+                            described(w.arr, "weight") + "; expected (" + std::to_string(n) + ",)");
+    inputs.push_back(&b);
+  }
+  const Activation act = activation_arg(activation);
+  return by_dtype(x.dtype, [&](auto tag) -> py::array {
+    using T = decltype(tag);
+    auto y = output<T>(out, "out", {m, n}, inputs);
+    T* pre = nullptr;
+    if (!pre_out.is_none()) {
+      auto z = output<T>(pre_out, "pre_activation_out", {m, n}, inputs);
+      if (overlaps(z, y)) throw py::value_error("pre_activation_out overlaps out");
+      pre = z.mutable_data();
+    }
+    MatView<T> xv = view2d<T>(x), wv = view2d<T>(w);
+    const T* bp = b.arr ? static_cast<const T*>(b.arr.data()) : nullptr;
+    const int64_t bs = b.arr ? elem_stride(b, 0) : 1;
+    T* yp = y.mutable_data();
+    py::gil_scoped_release nogil;
+    dense_forward<T>(m, n, k, xv, wv, bp, bs, act, T(negative_slope), yp, pre);
+    return y;
+  });
+}
+
+py::tuple linear_backward(const py::object& gy_obj, const py::object& x_obj,
+                          const py::object& w_obj, const py::object& y_obj,
+                          const std::string& activation, const py::object& pre_obj,
+                          double negative_slope) {
+  Arg gy = array_arg(gy_obj, "grad_y"), x = array_arg(x_obj, "x"), w = array_arg(w_obj, "weight");
+  Arg y = array_arg(y_obj, "y");
+  for (const Arg* a : {&x, &w, &y}) require_same_dtype(gy, *a);
+  for (const Arg* a : {&gy, &x, &w, &y}) require_ndim(*a, 2);
+  const int64_t m = x.arr.shape(0), k = x.arr.shape(1), n = w.arr.shape(0);
+  if (w.arr.shape(1) != k)
+    throw py::value_error("linear_backward: " + described(x.arr, "x") + " does not fit " +
+                          described(w.arr, "weight") + " (x.shape[1] != weight.shape[1])");
+  for (const Arg* a : {&gy, &y})
+    if (a->arr.shape(0) != m || a->arr.shape(1) != n)
+      throw py::value_error("linear_backward: " + described(a->arr, a->name) + ", expected (" +
+                            std::to_string(m) + ", " + std::to_string(n) + ") for " +
+                            described(x.arr, "x") + " and " + described(w.arr, "weight"));
+  const Activation act = activation_arg(activation);
+  if (act == Activation::step)
+    throw py::value_error("linear_backward: activation 'step' has no gradient");
+  py::array pre;
+  if (!pre_obj.is_none()) {
+    Arg p = array_arg(pre_obj, "pre_activation");
+    require_same_dtype(gy, p);
+    require_ndim(p, 2);
+    if (p.arr.shape(0) != m || p.arr.shape(1) != n)
+      throw py::value_error("linear_backward: " + described(p.arr, "pre_activation") +
+                            ", expected the shape of y " + shape_str(y.arr));
+    pre = contiguous(p);
+  } else if (backward_needs_pre_activation(act, negative_slope)) {
+    throw py::value_error(std::string("linear_backward: activation '") + activation +
+                          "' needs pre_activation (from linear(..., pre_activation_out=...))"
+                          " to compute its derivative");
+  }
+  py::array gyc = contiguous(gy), yc = contiguous(y);
+  return by_dtype(gy.dtype, [&](auto tag) -> py::tuple {
+    using T = decltype(tag);
+    py::array_t<T> gx({m, k}), gw({n, k}), gb(std::vector<py::ssize_t>{n});
+    MatView<T> xv = view2d<T>(x), wv = view2d<T>(w);
+    const T* gyp = static_cast<const T*>(gyc.data());
+    const T* yp = static_cast<const T*>(yc.data());
+    const T* pp = pre ? static_cast<const T*>(pre.data()) : nullptr;
+    T *gxp = gx.mutable_data(), *gwp = gw.mutable_data(), *gbp = gb.mutable_data();
+    {
+      py::gil_scoped_release nogil;
+      dense_backward<T>(m, n, k, gyp, xv, wv, yp, pp, act, T(negative_slope), gxp, gwp, gbp);
+    }
+    return py::make_tuple(gx, gw, gb);
+  });
+}
+
+py::array activation_forward_py(const std::string& name, const py::object& x_obj,
+                                double negative_slope, const py::object& out) {
+  const Activation act = activation_arg(name);
+  Arg x = array_arg(x_obj, "x");
+  if (x.arr.ndim() < 1) throw py::value_error("activation: x must have at least 1 dimension");
+  std::vector<py::ssize_t> shape(x.arr.shape(), x.arr.shape() + x.arr.ndim());
+  const int64_t n = shape.back(), m = n ? x.arr.size() / n : 0;
+  py::array xc = contiguous(x);
+  return by_dtype(x.dtype, [&](auto tag) -> py::array {
+    using T = decltype(tag);
+    auto y = output<T>(out, "out", shape, {&x});
+    const T* xp = static_cast<const T*>(xc.data());
+    T* yp = y.mutable_data();
+    py::gil_scoped_release nogil;
+    activation_forward_2d<T>(act, T(negative_slope), xp, yp, m, n);
+    return y;
+  });
+}
+
+py::array activation_backward_py(const std::string& name, const py::object& gy_obj,
+                                 const py::object& y_obj, const py::object& x_obj,
+                                 double negative_slope, const py::object& out) {
+  const Activation act = activation_arg(name);
+  if (act == Activation::step)
+    throw py::value_error("activation_backward: activation 'step' has no gradient");
+  Arg gy = array_arg(gy_obj, "grad_y"), y = array_arg(y_obj, "y");
+  require_same_dtype(gy, y);
+  std::vector<py::ssize_t> shape(gy.arr.shape(), gy.arr.shape() + gy.arr.ndim());
+  if (gy.arr.ndim() < 1 || std::vector<py::ssize_t>(y.arr.shape(), y.arr.shape() + y.arr.ndim()) != shape)
+    throw py::value_error("activation_backward: " + described(gy.arr, "grad_y") + " and " +
+                          described(y.arr, "y") + " must have one shape of at least 1 dimension");
+  std::vector<const Arg*> inputs{&gy, &y};
+  py::array xc;
+  Arg x{py::array(), "x", gy.dtype};
+  if (!x_obj.is_none()) {
+    x = array_arg(x_obj, "x");
+    require_same_dtype(gy, x);
+    if (std::vector<py::ssize_t>(x.arr.shape(), x.arr.shape() + x.arr.ndim()) != shape)
+      throw py::value_error("activation_backward: " + described(x.arr, "x") +
+                            " must have the shape of grad_y " + shape_str(gy.arr));
+    xc = contiguous(x);
+    inputs.push_back(&x);
+  } else if (backward_needs_pre_activation(act, negative_slope)) {
+    throw py::value_error("activation_backward: activation '" + name +
+                          "' needs x, the input of the forward pass");
+  }
+  const int64_t n = shape.back(), m = n ? gy.arr.size() / n : 0;
+  py::array gyc = contiguous(gy), yc = contiguous(y);
+  return by_dtype(gy.dtype, [&](auto tag) -> py::array {
+    using T = decltype(tag);
+    auto gx = output<T>(out, "out", shape, inputs);
+    const T* gp = static_cast<const T*>(gyc.data());
+    const T* yp = static_cast<const T*>(yc.data());
+    const T* xp = xc ? static_cast<const T*>(xc.data()) : nullptr;
+    T* op = gx.mutable_data();
+    py::gil_scoped_release nogil;
+    activation_backward_2d<T>(act, T(negative_slope), gp, yp, xp, op, m, n);
+    return gx;
+  });
+}
+
+py::dict isa_info() {
+  py::dict d;
+  d["isa"] = isa_name(current_isa());
+  py::list avail;
+  for (Isa isa : available_isas()) avail.append(isa_name(isa));
+  d["available_isas"] = avail;
+  d["num_threads"] = max_threads();
+  return d;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, mod, py::mod_gil_not_used()) {
+  mod.doc() = "fastmlp's C++ kernels. Use the documented functions of the fastmlp package.";
+  try {
+    init_isa_from_environment();
+  } catch (const std::invalid_argument& e) {
+    throw py::value_error(e.what());
+  }
+
+  mod.def("matmul", &matmul, py::arg("a"), py::arg("b"), py::kw_only(), py::arg("out") = py::none(),
+          R"doc(Matrix product ``a @ b`` of 2-D float32 or float64 arrays.
+
+Parameters
+----------
+a : ndarray, shape (m, k)
+b : ndarray, shape (k, n), same dtype as ``a``
+out : ndarray, shape (m, n), optional
+    C-contiguous array of the same dtype to write the result into.
+
+Returns
+-------
+ndarray, shape (m, n), C-contiguous.
+)doc");
+
+  mod.def("linear", &linear, py::arg("x"), py::arg("weight"), py::arg("bias") = py::none(),
+          py::arg("activation") = "identity", py::kw_only(), py::arg("negative_slope") = 0.01,
+          py::arg("out") = py::none(), py::arg("pre_activation_out") = py::none(),
+          R"doc(Dense layer ``act(x @ weight.T + bias)`` in one fused pass.
+
+Follows ``torch.nn.Linear``: ``weight`` has shape (out_features, in_features).
+
+Parameters
+----------
+x : ndarray, shape (batch, in_features)
+weight : ndarray, shape (out_features, in_features)
+bias : ndarray, shape (out_features,), optional
+activation : str
+    identity, relu, leaky_relu, sigmoid, tanh, gelu (exact erf form), softmax (row-wise)
+    or step (Heaviside, 1 where the input is >= 0).
+negative_slope : float
+    Slope of leaky_relu for negative inputs (PyTorch's default 0.01).
+out : ndarray, shape (batch, out_features), optional
+pre_activation_out : ndarray, shape (batch, out_features), optional
+    Receives ``x @ weight.T + bias`` before the activation (what ``linear_backward``
+    needs for gelu).
+
+Returns
+-------
+ndarray, shape (batch, out_features).
+)doc");
+
+  mod.def("linear_backward", &linear_backward, py::arg("grad_y"), py::arg("x"), py::arg("weight"),
+          py::arg("y"), py::arg("activation") = "identity", py::kw_only(),
+          py::arg("pre_activation") = py::none(), py::arg("negative_slope") = 0.01,
+          R"doc(Backward pass of ``y = linear(x, weight, bias, activation)``.
+
+Parameters
+----------
+grad_y : ndarray, shape (batch, out_features)
+    Gradient of the loss with respect to ``y``.
+x : ndarray, shape (batch, in_features)
+weight : ndarray, shape (out_features, in_features)
+y : ndarray, shape (batch, out_features)
+    The forward output.
+activation : str
+    The forward activation ('step' has no gradient).
+pre_activation : ndarray, shape (batch, out_features), optional
+    ``x @ weight.T + bias``: required for gelu (and for leaky_relu with a negative
+    slope), whose derivative cannot be recovered from ``y``.
+negative_slope : float
+
+Returns
+-------
+(grad_x, grad_weight, grad_bias) : shapes (batch, in_features),
+(out_features, in_features), (out_features,).
+)doc");
+
+  mod.def("activation", &activation_forward_py, py::arg("name"), py::arg("x"), py::kw_only(),
+          py::arg("negative_slope") = 0.01, py::arg("out") = py::none(),
+          R"doc(Apply the activation ``name`` to ``x`` (softmax along the last axis).
+
+Parameters
+----------
+name : str
+x : ndarray of float32 or float64, at least 1-D
+negative_slope : float
+    leaky_relu's slope for negative inputs.
+out : ndarray, optional, C-contiguous, the shape and dtype of ``x``
+
+Returns
+-------
+ndarray of the shape of ``x``.
+)doc");
+
+  mod.def("activation_backward", &activation_backward_py, py::arg("name"), py::arg("grad_y"),
+          py::arg("y"), py::arg("x") = py::none(), py::kw_only(), py::arg("negative_slope") = 0.01,
+          py::arg("out") = py::none(),
+          R"doc(Gradient with respect to the input of ``y = activation(name, x)``.
+
+Computes ``grad_y * act'(x)`` (for softmax the row-wise vector-Jacobian product
+``y * (grad_y - sum(grad_y * y, axis=-1))``).
+
+Parameters
+----------
+name : str
+grad_y : ndarray
+    Gradient of the loss with respect to ``y``.
+y : ndarray, the shape of grad_y
+    The forward output.
+x : ndarray, the shape of grad_y, optional
+    The forward input: required for gelu (and leaky_relu with a negative slope).
+negative_slope : float
+out : ndarray, optional
+
+Returns
+-------
+ndarray of the shape of ``grad_y``.
+)doc");
+
+  mod.def("set_num_threads", [](int n) {
+        if (n < 1) throw py::value_error("set_num_threads: n must be >= 1, got " + std::to_string(n));
+        set_max_threads(n);
+      }, py::arg("n"), "Use at most n OpenMP threads in fastmlp's kernels.");
+  mod.def("get_num_threads", &max_threads, "Number of threads fastmlp's kernels may use.");
+  mod.def("_isa_info", &isa_info);
+  mod.def("_set_isa", [](const std::string& name) {
+        try {
+          set_isa(name);
+        } catch (const std::invalid_argument& e) {
+          throw py::value_error(e.what());
+        }
+      }, py::arg("name"), "Switch the micro-kernel set (for tests; FASTMLP_ISA at import is the public way).");
+}

@@ -1,0 +1,73 @@
+#include "dense.hpp"
+
+#include <algorithm>
+
+#include "activations.hpp"
+#include "buffer.hpp"
+#include "gemm/gemm.hpp"
+#include "threads.hpp"
+
+namespace fastmlp {
+
+template <class T>
+void dense_forward(int64_t m, int64_t n, int64_t k, MatView<T> x, MatView<T> w, const T* bias,
+                   int64_t bias_stride, Activation act, T negative_slope, T* y, T* pre) {
+  Epilogue<T> ep;
+  ep.bias = bias;
+  ep.bias_stride = bias_stride;
+  ep.act = act;
+  ep.negative_slope = negative_slope;
+  ep.pre = pre;
+  ep.ldpre = n;
+  gemm(m, n, k, x, w.transposed(), y, n, ep);
+  if (act == Activation::softmax) activation_forward_2d(act, negative_slope, y, y, m, n);
+}
+
+template <class T>
+void column_sums(const T* a, int64_t m, int64_t n, T* out) {
+  // Threads take column ranges (of whole cache lines), each summing all rows in order.
+  constexpr int64_t kLine = 64 / sizeof(T);
+  const int64_t chunks = ceil_div(n, kLine);
+  const int nt = static_cast<int>(std::min<int64_t>(threads_for(m * n, 1 << 15), chunks));
+#pragma omp parallel num_threads(nt)
+  {
+    const int t = omp_get_thread_num(), tn = omp_get_num_threads();
+    const int64_t lo = std::min(n, chunks * t / tn * kLine);
+    const int64_t hi = std::min(n, chunks * (t + 1) / tn * kLine);
+    std::fill(out + lo, out + hi, T(0));
+    for (int64_t i = 0; i < m; ++i) {
+      const T* row = a + i * n;
+      for (int64_t j = lo; j < hi; ++j) out[j] += row[j];
+    }
+  }
+}
+
+template <class T>
+void dense_backward(int64_t m, int64_t n, int64_t k, const T* grad_y, MatView<T> x, MatView<T> w,
+                    const T* y, const T* pre, Activation act, T negative_slope, T* grad_x,
+                    T* grad_w, T* grad_b) {
+  const T* grad_pre = grad_y;
+  if (act != Activation::identity) {
+    thread_local AlignedBuffer scratch;
+    T* buf = scratch.get<T>(m * n);
+    activation_backward_2d(act, negative_slope, grad_y, y, pre, buf, m, n);
+    grad_pre = buf;
+  }
+  if (grad_b) column_sums(grad_pre, m, n, grad_b);
+  // grad_w (n x k) = grad_pre^T (n x m) x (m x k)
+  if (grad_w) gemm<T>(n, k, m, MatView<T>{grad_pre, 1, n}, x, grad_w, k);
+  // grad_x (m x k) = grad_pre (m x n) W (n x k)
+  if (grad_x) gemm<T>(m, k, n, MatView<T>{grad_pre, n, 1}, w, grad_x, k);
+}
+
+#define FASTMLP_INSTANTIATE(T)                                                                  \
+  template void dense_forward<T>(int64_t, int64_t, int64_t, MatView<T>, MatView<T>, const T*,    \
+                                 int64_t, Activation, T, T*, T*);                                \
+  template void dense_backward<T>(int64_t, int64_t, int64_t, const T*, MatView<T>, MatView<T>,   \
+                                  const T*, const T*, Activation, T, T*, T*, T*);                \
+  template void column_sums<T>(const T*, int64_t, int64_t, T*);
+FASTMLP_INSTANTIATE(float)
+FASTMLP_INSTANTIATE(double)
+#undef FASTMLP_INSTANTIATE
+
+}  // namespace fastmlp

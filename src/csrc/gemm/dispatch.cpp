@@ -1,0 +1,95 @@
+#include "gemm/dispatch.hpp"
+
+#include <atomic>
+#include <cstdlib>
+#include <stdexcept>
+
+namespace fastmlp {
+namespace {
+
+std::atomic<int> g_isa{static_cast<int>(Isa::generic)};
+
+bool cpu_has(Isa isa) {
+  switch (isa) {
+    case Isa::generic:
+      return true;
+#if defined(FASTMLP_X86)
+    // libgcc's checks include the OS's support for saving the wide registers.
+    case Isa::avx2:
+      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case Isa::avx512:
+      return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") &&
+             __builtin_cpu_supports("fma");
+#endif
+    default:
+      return false;
+  }
+}
+
+const Isa kAllIsas[] = {Isa::generic, Isa::avx2, Isa::avx512};
+
+}  // namespace
+
+const char* isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::generic: return "generic";
+    case Isa::avx2: return "avx2";
+    case Isa::avx512: return "avx512";
+  }
+  return "?";
+}
+
+std::vector<Isa> available_isas() {
+  std::vector<Isa> out;
+  for (Isa isa : kAllIsas)
+    if (cpu_has(isa)) out.push_back(isa);
+  return out;
+}
+
+Isa current_isa() { return static_cast<Isa>(g_isa.load(std::memory_order_relaxed)); }
+
+void set_isa(const std::string& name) {
+  for (Isa isa : kAllIsas) {
+    if (name != isa_name(isa)) continue;
+    if (!cpu_has(isa))
+      throw std::invalid_argument("FASTMLP_ISA=" + name +
+                                  ": this CPU (or this build) does not support it");
+    g_isa.store(static_cast<int>(isa), std::memory_order_relaxed);
+    return;
+  }
+  throw std::invalid_argument("FASTMLP_ISA=" + name +
+                              ": unknown instruction set (expected generic, avx2 or avx512)");
+}
+
+void init_isa_from_environment() {
+  const char* env = std::getenv("FASTMLP_ISA");
+  if (env && *env) {
+    set_isa(env);
+  } else {
+    g_isa.store(static_cast<int>(available_isas().back()), std::memory_order_relaxed);
+  }
+}
+
+template <>
+const GemmKernel<float>& gemm_kernel<float>() {
+  switch (current_isa()) {
+#if defined(FASTMLP_X86)
+    case Isa::avx512: return gemm_f32_avx512;
+    case Isa::avx2: return gemm_f32_avx2;
+#endif
+    default: return gemm_f32_generic;
+  }
+}
+
+template <>
+const GemmKernel<double>& gemm_kernel<double>() {
+  switch (current_isa()) {
+#if defined(FASTMLP_X86)
+    case Isa::avx512: return gemm_f64_avx512;
+    case Isa::avx2: return gemm_f64_avx2;
+#endif
+    default: return gemm_f64_generic;
+  }
+}
+
+}  // namespace fastmlp

@@ -1,0 +1,196 @@
+#include "gemm/gemm.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "buffer.hpp"
+#include "epilogue.hpp"
+#include "gemm/dispatch.hpp"
+#include "threads.hpp"
+
+namespace fastmlp {
+namespace {
+
+// Largest MR x NR tile of any micro-kernel; edge tiles go through a buffer this size.
+constexpr int kMaxTile = 512;
+// Multiply-adds below which a second thread costs more than it brings.
+constexpr int64_t kMaddsPerThread = int64_t(1) << 18;
+
+// Packing buffers of the calling thread (OpenMP workers write into them through
+// pointers); one set per Python thread, so concurrent calls never share one.
+struct Workspace {
+  AlignedBuffer a, b, bias;
+};
+Workspace& workspace() {
+  thread_local Workspace ws;
+  return ws;
+}
+
+// Rows [i0, i0+rows) x columns [p0, p0+kc) of A into an MR-row micro-panel:
+// dst[kk*MR + r], rows past the edge zero-filled.
+template <class T>
+void pack_a_panel(const MatView<T>& a, int64_t i0, int64_t rows, int64_t p0, int64_t kc, int mr,
+                  T* dst) {
+  if (a.cs == 1) {
+    for (int64_t r = 0; r < rows; ++r) {
+      const T* src = &a(i0 + r, p0);
+      for (int64_t kk = 0; kk < kc; ++kk) dst[kk * mr + r] = src[kk];
+    }
+  } else {
+    for (int64_t kk = 0; kk < kc; ++kk)
+      for (int64_t r = 0; r < rows; ++r) dst[kk * mr + r] = a(i0 + r, p0 + kk);
+  }
+  for (int64_t r = rows; r < mr; ++r)
+    for (int64_t kk = 0; kk < kc; ++kk) dst[kk * mr + r] = T(0);
+}
+
+// Rows [p0, p0+kc) x columns [j0, j0+cols) of B into an NR-column micro-panel:
+// dst[kk*NR + c], columns past the edge zero-filled.
+template <class T>
+void pack_b_panel(const MatView<T>& b, int64_t p0, int64_t kc, int64_t j0, int64_t cols, int nr,
+                  T* dst) {
+  if (b.cs == 1) {
+    for (int64_t kk = 0; kk < kc; ++kk) {
+      const T* src = &b(p0 + kk, j0);
+      T* d = dst + kk * nr;
+      std::copy(src, src + cols, d);
+      std::fill(d + cols, d + nr, T(0));
+    }
+    return;
+  }
+  for (int64_t c = 0; c < cols; ++c) {
+    const T* src = &b(p0, j0 + c);
+    for (int64_t kk = 0; kk < kc; ++kk) dst[kk * nr + c] = src[kk * b.rs];
+  }
+  for (int64_t c = cols; c < nr; ++c)
+    for (int64_t kk = 0; kk < kc; ++kk) dst[kk * nr + c] = T(0);
+}
+
+// Split nt threads into a tm x tn grid over (M panels, N panels) that minimises the
+// largest share; on ties prefer splitting N (each thread then packs only its own B).
+void thread_grid(int nt, int64_t m_panels, int64_t n_panels, int& tm, int& tn) {
+  int64_t best = -1;
+  for (int cand_tn = nt; cand_tn >= 1; --cand_tn) {
+    if (nt % cand_tn) continue;
+    const int cand_tm = nt / cand_tn;
+    const int64_t share = ceil_div(m_panels, cand_tm) * ceil_div(n_panels, cand_tn);
+    if (best < 0 || share < best) {
+      best = share;
+      tm = cand_tm;
+      tn = cand_tn;
+    }
+  }
+}
+
+// C (m x n, ldc) = bias or 0, then the activation: what A B + bias is when k == 0.
+template <class T>
+void gemm_empty_k(int64_t m, int64_t n, T* c, int64_t ldc, const Epilogue<T>& ep) {
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = ep.bias ? ep.bias[j * ep.bias_stride] : T(0);
+  Epilogue<T> rest = ep;
+  if (ep.act == Activation::relu) {  // finish_tile leaves relu to the micro-kernel
+    rest.act = Activation::leaky_relu;
+    rest.negative_slope = T(0);
+  }
+  finish_tile(rest, c, ldc, 0, 0, m, n);
+}
+
+}  // namespace
+
+template <class T>
+void gemm(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T* c, int64_t ldc,
+          const Epilogue<T>& ep) {
+  if (m == 0 || n == 0) return;
+  if (k == 0) return gemm_empty_k(m, n, c, ldc, ep);
+
+  const GemmKernel<T>& kern = gemm_kernel<T>();
+  const int MR = kern.mr, NR = kern.nr;
+  if (MR * NR > kMaxTile) throw std::logic_error("micro-kernel tile larger than kMaxTile");
+  const int64_t KC = kern.kc;
+  const int64_t MC = std::min(kern.mc, round_up(m, MR));
+  const int64_t NCP = std::max<int64_t>(1, kern.nc / NR);  // N panels per packed B block
+  const int64_t n_panels = ceil_div(n, NR);
+  const int64_t kc_max = std::min(KC, k);
+
+  int nt = threads_for(m * n * k, kMaddsPerThread);
+  nt = static_cast<int>(std::min<int64_t>(nt, ceil_div(MC, MR) * n_panels));
+  int tm = 1, tn = 1;
+  thread_grid(nt, ceil_div(MC, MR), n_panels, tm, tn);
+  nt = tm * tn;
+
+  Workspace& ws = workspace();
+  T* abuf = ws.a.get<T>(MC * kc_max);
+  const int64_t b_per_thread = kc_max * std::min(NCP, ceil_div(n_panels, tn)) * NR;
+  T* bbuf_all = ws.b.get<T>(b_per_thread * nt);
+  const T* bias = nullptr;
+  if (ep.bias) {  // padded to whole panels so the micro-kernel can load NR values
+    T* padded = ws.bias.get<T>(n_panels * NR);
+    for (int64_t j = 0; j < n; ++j) padded[j] = ep.bias[j * ep.bias_stride];
+    std::fill(padded + n, padded + n_panels * NR, T(0));
+    bias = padded;
+  }
+  const unsigned relu_flag = activation_in_ukernel(ep) ? kRelu : 0u;
+
+#pragma omp parallel num_threads(nt)
+  {
+    const int tid = omp_get_thread_num();
+    const int ti = tid / tn, tj = tid % tn;
+    const int64_t np_lo = n_panels * tj / tn, np_hi = n_panels * (tj + 1) / tn;
+    T* bbuf = bbuf_all + b_per_thread * tid;
+    alignas(64) T edge[kMaxTile];
+
+    for (int64_t pc = 0; pc < k; pc += KC) {
+      const int64_t kc = std::min(KC, k - pc);
+      const bool first = pc == 0, last = pc + kc == k;
+      const unsigned flags = (first ? 0u : kLoadC) | (last ? relu_flag : 0u);
+
+      for (int64_t ic = 0; ic < m; ic += MC) {
+        const int64_t mc = std::min(MC, m - ic);
+        const int64_t m_panels = ceil_div(mc, MR);
+#pragma omp for schedule(static)
+        for (int64_t ip = 0; ip < m_panels; ++ip)
+          pack_a_panel(a, ic + ip * MR, std::min<int64_t>(MR, mc - ip * MR), pc, kc, MR,
+                       abuf + ip * MR * kc);
+        // (implicit barrier: the whole A block is packed)
+        const int64_t mp_lo = m_panels * ti / tm, mp_hi = m_panels * (ti + 1) / tm;
+
+        for (int64_t jb = np_lo; jb < np_hi; jb += NCP) {
+          const int64_t jb_hi = std::min(np_hi, jb + NCP);
+          for (int64_t jp = jb; jp < jb_hi; ++jp)
+            pack_b_panel(b, pc, kc, jp * NR, std::min<int64_t>(NR, n - jp * NR), NR,
+                         bbuf + (jp - jb) * NR * kc);
+
+          for (int64_t ip = mp_lo; ip < mp_hi; ++ip) {
+            const int64_t i0 = ic + ip * MR, mr = std::min<int64_t>(MR, m - i0);
+            const T* ap = abuf + ip * MR * kc;
+            for (int64_t jp = jb; jp < jb_hi; ++jp) {
+              const int64_t j0 = jp * NR, nr = std::min<int64_t>(NR, n - j0);
+              const T* bp = bbuf + (jp - jb) * NR * kc;
+              const T* tile_bias = first && bias ? bias + j0 : nullptr;
+              T* ct = c + i0 * ldc + j0;
+              if (mr == MR && nr == NR) {
+                kern.ukernel(kc, ap, bp, ct, ldc, tile_bias, flags);
+              } else {  // edge tile: through a full-size buffer, then copy the valid part
+                if (!first)
+                  for (int64_t i = 0; i < mr; ++i) std::copy(ct + i * ldc, ct + i * ldc + nr, edge + i * NR);
+                kern.ukernel(kc, ap, bp, edge, NR, tile_bias, flags);
+                for (int64_t i = 0; i < mr; ++i) std::copy(edge + i * NR, edge + i * NR + nr, ct + i * ldc);
+              }
+              if (last) finish_tile(ep, c, ldc, i0, j0, mr, nr);
+            }
+          }
+        }
+#pragma omp barrier  // the A buffer is repacked next
+      }
+    }
+  }
+}
+
+template void gemm<float>(int64_t, int64_t, int64_t, MatView<float>, MatView<float>, float*,
+                          int64_t, const Epilogue<float>&);
+template void gemm<double>(int64_t, int64_t, int64_t, MatView<double>, MatView<double>, double*,
+                           int64_t, const Epilogue<double>&);
+
+}  // namespace fastmlp

@@ -1,0 +1,38 @@
+// The contract between the GEMM macro-kernel (gemm.cpp) and the per-ISA micro-kernels.
+#pragma once
+#include <cstdint>
+
+namespace fastmlp {
+
+// Flags of one micro-kernel call.
+enum UkernelFlags : unsigned {
+  kLoadC = 1u,  // accumulate onto C (every K block after the first); else start from bias or 0
+  kRelu = 2u,   // apply max(0, .) before storing (last K block of a fused relu)
+};
+
+// C[0:MR, 0:NR] (row stride ldc) = (kLoadC ? C : bias[0:NR] or 0) + A_panel * B_panel
+// where A_panel holds kc columns of MR values and B_panel kc rows of NR values, both
+// packed contiguously and 64-byte aligned; bias (if not null) holds NR values.
+template <class T>
+using UkernelFn = void (*)(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, const T* bias,
+                           unsigned flags);
+
+// A micro-kernel with the blocking that suits it: MC rows of A and KC of K stay in
+// cache as one packed block, NC columns of B as one thread's packed block.
+template <class T>
+struct GemmKernel {
+  const char* isa;
+  int mr, nr;
+  int64_t mc, kc, nc;
+  UkernelFn<T> ukernel;
+};
+
+// Defined one per ISA translation unit, each compiled with its own flags.
+extern const GemmKernel<float> gemm_f32_generic;
+extern const GemmKernel<double> gemm_f64_generic;
+extern const GemmKernel<float> gemm_f32_avx2;
+extern const GemmKernel<double> gemm_f64_avx2;
+extern const GemmKernel<float> gemm_f32_avx512;
+extern const GemmKernel<double> gemm_f64_avx512;
+
+}  // namespace fastmlp

@@ -1,0 +1,65 @@
+// The register-blocked micro-kernel, written once over a "vector traits" type V and
+// instantiated by each ISA's translation unit with its own register tile (MR x NV
+// vectors). Include only from ukernel_<isa>.cpp: it must be compiled with that ISA's
+// flags. Layout as in BLIS: per k, NV vectors of packed B and MR broadcasts of packed A.
+#pragma once
+#include <cstdint>
+
+#include "gemm/ukernel.hpp"
+
+namespace fastmlp {
+
+template <class V, int MR, int NV>
+void ukernel(int64_t kc, const typename V::T* __restrict a, const typename V::T* __restrict b,
+             typename V::T* __restrict c, int64_t ldc, const typename V::T* __restrict bias,
+             unsigned flags) {
+  using vec = typename V::vec;
+  constexpr int W = V::width;
+  vec acc[MR][NV];
+  if (flags & kLoadC) {
+#pragma GCC unroll 32
+    for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[i][v] = V::loadu(c + i * ldc + v * W);
+  } else {
+    vec init[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) init[v] = bias ? V::loadu(bias + v * W) : V::zero();
+#pragma GCC unroll 32
+    for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[i][v] = init[v];
+  }
+#pragma GCC unroll 2
+  for (int64_t p = 0; p < kc; ++p) {
+    vec bv[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) bv[v] = V::load(b + v * W);
+#pragma GCC unroll 32
+    for (int i = 0; i < MR; ++i) {
+      const vec ai = V::set1(a[i]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[i][v] = V::fma(ai, bv[v], acc[i][v]);
+    }
+    a += MR;
+    b += NV * W;
+  }
+  if (flags & kRelu) {
+#pragma GCC unroll 32
+    for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[i][v] = V::relu(acc[i][v]);
+  }
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) V::storeu(c + i * ldc + v * W, acc[i][v]);
+}
+
+template <class V, int MR, int NV>
+constexpr GemmKernel<typename V::T> make_gemm_kernel(const char* isa, int64_t mc, int64_t kc,
+                                                     int64_t nc) {
+  return {isa, MR, NV * V::width, mc, kc, nc, &ukernel<V, MR, NV>};
+}
+
+}  // namespace fastmlp

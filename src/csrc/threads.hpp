@@ -1,0 +1,35 @@
+// How many OpenMP threads a kernel may use. Honours OMP_NUM_THREADS and threadpoolctl
+// (both act on omp_get_max_threads()) and fastmlp.set_num_threads (which caps it for
+// every calling thread, not only the one that set it).
+#pragma once
+#include <omp.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+
+namespace fastmlp {
+
+inline std::atomic<int>& thread_limit() {
+  static std::atomic<int> limit{0};  // 0: no limit set
+  return limit;
+}
+
+inline int max_threads() {
+  const int omp = omp_get_max_threads();
+  const int lim = thread_limit().load(std::memory_order_relaxed);
+  return lim > 0 ? std::min(omp, lim) : omp;
+}
+
+inline void set_max_threads(int n) {
+  thread_limit().store(n, std::memory_order_relaxed);
+  omp_set_num_threads(n);
+}
+
+// Threads worth starting for `work` units when one thread should get at least `grain`.
+inline int threads_for(int64_t work, int64_t grain) {
+  const int64_t useful = std::max<int64_t>(1, work / std::max<int64_t>(1, grain));
+  return static_cast<int>(std::min<int64_t>(max_threads(), useful));
+}
+
+}  // namespace fastmlp

@@ -1,0 +1,31 @@
+"""fastmlp: fast MLP training and inference on CPUs.
+
+Dense-layer kernels in C++ with OpenMP (a packed GEMM with a micro-kernel per
+instruction set, fused bias + activation) exposed to NumPy without copies.
+"""
+from fastmlp._core import (
+    activation,
+    activation_backward,
+    get_num_threads,
+    linear,
+    linear_backward,
+    matmul,
+    set_num_threads,
+)
+from fastmlp._cpu import cpu_info
+
+__version__ = "0.1.0"
+
+ACTIVATIONS = ("identity", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softmax", "step")
+
+__all__ = [
+    "ACTIVATIONS",
+    "activation",
+    "activation_backward",
+    "cpu_info",
+    "get_num_threads",
+    "linear",
+    "linear_backward",
+    "matmul",
+    "set_num_threads",
+]
