@@ -12,6 +12,7 @@
 #include "dense.hpp"
 #include "gemm/dispatch.hpp"
 #include "gemm/gemm.hpp"
+#include "peak/peak.hpp"
 #include "threads.hpp"
 
 namespace py = pybind11;
@@ -463,6 +464,17 @@ ndarray of the shape of ``grad_y``.
       }, py::arg("n"), "Use at most n OpenMP threads in fastmlp's kernels.");
   mod.def("get_num_threads", &max_threads, "Number of threads fastmlp's kernels may use.");
   mod.def("_isa_info", &isa_info);
+  mod.def("_peak_gflops", [](const std::string& isa, const std::string& dtype, int threads, double seconds) {
+        const bool f64 = dtype == "float64";
+        if (!f64 && dtype != "float32") throw py::value_error("dtype must be 'float32' or 'float64'");
+        if (threads < 1) throw py::value_error("threads must be >= 1");
+        bool known = false;
+        for (Isa i : available_isas()) known |= isa == isa_name(i);
+        if (!known) throw py::value_error("isa '" + isa + "' is not available on this CPU");
+        py::gil_scoped_release nogil;
+        return peak_gflops(isa.c_str(), f64, threads, seconds);
+      }, py::arg("isa"), py::arg("dtype") = "float32", py::arg("threads") = 1, py::arg("seconds") = 0.2,
+      "FMA peak probe: best GFLOP/s of `threads` threads running independent FMA chains.");
   mod.def("_set_isa", [](const std::string& name) {
         try {
           set_isa(name);

@@ -1,0 +1,36 @@
+#include "peak/peak.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <stdexcept>
+
+namespace fastmlp {
+
+double peak_gflops(const char* isa, bool f64, int threads, double seconds) {
+  const PeakLoops* loops = nullptr;
+  if (!std::strcmp(isa, "generic")) loops = &peak_generic;
+#if defined(FASTMLP_X86)
+  if (!std::strcmp(isa, "avx2")) loops = &peak_avx2;
+  if (!std::strcmp(isa, "avx512")) loops = &peak_avx512;
+#endif
+  if (!loops) throw std::invalid_argument(std::string("unknown isa ") + isa);
+  const FmaLoopFn fn = f64 ? loops->f64 : loops->f32;
+  using clock = std::chrono::steady_clock;
+  const auto stop = clock::now() + std::chrono::duration<double>(seconds);
+  double best = 0;
+  const int64_t iters = 1 << 20;
+  do {  // best of short rounds: another process stealing a core only lowers some rounds
+    const auto t0 = clock::now();
+    double madds = 0;
+#pragma omp parallel num_threads(threads) reduction(+ : madds)
+    madds += fn(iters);
+    const double dt = std::chrono::duration<double>(clock::now() - t0).count();
+    best = std::max(best, 2 * madds / dt / 1e9);
+  } while (clock::now() < stop);
+  return best;
+}
+
+}  // namespace fastmlp

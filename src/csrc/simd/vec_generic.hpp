@@ -1,0 +1,22 @@
+// Portable vectors: GCC/Clang vector extensions of 16 bytes (SSE2 on any x86-64,
+// NEON elsewhere). No FMA: the x86-64 baseline has none.
+#pragma once
+
+namespace fastmlp::simd {
+
+template <class Scalar>
+struct Generic {
+  using T = Scalar;
+  static constexpr int width = 16 / sizeof(T);
+  typedef T vec __attribute__((vector_size(16)));
+  typedef T vec_u __attribute__((vector_size(16), aligned(sizeof(T))));
+  static vec load(const T* p) { return *reinterpret_cast<const vec*>(p); }
+  static vec loadu(const T* p) { return *reinterpret_cast<const vec_u*>(p); }
+  static void storeu(T* p, vec x) { *reinterpret_cast<vec_u*>(p) = x; }
+  static vec zero() { return vec{}; }
+  static vec set1(T x) { return vec{} + x; }
+  static vec fma(vec a, vec b, vec c) { return a * b + c; }
+  static vec relu(vec x) { return x < 0 ? vec{} : x; }  // NaN stays NaN, as in PyTorch
+};
+
+}  // namespace fastmlp::simd
