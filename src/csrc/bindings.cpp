@@ -328,6 +328,19 @@ py::array activation_backward_py(const std::string& name, const py::object& gy_o
   });
 }
 
+template <class T>
+py::dict blocking() {
+  const GemmKernel<T>& k = gemm_kernel<T>();
+  py::dict d;
+  d["isa"] = k.isa;
+  d["mr"] = k.mr;
+  d["nr"] = k.nr;
+  d["mc"] = k.mc;
+  d["kc"] = k.kc;
+  d["nc"] = k.nc;
+  return d;
+}
+
 py::dict isa_info() {
   py::dict d;
   d["isa"] = isa_name(current_isa());
@@ -464,6 +477,11 @@ ndarray of the shape of ``grad_y``.
       }, py::arg("n"), "Use at most n OpenMP threads in fastmlp's kernels.");
   mod.def("get_num_threads", &max_threads, "Number of threads fastmlp's kernels may use.");
   mod.def("_isa_info", &isa_info);
+  mod.def("_gemm_blocking", [](const std::string& dtype) {
+        if (dtype == "float32") return blocking<float>();
+        if (dtype == "float64") return blocking<double>();
+        throw py::value_error("dtype must be 'float32' or 'float64'");
+      }, py::arg("dtype"), "Register tile (mr x nr) and cache blocks (mc, kc, nc) of the micro-kernel in use.");
   mod.def("_peak_gflops", [](const std::string& isa, const std::string& dtype, int threads, double seconds) {
         const bool f64 = dtype == "float64";
         if (!f64 && dtype != "float32") throw py::value_error("dtype must be 'float32' or 'float64'");
