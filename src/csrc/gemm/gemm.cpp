@@ -28,30 +28,40 @@ Workspace& workspace() {
   return ws;
 }
 
-// Rows [i0, i0+rows) x columns [p0, p0+kc) of A into an MR-row micro-panel:
-// dst[kk*MR + r], rows past the edge zero-filled.
+// Rows [i0, i0+rows) x columns [p0, p0+kc) of A into an MR-row micro-panel
+// dst[kk*MR + r], rows past the edge zero-filled. One loop for every layout: per kk it
+// reads one element of each of the MR rows (MR sequential streams when A is row-major,
+// one contiguous run when it is column-major) and writes contiguously.
+template <class T, int MR>
+void pack_a_panel(const MatView<T>& a, int64_t i0, int64_t rows, int64_t p0, int64_t kc, T* dst) {
+  if (rows == MR) {
+    const T* src[MR];
+    for (int r = 0; r < MR; ++r) src[r] = &a(i0 + r, p0);
+    for (int64_t kk = 0; kk < kc; ++kk, dst += MR)
+#pragma GCC unroll 16
+      for (int r = 0; r < MR; ++r) dst[r] = src[r][kk * a.cs];
+    return;
+  }
+  for (int64_t kk = 0; kk < kc; ++kk, dst += MR)
+    for (int r = 0; r < MR; ++r) dst[r] = r < rows ? a(i0 + r, p0 + kk) : T(0);
+}
+
 template <class T>
 void pack_a_panel(const MatView<T>& a, int64_t i0, int64_t rows, int64_t p0, int64_t kc, int mr,
                   T* dst) {
-  if (a.cs == 1) {
-    for (int64_t r = 0; r < rows; ++r) {
-      const T* src = &a(i0 + r, p0);
-      for (int64_t kk = 0; kk < kc; ++kk) dst[kk * mr + r] = src[kk];
-    }
-  } else {
-    for (int64_t kk = 0; kk < kc; ++kk)
-      for (int64_t r = 0; r < rows; ++r) dst[kk * mr + r] = a(i0 + r, p0 + kk);
+  switch (mr) {  // the register-tile heights of gemm_kernel's micro-kernels
+    case 6: return pack_a_panel<T, 6>(a, i0, rows, p0, kc, dst);
+    case 12: return pack_a_panel<T, 12>(a, i0, rows, p0, kc, dst);
+    default: throw std::logic_error("pack_a_panel: no packing for this MR");
   }
-  for (int64_t r = rows; r < mr; ++r)
-    for (int64_t kk = 0; kk < kc; ++kk) dst[kk * mr + r] = T(0);
 }
 
-// Rows [p0, p0+kc) x columns [j0, j0+cols) of B into an NR-column micro-panel:
+// Rows [p0, p0+kc) x columns [j0, j0+cols) of B into an NR-column micro-panel
 // dst[kk*NR + c], columns past the edge zero-filled.
 template <class T>
 void pack_b_panel(const MatView<T>& b, int64_t p0, int64_t kc, int64_t j0, int64_t cols, int nr,
                   T* dst) {
-  if (b.cs == 1) {
+  if (b.cs == 1) {  // row-major B: one copy per row
     for (int64_t kk = 0; kk < kc; ++kk) {
       const T* src = &b(p0 + kk, j0);
       T* d = dst + kk * nr;
@@ -60,12 +70,18 @@ void pack_b_panel(const MatView<T>& b, int64_t p0, int64_t kc, int64_t j0, int64
     }
     return;
   }
-  for (int64_t c = 0; c < cols; ++c) {
-    const T* src = &b(p0, j0 + c);
-    for (int64_t kk = 0; kk < kc; ++kk) dst[kk * nr + c] = src[kk * b.rs];
+  // Column-major B (W^T of a row-major W in a dense layer): transpose in blocks of one
+  // cache line of each column, so reads and writes both stay within L1.
+  constexpr int64_t kBlock = 64 / sizeof(T);
+  for (int64_t k0 = 0; k0 < kc; k0 += kBlock) {
+    const int64_t k1 = std::min(kc, k0 + kBlock);
+    for (int64_t c = 0; c < cols; ++c) {
+      const T* src = &b(p0, j0 + c);
+      for (int64_t kk = k0; kk < k1; ++kk) dst[kk * nr + c] = src[kk * b.rs];
+    }
+    for (int64_t c = cols; c < nr; ++c)
+      for (int64_t kk = k0; kk < k1; ++kk) dst[kk * nr + c] = T(0);
   }
-  for (int64_t c = cols; c < nr; ++c)
-    for (int64_t kk = 0; kk < kc; ++kk) dst[kk * nr + c] = T(0);
 }
 
 // Split nt threads into a tm x tn grid over (M panels, N panels) that minimises the

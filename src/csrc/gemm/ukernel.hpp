@@ -10,15 +10,16 @@ enum UkernelFlags : unsigned {
   kRelu = 2u,   // apply max(0, .) before storing (last K block of a fused relu)
 };
 
-// C[0:MR, 0:NR] (row stride ldc) = (kLoadC ? C : bias[0:NR] or 0) + A_panel * B_panel
+// C[0:MR, 0:NR] (row stride ldc) = (bias[0:NR] or 0) + A_panel * B_panel (+ C if kLoadC)
 // where A_panel holds kc columns of MR values and B_panel kc rows of NR values, both
 // packed contiguously and 64-byte aligned; bias (if not null) holds NR values.
 template <class T>
 using UkernelFn = void (*)(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, const T* bias,
                            unsigned flags);
 
-// A micro-kernel with the blocking that suits it: MC rows of A and KC of K stay in
-// cache as one packed block, NC columns of B as one thread's packed block.
+// A micro-kernel with the blocking that suits it: MC rows x KC of A form one packed
+// block (shared by the threads, in L3); KC x NC of B one thread's packed block, sized to
+// about half of a 1 MiB L2 so the streaming A micro-panels and C do not evict it.
 template <class T>
 struct GemmKernel {
   const char* isa;

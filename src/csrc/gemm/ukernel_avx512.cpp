@@ -7,8 +7,8 @@ namespace fastmlp {
 // 12 x 2 vectors: 24 accumulators + 2 B vectors + broadcasts within 32 zmm registers
 // (BLIS zen4's 32x12 sgemm tile, transposed to our row-major C).
 const GemmKernel<float> gemm_f32_avx512 =
-    make_gemm_kernel<simd::Avx512<float>, 12, 2>("avx512", 1536, 384, 640);
+    make_gemm_kernel<simd::Avx512<float>, 12, 2>("avx512", 1536, 384, 320);
 const GemmKernel<double> gemm_f64_avx512 =
-    make_gemm_kernel<simd::Avx512<double>, 12, 2>("avx512", 1536, 256, 640);
+    make_gemm_kernel<simd::Avx512<double>, 12, 2>("avx512", 1536, 256, 256);
 
 }  // namespace fastmlp

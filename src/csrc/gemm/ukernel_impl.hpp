@@ -17,11 +17,11 @@ void ukernel(int64_t kc, const typename V::T* __restrict a, const typename V::T*
   constexpr int W = V::width;
   vec acc[MR][NV];
   if (flags & kLoadC) {
+    // C is added at the end; start fetching it now so its latency hides behind the loop.
 #pragma GCC unroll 32
-    for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) acc[i][v] = V::loadu(c + i * ldc + v * W);
-  } else {
+    for (int i = 0; i < MR; ++i) __builtin_prefetch(c + i * ldc, 1);
+  }
+  {
     vec init[NV];
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) init[v] = bias ? V::loadu(bias + v * W) : V::zero();
@@ -43,6 +43,12 @@ void ukernel(int64_t kc, const typename V::T* __restrict a, const typename V::T*
     }
     a += MR;
     b += NV * W;
+  }
+  if (flags & kLoadC) {
+#pragma GCC unroll 32
+    for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[i][v] = V::add(acc[i][v], V::loadu(c + i * ldc + v * W));
   }
   if (flags & kRelu) {
 #pragma GCC unroll 32

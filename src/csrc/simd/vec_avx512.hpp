@@ -17,6 +17,7 @@ struct Avx512<float> {
   static void storeu(T* p, vec x) { _mm512_storeu_ps(p, x); }
   static vec zero() { return _mm512_setzero_ps(); }
   static vec set1(T x) { return _mm512_set1_ps(x); }
+  static vec add(vec a, vec b) { return _mm512_add_ps(a, b); }
   static vec fma(vec a, vec b, vec c) { return _mm512_fmadd_ps(a, b, c); }
   static vec relu(vec x) { return _mm512_max_ps(zero(), x); }  // NaN in x is returned
 };
@@ -31,6 +32,7 @@ struct Avx512<double> {
   static void storeu(T* p, vec x) { _mm512_storeu_pd(p, x); }
   static vec zero() { return _mm512_setzero_pd(); }
   static vec set1(T x) { return _mm512_set1_pd(x); }
+  static vec add(vec a, vec b) { return _mm512_add_pd(a, b); }
   static vec fma(vec a, vec b, vec c) { return _mm512_fmadd_pd(a, b, c); }
   static vec relu(vec x) { return _mm512_max_pd(zero(), x); }
 };

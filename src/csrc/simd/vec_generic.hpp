@@ -15,6 +15,7 @@ struct Generic {
   static void storeu(T* p, vec x) { *reinterpret_cast<vec_u*>(p) = x; }
   static vec zero() { return vec{}; }
   static vec set1(T x) { return vec{} + x; }
+  static vec add(vec a, vec b) { return a + b; }
   static vec fma(vec a, vec b, vec c) { return a * b + c; }
   static vec relu(vec x) { return x < 0 ? vec{} : x; }  // NaN stays NaN, as in PyTorch
 };
