@@ -8,6 +8,7 @@
 #include "buffer.hpp"
 #include "epilogue.hpp"
 #include "gemm/dispatch.hpp"
+#include "gemm/gemm_dot.hpp"
 #include "threads.hpp"
 
 namespace fastmlp {
@@ -103,14 +104,8 @@ void thread_grid(int nt, int64_t m_panels, int64_t n_panels, int& tm, int& tn) {
 // C (m x n, ldc) = bias or 0, then the activation: what A B + bias is when k == 0.
 template <class T>
 void gemm_empty_k(int64_t m, int64_t n, T* c, int64_t ldc, const Epilogue<T>& ep) {
-  for (int64_t i = 0; i < m; ++i)
-    for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = ep.bias ? ep.bias[j * ep.bias_stride] : T(0);
-  Epilogue<T> rest = ep;
-  if (ep.act == Activation::relu) {  // finish_tile leaves relu to the micro-kernel
-    rest.act = Activation::leaky_relu;
-    rest.negative_slope = T(0);
-  }
-  finish_tile(rest, c, ldc, 0, 0, m, n);
+  for (int64_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, T(0));
+  finish_tile(ep, 0u, c, ldc, 0, 0, m, n);
 }
 
 }  // namespace
@@ -120,6 +115,7 @@ void gemm(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T* c, int
           const Epilogue<T>& ep) {
   if (m == 0 || n == 0) return;
   if (k == 0) return gemm_empty_k(m, n, c, ldc, ep);
+  if (dot_path_applies(m, n, k, a, b)) return gemm_dot(m, n, k, a, b, c, ldc, ep);
 
   const GemmKernel<T>& kern = gemm_kernel<T>();
   const int MR = kern.mr, NR = kern.nr;
@@ -148,6 +144,7 @@ void gemm(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T* c, int
     bias = padded;
   }
   const unsigned relu_flag = activation_in_ukernel(ep) ? kRelu : 0u;
+  const unsigned done = kBiasAdded | (relu_flag ? kActivationApplied : 0u);
 
 #pragma omp parallel num_threads(nt)
   {
@@ -194,7 +191,7 @@ void gemm(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T* c, int
                 kern.ukernel(kc, ap, bp, edge, NR, tile_bias, flags);
                 for (int64_t i = 0; i < mr; ++i) std::copy(edge + i * NR, edge + i * NR + nr, ct + i * ldc);
               }
-              if (last) finish_tile(ep, c, ldc, i0, j0, mr, nr);
+              if (last) finish_tile(ep, done, c, ldc, i0, j0, mr, nr);
             }
           }
         }

@@ -17,6 +17,18 @@ template <class T>
 using UkernelFn = void (*)(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, const T* bias,
                            unsigned flags);
 
+// The unpacked kernel of the small-M path (dot_impl.hpp): C[0:r, 0:nr] = A[0:r, :] Bt[0:nr, :]^T
+// for r rows of A, rows of A and Bt contiguous along k.
+template <class T>
+using DotFn = void (*)(int64_t k, const T* a, int64_t lda, const T* bt, int64_t ldb, T* c,
+                       int64_t ldc, int64_t nr);
+
+template <class T>
+struct DotKernel {
+  int mr_max, nr;
+  DotFn<T> fn[4];  // fn[r - 1] for r rows
+};
+
 // A micro-kernel with the blocking that suits it: MC rows x KC of A form one packed
 // block (shared by the threads, in L3); KC x NC of B one thread's packed block, sized to
 // about half of a 1 MiB L2 so the streaming A micro-panels and C do not evict it.
@@ -26,6 +38,7 @@ struct GemmKernel {
   int mr, nr;
   int64_t mc, kc, nc;
   UkernelFn<T> ukernel;
+  DotKernel<T> dot;
 };
 
 // Defined one per ISA translation unit, each compiled with its own flags.

@@ -64,8 +64,8 @@ void ukernel(int64_t kc, const typename V::T* __restrict a, const typename V::T*
 
 template <class V, int MR, int NV>
 constexpr GemmKernel<typename V::T> make_gemm_kernel(const char* isa, int64_t mc, int64_t kc,
-                                                     int64_t nc) {
-  return {isa, MR, NV * V::width, mc, kc, nc, &ukernel<V, MR, NV>};
+                                                     int64_t nc, DotKernel<typename V::T> dot) {
+  return {isa, MR, NV * V::width, mc, kc, nc, &ukernel<V, MR, NV>, dot};
 }
 
 }  // namespace fastmlp

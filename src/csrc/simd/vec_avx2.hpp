@@ -15,6 +15,15 @@ struct Avx2<float> {
   static vec load(const T* p) { return _mm256_load_ps(p); }
   static vec loadu(const T* p) { return _mm256_loadu_ps(p); }
   static void storeu(T* p, vec x) { _mm256_storeu_ps(p, x); }
+  static vec load_partial(const T* p, int count) {  // lanes >= count are 0
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_maskload_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(count), lane));
+  }
+  static T hsum(vec x) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+  }
   static vec zero() { return _mm256_setzero_ps(); }
   static vec set1(T x) { return _mm256_set1_ps(x); }
   static vec add(vec a, vec b) { return _mm256_add_ps(a, b); }
@@ -30,6 +39,14 @@ struct Avx2<double> {
   static vec load(const T* p) { return _mm256_load_pd(p); }
   static vec loadu(const T* p) { return _mm256_loadu_pd(p); }
   static void storeu(T* p, vec x) { _mm256_storeu_pd(p, x); }
+  static vec load_partial(const T* p, int count) {  // lanes >= count are 0
+    const __m256i lane = _mm256_setr_epi64x(0, 1, 2, 3);
+    return _mm256_maskload_pd(p, _mm256_cmpgt_epi64(_mm256_set1_epi64x(count), lane));
+  }
+  static T hsum(vec x) {
+    __m128d s = _mm_add_pd(_mm256_castpd256_pd128(x), _mm256_extractf128_pd(x, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
+  }
   static vec zero() { return _mm256_setzero_pd(); }
   static vec set1(T x) { return _mm256_set1_pd(x); }
   static vec add(vec a, vec b) { return _mm256_add_pd(a, b); }

@@ -15,6 +15,10 @@ struct Avx512<float> {
   static vec load(const T* p) { return _mm512_load_ps(p); }
   static vec loadu(const T* p) { return _mm512_loadu_ps(p); }
   static void storeu(T* p, vec x) { _mm512_storeu_ps(p, x); }
+  static vec load_partial(const T* p, int count) {  // lanes >= count are 0
+    return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << count) - 1), p);
+  }
+  static T hsum(vec x) { return _mm512_reduce_add_ps(x); }
   static vec zero() { return _mm512_setzero_ps(); }
   static vec set1(T x) { return _mm512_set1_ps(x); }
   static vec add(vec a, vec b) { return _mm512_add_ps(a, b); }
@@ -30,6 +34,10 @@ struct Avx512<double> {
   static vec load(const T* p) { return _mm512_load_pd(p); }
   static vec loadu(const T* p) { return _mm512_loadu_pd(p); }
   static void storeu(T* p, vec x) { _mm512_storeu_pd(p, x); }
+  static vec load_partial(const T* p, int count) {  // lanes >= count are 0
+    return _mm512_maskz_loadu_pd(static_cast<__mmask8>((1u << count) - 1), p);
+  }
+  static T hsum(vec x) { return _mm512_reduce_add_pd(x); }
   static vec zero() { return _mm512_setzero_pd(); }
   static vec set1(T x) { return _mm512_set1_pd(x); }
   static vec add(vec a, vec b) { return _mm512_add_pd(a, b); }

@@ -13,6 +13,16 @@ struct Generic {
   static vec load(const T* p) { return *reinterpret_cast<const vec*>(p); }
   static vec loadu(const T* p) { return *reinterpret_cast<const vec_u*>(p); }
   static void storeu(T* p, vec x) { *reinterpret_cast<vec_u*>(p) = x; }
+  static vec load_partial(const T* p, int count) {  // lanes >= count are 0
+    vec x{};
+    for (int i = 0; i < count; ++i) x[i] = p[i];
+    return x;
+  }
+  static T hsum(vec x) {
+    T s = 0;
+    for (int i = 0; i < width; ++i) s += x[i];
+    return s;
+  }
   static vec zero() { return vec{}; }
   static vec set1(T x) { return vec{} + x; }
   static vec add(vec a, vec b) { return a + b; }

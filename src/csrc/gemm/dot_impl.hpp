@@ -1,0 +1,70 @@
+// The unpacked ("sup") micro-kernel for small M, written once over a vector traits type
+// and instantiated per ISA. It computes C = A Bt^T where rows of A and of Bt are both
+// contiguous along k: a dense layer's x (batch x in) and W (out x in) as they are, so
+// nothing is packed (XNNPACK's and BLIS's answer to GEMV-like shapes).
+#pragma once
+#include <cstdint>
+
+#include "gemm/ukernel.hpp"
+
+namespace fastmlp {
+
+// C[0:MR, 0:nr] = A[0:MR, 0:k] Bt[0:nr, 0:k]^T with nr <= NR (row strides lda, ldb, ldc).
+template <class V, int MR, int NR>
+void dot_tile(int64_t k, const typename V::T* a, int64_t lda, const typename V::T* bt, int64_t ldb,
+              typename V::T* c, int64_t ldc, int64_t nr) {
+  using T = typename V::T;
+  using vec = typename V::vec;
+  constexpr int W = V::width;
+  const T* arow[MR];
+  const T* brow[NR];
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i) arow[i] = a + i * lda;
+#pragma GCC unroll 8
+  for (int j = 0; j < NR; ++j) brow[j] = bt + (j < nr ? j : nr - 1) * ldb;  // edge: repeat
+  vec acc[MR][NR];
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 8
+    for (int j = 0; j < NR; ++j) acc[i][j] = V::zero();
+  int64_t p = 0;
+  for (; p + W <= k; p += W) {
+    vec av[MR];
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; ++i) av[i] = V::loadu(arow[i] + p);
+#pragma GCC unroll 8
+    for (int j = 0; j < NR; ++j) {
+      const vec bv = V::loadu(brow[j] + p);
+#pragma GCC unroll 8
+      for (int i = 0; i < MR; ++i) acc[i][j] = V::fma(av[i], bv, acc[i][j]);
+    }
+  }
+  if (p < k) {  // the tail as one masked step: lanes past k load as zero
+    const int rest = static_cast<int>(k - p);
+    vec av[MR];
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; ++i) av[i] = V::load_partial(arow[i] + p, rest);
+#pragma GCC unroll 8
+    for (int j = 0; j < NR; ++j) {
+      const vec bv = V::load_partial(brow[j] + p, rest);
+#pragma GCC unroll 8
+      for (int i = 0; i < MR; ++i) acc[i][j] = V::fma(av[i], bv, acc[i][j]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 8
+    for (int j = 0; j < NR; ++j)
+      if (j < nr) c[i * ldc + j] = V::hsum(acc[i][j]);
+}
+
+// The set for one ISA: fn[r - 1] handles r rows of A, for r = 1 .. MRMAX.
+template <class V, int MRMAX, int NR>
+constexpr DotKernel<typename V::T> make_dot_kernel() {
+  static_assert(MRMAX >= 1 && MRMAX <= 4, "dot kernels cover 1 to 4 rows");
+  return {MRMAX, NR,
+          {&dot_tile<V, 1, NR>, MRMAX >= 2 ? &dot_tile<V, 2, NR> : nullptr,
+           MRMAX >= 3 ? &dot_tile<V, 3, NR> : nullptr, MRMAX >= 4 ? &dot_tile<V, 4, NR> : nullptr}};
+}
+
+}  // namespace fastmlp
