@@ -64,36 +64,6 @@ void softmax_backward_row(const T* g, const T* y, T* out, int64_t n) {
   for (int64_t j = 0; j < n; ++j) out[j] = y[j] * (g[j] - dot);
 }
 
-template <class T>
-void activation_backward(Activation act, T slope, const T* g, const T* y, const T* x, T* out,
-                         int64_t n) {
-  switch (act) {
-    case Activation::identity:
-      std::copy(g, g + n, out);
-      return;
-    case Activation::relu:  // derivative 0 at 0, as PyTorch
-      for (int64_t j = 0; j < n; ++j) out[j] = (x ? x[j] : y[j]) > 0 ? g[j] : T(0);
-      return;
-    case Activation::leaky_relu:
-      for (int64_t j = 0; j < n; ++j) out[j] = (x ? x[j] : y[j]) > 0 ? g[j] : g[j] * slope;
-      return;
-    case Activation::sigmoid:
-      for (int64_t j = 0; j < n; ++j) out[j] = g[j] * y[j] * (T(1) - y[j]);
-      return;
-    case Activation::tanh:
-      for (int64_t j = 0; j < n; ++j) out[j] = g[j] * (T(1) - y[j] * y[j]);
-      return;
-    case Activation::gelu:
-      for (int64_t j = 0; j < n; ++j) out[j] = g[j] * gelu_derivative(x[j]);
-      return;
-    case Activation::softmax:
-      softmax_backward_row(g, y, out, n);
-      return;
-    case Activation::step:
-      throw std::invalid_argument("activation 'step' has no gradient");
-  }
-}
-
 }  // namespace
 
 Activation parse_activation(const std::string& name) {
@@ -146,6 +116,35 @@ void activation_forward(Activation act, T slope, const T* x, T* y, int64_t n) {
 }
 
 template <class T>
+void activation_backward(Activation act, T slope, const T* g, const T* y, const T* x, T* out,
+                         int64_t n) {
+  switch (act) {
+    case Activation::identity:
+      std::copy(g, g + n, out);
+      return;
+    case Activation::relu:  // derivative 0 at 0, as PyTorch
+      for (int64_t j = 0; j < n; ++j) out[j] = (x ? x[j] : y[j]) > 0 ? g[j] : T(0);
+      return;
+    case Activation::leaky_relu:
+      for (int64_t j = 0; j < n; ++j) out[j] = (x ? x[j] : y[j]) > 0 ? g[j] : g[j] * slope;
+      return;
+    case Activation::sigmoid:
+      for (int64_t j = 0; j < n; ++j) out[j] = g[j] * y[j] * (T(1) - y[j]);
+      return;
+    case Activation::tanh:
+      for (int64_t j = 0; j < n; ++j) out[j] = g[j] * (T(1) - y[j] * y[j]);
+      return;
+    case Activation::gelu:
+      for (int64_t j = 0; j < n; ++j) out[j] = g[j] * gelu_derivative(x[j]);
+      return;
+    case Activation::softmax:
+      throw std::logic_error("activation_backward: softmax works on whole rows");
+    case Activation::step:
+      throw std::invalid_argument("activation 'step' has no gradient");
+  }
+}
+
+template <class T>
 void activation_forward_2d(Activation act, T slope, const T* x, T* y, int64_t m, int64_t n) {
   if (m == 0 || n == 0) return;
   const int nt = threads_for(m * n, kElementsPerThread);
@@ -187,6 +186,8 @@ void activation_backward_2d(Activation act, T slope, const T* g, const T* y, con
 
 #define FASTMLP_INSTANTIATE(T)                                                               \
   template void activation_forward<T>(Activation, T, const T*, T*, int64_t);                 \
+  template void activation_backward<T>(Activation, T, const T*, const T*, const T*, T*,       \
+                                       int64_t);                                             \
   template void activation_forward_2d<T>(Activation, T, const T*, T*, int64_t, int64_t);     \
   template void activation_backward_2d<T>(Activation, T, const T*, const T*, const T*, T*,   \
                                           int64_t, int64_t);

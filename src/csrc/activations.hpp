@@ -17,6 +17,13 @@ bool backward_needs_pre_activation(Activation act, double negative_slope);
 template <class T>
 void activation_forward(Activation act, T negative_slope, const T* x, T* y, int64_t n);
 
+// grad_x = grad_y * act'(.) elementwise on n contiguous values; not softmax (whose
+// derivative couples a row), not step. x (pre-activation) may be null unless
+// backward_needs_pre_activation says otherwise.
+template <class T>
+void activation_backward(Activation act, T negative_slope, const T* grad_y, const T* y,
+                         const T* x, T* grad_x, int64_t n);
+
 // y = act(x) on an m x n row-major matrix, softmax row-wise; parallel over rows.
 template <class T>
 void activation_forward_2d(Activation act, T negative_slope, const T* x, T* y, int64_t m,

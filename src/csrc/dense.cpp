@@ -1,6 +1,7 @@
 #include "dense.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "activations.hpp"
 #include "buffer.hpp"
@@ -23,9 +24,13 @@ void dense_forward(int64_t m, int64_t n, int64_t k, MatView<T> x, MatView<T> w, 
   if (act == Activation::softmax) activation_forward_2d(act, negative_slope, y, y, m, n);
 }
 
-template <class T>
-void column_sums(const T* a, int64_t m, int64_t n, T* out) {
-  // Threads take column ranges (of whole cache lines), each summing all rows in order.
+namespace {
+
+// Runs fn(lo, hi) on each thread for a range of whole cache lines of columns of an
+// m x n row-major matrix, so per-column reductions over rows keep one order for any
+// number of threads.
+template <class T, class Fn>
+void for_column_ranges(int64_t m, int64_t n, Fn fn) {
   constexpr int64_t kLine = 64 / sizeof(T);
   const int64_t chunks = ceil_div(n, kLine);
   const int nt = static_cast<int>(std::min<int64_t>(threads_for(m * n, 1 << 15), chunks));
@@ -34,26 +39,54 @@ void column_sums(const T* a, int64_t m, int64_t n, T* out) {
     const int t = omp_get_thread_num(), tn = omp_get_num_threads();
     const int64_t lo = std::min(n, chunks * t / tn * kLine);
     const int64_t hi = std::min(n, chunks * (t + 1) / tn * kLine);
-    std::fill(out + lo, out + hi, T(0));
-    for (int64_t i = 0; i < m; ++i) {
-      const T* row = a + i * n;
-      for (int64_t j = lo; j < hi; ++j) out[j] += row[j];
-    }
+    if (hi > lo) fn(lo, hi);
   }
+}
+
+template <class T>
+void add_row(const T* row, int64_t lo, int64_t hi, T* sums) {
+  for (int64_t j = lo; j < hi; ++j) sums[j] += row[j];
+}
+
+}  // namespace
+
+template <class T>
+void column_sums(const T* a, int64_t m, int64_t n, T* out) {
+  for_column_ranges<T>(m, n, [&](int64_t lo, int64_t hi) {
+    std::fill(out + lo, out + hi, T(0));
+    for (int64_t i = 0; i < m; ++i) add_row(a + i * n, lo, hi, out);
+  });
 }
 
 template <class T>
 void dense_backward(int64_t m, int64_t n, int64_t k, const T* grad_y, MatView<T> x, MatView<T> w,
                     const T* y, const T* pre, Activation act, T negative_slope, T* grad_x,
                     T* grad_w, T* grad_b) {
+  if (act == Activation::step) throw std::invalid_argument("activation 'step' has no gradient");
   const T* grad_pre = grad_y;
-  if (act != Activation::identity) {
+  if (act == Activation::softmax) {  // couples each row: a row-wise pass, then the sums
     thread_local AlignedBuffer scratch;
     T* buf = scratch.get<T>(m * n);
     activation_backward_2d(act, negative_slope, grad_y, y, pre, buf, m, n);
     grad_pre = buf;
+    if (grad_b) column_sums(grad_pre, m, n, grad_b);
+  } else if (act != Activation::identity) {
+    // grad_pre = grad_y * act'(.) and its column sums (the bias gradient) in one pass.
+    thread_local AlignedBuffer scratch;
+    T* buf = scratch.get<T>(m * n);
+    for_column_ranges<T>(m, n, [&](int64_t lo, int64_t hi) {
+      if (grad_b) std::fill(grad_b + lo, grad_b + hi, T(0));
+      for (int64_t i = 0; i < m; ++i) {
+        const int64_t at = i * n + lo;
+        activation_backward(act, negative_slope, grad_y + at, y + at, pre ? pre + at : nullptr,
+                            buf + at, hi - lo);
+        if (grad_b) add_row(buf + i * n, lo, hi, grad_b);
+      }
+    });
+    grad_pre = buf;
+  } else if (grad_b) {
+    column_sums(grad_pre, m, n, grad_b);
   }
-  if (grad_b) column_sums(grad_pre, m, n, grad_b);
   // grad_w (n x k) = grad_pre^T (n x m) x (m x k)
   if (grad_w) gemm<T>(n, k, m, MatView<T>{grad_pre, 1, n}, x, grad_w, k);
   // grad_x (m x k) = grad_pre (m x n) W (n x k)
