@@ -207,8 +207,9 @@ py::array linear(const py::object& x_obj, const py::object& w_obj, const py::obj
       pre = z.mutable_data();
     }
     MatView<T> xv = view2d<T>(x), wv = view2d<T>(w);
-    const T* bp = b.arr ? static_cast<const T*>(b.arr.data()) : nullptr;
-    const int64_t bs = b.arr ? elem_stride(b, 0) : 1;
+    // (a default py::array is an empty array, not a null handle: test the argument)
+    const T* bp = !b_obj.is_none() ? static_cast<const T*>(b.arr.data()) : nullptr;
+    const int64_t bs = !b_obj.is_none() ? elem_stride(b, 0) : 1;
     T* yp = y.mutable_data();
     py::gil_scoped_release nogil;
     dense_forward<T>(m, n, k, xv, wv, bp, bs, act, T(negative_slope), yp, pre);
@@ -257,7 +258,7 @@ py::tuple linear_backward(const py::object& gy_obj, const py::object& x_obj,
     MatView<T> xv = view2d<T>(x), wv = view2d<T>(w);
     const T* gyp = static_cast<const T*>(gyc.data());
     const T* yp = static_cast<const T*>(yc.data());
-    const T* pp = pre ? static_cast<const T*>(pre.data()) : nullptr;
+    const T* pp = !pre_obj.is_none() ? static_cast<const T*>(pre.data()) : nullptr;
     T *gxp = gx.mutable_data(), *gwp = gw.mutable_data(), *gbp = gb.mutable_data();
     {
       py::gil_scoped_release nogil;
@@ -320,7 +321,7 @@ py::array activation_backward_py(const std::string& name, const py::object& gy_o
     auto gx = output<T>(out, "out", shape, inputs);
     const T* gp = static_cast<const T*>(gyc.data());
     const T* yp = static_cast<const T*>(yc.data());
-    const T* xp = xc ? static_cast<const T*>(xc.data()) : nullptr;
+    const T* xp = !x_obj.is_none() ? static_cast<const T*>(xc.data()) : nullptr;
     T* op = gx.mutable_data();
     py::gil_scoped_release nogil;
     activation_backward_2d<T>(act, T(negative_slope), gp, yp, xp, op, m, n);

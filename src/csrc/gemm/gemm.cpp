@@ -108,15 +108,17 @@ void gemm_empty_k(int64_t m, int64_t n, T* c, int64_t ldc, const Epilogue<T>& ep
   finish_tile(ep, 0u, c, ldc, 0, 0, m, n);
 }
 
-}  // namespace
+// Share of the register tiles' lanes that hold real elements of an m x n result.
+double tile_efficiency(int64_t m, int64_t n, int mr, int nr) {
+  return double(m) / double(round_up(m, mr)) * double(n) / double(round_up(n, nr));
+}
 
+// The packed path on C' = A' B' (m x n), where C' is C itself, or C transposed when the
+// caller swapped the operands (C^T = B^T A^T) because that fills the register tile
+// better: a result with few columns and many rows.
 template <class T>
-void gemm(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T* c, int64_t ldc,
-          const Epilogue<T>& ep) {
-  if (m == 0 || n == 0) return;
-  if (k == 0) return gemm_empty_k(m, n, c, ldc, ep);
-  if (dot_path_applies(m, n, k, a, b)) return gemm_dot(m, n, k, a, b, c, ldc, ep);
-
+void gemm_packed(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T* c, int64_t ldc,
+                 const Epilogue<T>& ep, bool transposed) {
   const GemmKernel<T>& kern = gemm_kernel<T>();
   const int MR = kern.mr, NR = kern.nr;
   if (MR * NR > kMaxTile) throw std::logic_error("micro-kernel tile larger than kMaxTile");
@@ -136,15 +138,16 @@ void gemm(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T* c, int
   T* abuf = ws.a.get<T>(MC * kc_max);
   const int64_t b_per_thread = kc_max * std::min(NCP, ceil_div(n_panels, tn)) * NR;
   T* bbuf_all = ws.b.get<T>(b_per_thread * nt);
+  // The bias runs along C's columns: the micro-kernel starts from it unless C is transposed.
   const T* bias = nullptr;
-  if (ep.bias) {  // padded to whole panels so the micro-kernel can load NR values
+  if (ep.bias && !transposed) {  // padded to whole panels so the micro-kernel can load NR values
     T* padded = ws.bias.get<T>(n_panels * NR);
     for (int64_t j = 0; j < n; ++j) padded[j] = ep.bias[j * ep.bias_stride];
     std::fill(padded + n, padded + n_panels * NR, T(0));
     bias = padded;
   }
   const unsigned relu_flag = activation_in_ukernel(ep) ? kRelu : 0u;
-  const unsigned done = kBiasAdded | (relu_flag ? kActivationApplied : 0u);
+  const unsigned done = (transposed ? 0u : kBiasAdded) | (relu_flag ? kActivationApplied : 0u);
 
 #pragma omp parallel num_threads(nt)
   {
@@ -182,16 +185,27 @@ void gemm(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T* c, int
               const int64_t j0 = jp * NR, nr = std::min<int64_t>(NR, n - j0);
               const T* bp = bbuf + (jp - jb) * NR * kc;
               const T* tile_bias = first && bias ? bias + j0 : nullptr;
-              T* ct = c + i0 * ldc + j0;
-              if (mr == MR && nr == NR) {
-                kern.ukernel(kc, ap, bp, ct, ldc, tile_bias, flags);
-              } else {  // edge tile: through a full-size buffer, then copy the valid part
-                if (!first)
-                  for (int64_t i = 0; i < mr; ++i) std::copy(ct + i * ldc, ct + i * ldc + nr, edge + i * NR);
-                kern.ukernel(kc, ap, bp, edge, NR, tile_bias, flags);
-                for (int64_t i = 0; i < mr; ++i) std::copy(edge + i * NR, edge + i * NR + nr, ct + i * ldc);
+              if (!transposed && mr == MR && nr == NR) {
+                kern.ukernel(kc, ap, bp, c + i0 * ldc + j0, ldc, tile_bias, flags);
+                if (last) finish_tile(ep, done, c, ldc, i0, j0, mr, nr);
+                continue;
               }
-              if (last) finish_tile(ep, done, c, ldc, i0, j0, mr, nr);
+              // Through a full-size buffer: an edge tile, or one C holds transposed.
+              // (C' element (i, j) lives at c[i*rs + j*cs].)
+              const int64_t rs = transposed ? 1 : ldc, cs = transposed ? ldc : 1;
+              T* ct = c + i0 * rs + j0 * cs;
+              if (!first)
+                for (int64_t i = 0; i < mr; ++i)
+                  for (int64_t j = 0; j < nr; ++j) edge[i * NR + j] = ct[i * rs + j * cs];
+              kern.ukernel(kc, ap, bp, edge, NR, tile_bias, flags);
+              for (int64_t i = 0; i < mr; ++i)
+                for (int64_t j = 0; j < nr; ++j) ct[i * rs + j * cs] = edge[i * NR + j];
+              if (last) {
+                if (transposed)
+                  finish_tile(ep, done, c, ldc, j0, i0, nr, mr);
+                else
+                  finish_tile(ep, done, c, ldc, i0, j0, mr, nr);
+              }
             }
           }
         }
@@ -199,6 +213,21 @@ void gemm(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T* c, int
       }
     }
   }
+}
+
+}  // namespace
+
+template <class T>
+void gemm(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T* c, int64_t ldc,
+          const Epilogue<T>& ep) {
+  if (m == 0 || n == 0) return;
+  if (k == 0) return gemm_empty_k(m, n, c, ldc, ep);
+  if (dot_path_applies(m, n, k, a, b)) return gemm_dot(m, n, k, a, b, c, ldc, ep);
+  const GemmKernel<T>& kern = gemm_kernel<T>();
+  // Few columns and many rows: C^T = B^T A^T puts the long side along the vectors.
+  if (tile_efficiency(n, m, kern.mr, kern.nr) > 1.5 * tile_efficiency(m, n, kern.mr, kern.nr))
+    return gemm_packed(n, m, k, b.transposed(), a.transposed(), c, ldc, ep, true);
+  gemm_packed(m, n, k, a, b, c, ldc, ep, false);
 }
 
 template void gemm<float>(int64_t, int64_t, int64_t, MatView<float>, MatView<float>, float*,

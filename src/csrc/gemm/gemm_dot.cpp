@@ -13,6 +13,8 @@ namespace fastmlp {
 namespace {
 
 constexpr int64_t kMaddsPerThread = int64_t(1) << 17;
+// Outputs this narrow (classifier heads) take the unpacked path whatever their rows.
+constexpr int64_t kDotMaxColumns = 16;
 
 int64_t dot_max_rows() {
   static const int64_t rows = [] {
@@ -26,32 +28,40 @@ int64_t dot_max_rows() {
 
 template <class T>
 bool dot_path_applies(int64_t m, int64_t n, int64_t k, const MatView<T>& a, const MatView<T>& b) {
-  (void)n;
-  return m <= dot_max_rows() && k > 0 && a.cs == 1 && b.rs == 1;
+  // Few rows (inference, small batches) or few columns (an output layer): either way
+  // packing would cost about as much as the arithmetic it prepares.
+  const bool small = m <= dot_max_rows() || n <= kDotMaxColumns;
+  return small && k > 0 && a.cs == 1 && b.rs == 1;
 }
 
 template <class T>
 void gemm_dot(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T* c, int64_t ldc,
               const Epilogue<T>& ep) {
   const DotKernel<T>& dk = gemm_kernel<T>().dot;
-  const int64_t NR = dk.nr;
-  const int64_t n_blocks = ceil_div(n, NR);
-  const int nt = static_cast<int>(std::min<int64_t>(threads_for(m * n * k, kMaddsPerThread), n_blocks));
-  // Threads split the columns (rows of W): each streams its part of B exactly once,
-  // with its NR rows in L1 while it runs through all of A's few rows.
+  const int64_t NR = dk.nr, MR = dk.mr_max;
+  const int64_t n_blocks = ceil_div(n, NR), m_blocks = ceil_div(m, MR);
+  const int nt = static_cast<int>(
+      std::min<int64_t>(threads_for(m * n * k, kMaddsPerThread), std::max(n_blocks, m_blocks)));
+  // Threads split the columns (rows of W) when there are enough: each then streams its
+  // part of B once, NR rows at a time in L1 while it runs through A's few rows. An
+  // output with fewer column blocks than threads is split by rows instead.
+  const bool split_rows = n_blocks < nt;
 #pragma omp parallel num_threads(nt)
   {
     const int t = omp_get_thread_num(), tn = omp_get_num_threads();
-    const int64_t j_lo = n_blocks * t / tn * NR, j_hi = std::min(n, n_blocks * (t + 1) / tn * NR);
+    const int64_t blocks = split_rows ? m_blocks : n_blocks;
+    const int64_t lo = blocks * t / tn, hi = blocks * (t + 1) / tn;
+    const int64_t i_lo = split_rows ? lo * MR : 0, i_hi = split_rows ? std::min(m, hi * MR) : m;
+    const int64_t j_lo = split_rows ? 0 : lo * NR, j_hi = split_rows ? n : std::min(n, hi * NR);
     for (int64_t j = j_lo; j < j_hi; j += NR) {
       const int64_t nr = std::min(NR, j_hi - j);
-      for (int64_t i = 0; i < m;) {
-        const int64_t rows = std::min<int64_t>(dk.mr_max, m - i);
+      for (int64_t i = i_lo; i < i_hi;) {
+        const int64_t rows = std::min(MR, i_hi - i);
         dk.fn[rows - 1](k, a.ptr + i * a.rs, a.rs, b.ptr + j * b.cs, b.cs, c + i * ldc + j, ldc, nr);
         i += rows;
       }
     }
-    if (j_hi > j_lo) finish_tile(ep, 0u, c, ldc, 0, j_lo, m, j_hi - j_lo);
+    if (i_hi > i_lo && j_hi > j_lo) finish_tile(ep, 0u, c, ldc, i_lo, j_lo, i_hi - i_lo, j_hi - j_lo);
   }
 }
 
