@@ -67,7 +67,7 @@ MICROKERNEL_SIZE = {"float32": 256, "float64": 192}
 
 
 def _matmul_case(n, dtype, quick, subject="matmul", isa=None, threads=None):
-    return Case(subject, "matmul" if isa is None else f"matmul [{isa} kernel, 1 thread]",
+    return Case(subject, "matmul" if isa is None else f"kernel {isa}, 1 thread",
                 f"{n}x{n}x{n}", dtype, 2.0 * n ** 3,
                 lambda: ops.matmul_inputs(n, n, n, dtype), MATMUL_SIDES,
                 ops.matmul_reference, quick, _tolerance(dtype, n), observe=ops.matmul_checked_rows,
