@@ -1,0 +1,98 @@
+"""What the benchmarks ran on, and the FMA peak every GFLOP/s figure is compared with."""
+import functools
+import os
+import platform
+
+import fastmlp
+import numpy as np
+from threadpoolctl import threadpool_info
+
+from bench.optional import torch_module
+
+# Environment variables that change how the libraries' threads behave or which kernels they pick.
+RELEVANT_ENV = ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "OPENBLAS_NUM_THREADS",
+                "OPENBLAS_CORETYPE", "OPENBLAS_THREAD_TIMEOUT", "MKL_NUM_THREADS", "FASTMLP_ISA")
+
+
+@functools.lru_cache(maxsize=None)
+def peak_gflops(isa, dtype, threads):
+    """FMA peak of this machine for fastmlp's ``isa``, ``dtype`` and ``threads`` (probed once)."""
+    return fastmlp._core._peak_gflops(isa, dtype, threads, 0.2)
+
+
+def numpy_blas():
+    """NumPy's BLAS as threadpoolctl sees it: {internal_api, version, architecture, ...} or None."""
+    for pool in threadpool_info():
+        if pool["user_api"] == "blas" and "numpy" in pool["filepath"]:
+            return pool
+    return next((p for p in threadpool_info() if p["user_api"] == "blas"), None)
+
+
+def describe(threads):
+    """A dict describing the machine, the libraries and their versions."""
+    torch = torch_module()
+    info = fastmlp.cpu_info()
+    blas = numpy_blas() or {}
+    return {
+        "cpu": info["cpu"] + _cpu_family(),
+        "cores": os.cpu_count(),
+        "threads": threads,
+        "fastmlp_isa": info["isa"],
+        "fastmlp_available_isas": info["available_isas"],
+        "fastmlp_blocking": {dt: fastmlp._core._gemm_blocking(dt) for dt in ("float32", "float64")},
+        "numpy_blas": {k: blas.get(k) for k in ("internal_api", "version", "architecture",
+                                                "threading_layer", "filepath")},
+        "versions": {
+            "python": platform.python_version(),
+            "fastmlp": fastmlp.__version__,
+            "numpy": np.__version__,
+            "torch": torch.__version__ if torch else None,
+        },
+        "torch_blas": _torch_blas(torch),
+        "env": {k: os.environ[k] for k in RELEVANT_ENV if k in os.environ},
+        "threadpools": [{k: p.get(k) for k in ("user_api", "internal_api", "version", "prefix",
+                                                "num_threads", "architecture")}
+                        for p in threadpool_info()],
+    }
+
+
+def _cpu_family():
+    """' (family F model M)' from /proc/cpuinfo: model names like 'AMD EPYC' hide the generation."""
+    fields = {}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() in ("cpu family", "model") and key.strip() not in fields:
+                    fields[key.strip()] = value.strip()
+                if not line.strip():
+                    break
+    except OSError:
+        return ""
+    if len(fields) < 2:
+        return ""
+    return f" (family {fields['cpu family']} model {fields['model']})"
+
+
+def _torch_blas(torch):
+    if torch is None:
+        return None
+    config = torch.__config__.show()
+    return "MKL" if "USE_MKL=ON" in config or "Intel(R) oneAPI Math Kernel" in config else "other"
+
+
+def format_machine(m):
+    blas = m["numpy_blas"]
+    v = m["versions"]
+    lines = [
+        f"CPU      {m['cpu']} ({m['cores']} logical cores), {m['threads']} thread(s) for every library",
+        f"fastmlp  {v['fastmlp']}, micro-kernels {m['fastmlp_isa']} "
+        f"(available: {', '.join(m['fastmlp_available_isas'])})",
+        f"NumPy    {v['numpy']}, BLAS {blas['internal_api']} {blas['version']} "
+        f"kernels {blas['architecture']} ({blas['threading_layer']})",
+        f"PyTorch  {v['torch'] + ' (' + str(m['torch_blas']) + ')' if v['torch'] else 'not installed'}",
+        f"Python   {v['python']}",
+    ]
+    if m["env"]:
+        lines.append("env      " + " ".join(f"{k}={val}" for k, val in m["env"].items()))
+    return "\n".join(lines)
