@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
+#include <type_traits>
 
+#include "elementwise/elementwise.hpp"
 #include "threads.hpp"
 
 namespace fastmlp {
@@ -49,9 +51,13 @@ void softmax_row(const T* x, T* y, int64_t n) {
   T mx = x[0];
   for (int64_t j = 1; j < n; ++j) mx = std::max(mx, x[j]);
   T sum = 0;
-  for (int64_t j = 0; j < n; ++j) {
-    y[j] = std::exp(x[j] - mx);
-    sum += y[j];
+  if constexpr (std::is_same_v<T, float>) {
+    sum = elementwise_f32().exp_shifted_sum(x, mx, y, n);
+  } else {
+    for (int64_t j = 0; j < n; ++j) {
+      y[j] = std::exp(x[j] - mx);
+      sum += y[j];
+    }
   }
   const T inv = T(1) / sum;
   for (int64_t j = 0; j < n; ++j) y[j] *= inv;
@@ -98,13 +104,22 @@ void activation_forward(Activation act, T slope, const T* x, T* y, int64_t n) {
       for (int64_t j = 0; j < n; ++j) y[j] = x[j] < 0 ? x[j] * slope : x[j];
       return;
     case Activation::sigmoid:
-      for (int64_t j = 0; j < n; ++j) y[j] = sigmoid(x[j]);
+      if constexpr (std::is_same_v<T, float>)
+        elementwise_f32().sigmoid(x, y, n);
+      else
+        for (int64_t j = 0; j < n; ++j) y[j] = sigmoid(x[j]);
       return;
     case Activation::tanh:
-      for (int64_t j = 0; j < n; ++j) y[j] = std::tanh(x[j]);
+      if constexpr (std::is_same_v<T, float>)
+        elementwise_f32().tanh(x, y, n);
+      else
+        for (int64_t j = 0; j < n; ++j) y[j] = std::tanh(x[j]);
       return;
     case Activation::gelu:
-      for (int64_t j = 0; j < n; ++j) y[j] = gelu(x[j]);
+      if constexpr (std::is_same_v<T, float>)
+        elementwise_f32().gelu(x, y, n);
+      else
+        for (int64_t j = 0; j < n; ++j) y[j] = gelu(x[j]);
       return;
     case Activation::step:  // Heaviside with H(0) = 1: the perceptron fires at w.x + b >= 0
       for (int64_t j = 0; j < n; ++j) y[j] = x[j] >= 0 ? T(1) : T(0);
@@ -135,7 +150,10 @@ void activation_backward(Activation act, T slope, const T* g, const T* y, const 
       for (int64_t j = 0; j < n; ++j) out[j] = g[j] * (T(1) - y[j] * y[j]);
       return;
     case Activation::gelu:
-      for (int64_t j = 0; j < n; ++j) out[j] = g[j] * gelu_derivative(x[j]);
+      if constexpr (std::is_same_v<T, float>)
+        elementwise_f32().gelu_backward(g, x, out, n);
+      else
+        for (int64_t j = 0; j < n; ++j) out[j] = g[j] * gelu_derivative(x[j]);
       return;
     case Activation::softmax:
       throw std::logic_error("activation_backward: softmax works on whole rows");

@@ -1,5 +1,7 @@
 #include "gemm/dispatch.hpp"
 
+#include "elementwise/elementwise.hpp"
+
 #include <atomic>
 #include <cstdlib>
 #include <stdexcept>
@@ -89,6 +91,16 @@ const GemmKernel<double>& gemm_kernel<double>() {
     case Isa::avx2: return gemm_f64_avx2;
 #endif
     default: return gemm_f64_generic;
+  }
+}
+
+const ElementwiseF32& elementwise_f32() {
+  switch (current_isa()) {
+#if defined(FASTMLP_X86)
+    case Isa::avx512: return elementwise_f32_avx512;
+    case Isa::avx2: return elementwise_f32_avx2;
+#endif
+    default: return elementwise_f32_generic;
   }
 }
 

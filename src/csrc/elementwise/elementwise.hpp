@@ -1,0 +1,26 @@
+// Vectorized float32 elementwise kernels for the transcendental activations, one set per
+// ISA (elementwise_<isa>.cpp, each compiled with its own flags), chosen with the GEMM's.
+// float64 keeps libm's functions: its users want the last digits.
+#pragma once
+#include <cstdint>
+
+namespace fastmlp {
+
+struct ElementwiseF32 {
+  void (*sigmoid)(const float* x, float* y, int64_t n);
+  void (*tanh)(const float* x, float* y, int64_t n);
+  void (*gelu)(const float* x, float* y, int64_t n);
+  // out = g * gelu'(x)
+  void (*gelu_backward)(const float* g, const float* x, float* out, int64_t n);
+  // y = exp(x - shift); returns sum(y) (the body of a max-shifted softmax)
+  float (*exp_shifted_sum)(const float* x, float shift, float* y, int64_t n);
+};
+
+extern const ElementwiseF32 elementwise_f32_generic;
+extern const ElementwiseF32 elementwise_f32_avx2;
+extern const ElementwiseF32 elementwise_f32_avx512;
+
+// The set for the ISA in use (gemm/dispatch.cpp).
+const ElementwiseF32& elementwise_f32();
+
+}  // namespace fastmlp
