@@ -147,10 +147,16 @@ def f64(a):
 
 
 def gemm_bound(a, b, dtype):
-    """Elementwise error allowed for a k-term dot product computed in `dtype`."""
-    a, b = f64(a), f64(b)
+    """Elementwise error allowed for a k-term dot product computed in `dtype`.
+
+    Rounding errors of independent terms grow like sqrt(k); a broadcast (zero-stride)
+    input repeats the same product, whose errors add up with one sign, so there the
+    worst-case bound k * eps applies."""
     k = a.shape[1]
-    return 4.0 * math.sqrt(k + 1) * eps(dtype) * (np.abs(a) @ np.abs(b)) + np.finfo(dtype).tiny
+    correlated = 0 in a.strides or 0 in b.strides
+    growth = (k + 1) if correlated else 4.0 * math.sqrt(k + 1)
+    a, b = f64(a), f64(b)
+    return growth * eps(dtype) * (np.abs(a) @ np.abs(b)) + np.finfo(dtype).tiny
 
 
 def ref_act(name, z, slope=SLOPE):
@@ -163,13 +169,16 @@ def ref_act(name, z, slope=SLOPE):
             return np.where(z < 0, 0.0, z)
         if name == "leaky_relu":
             return np.where(z < 0, z * slope, z)
-        if name == "sigmoid":
-            return 0.5 * (1.0 + np.tanh(0.5 * z))
+        if name == "sigmoid":  # the stable form: exp of non-positive numbers only
+            e = np.exp(-np.abs(z))
+            return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
         if name == "tanh":
             return np.tanh(z)
         if name == "gelu":
             return 0.5 * z * (1.0 + _erf(z / math.sqrt(2.0)))
         if name == "softmax":
+            if z.size == 0:
+                return z.copy()
             e = np.exp(z - z.max(axis=-1, keepdims=True))
             return e / e.sum(axis=-1, keepdims=True)
         if name == "step":
@@ -206,12 +215,35 @@ LIPSCHITZ = {"identity": 1.0, "relu": 1.0, "leaky_relu": 1.0, "sigmoid": 0.25, "
              "gelu": 1.13, "softmax": 1.0, "step": 0.0}
 
 
-def act_bound(name, z_bound, y_ref, dtype):
-    """Error allowed in act(z) given an elementwise error bound on z."""
+def act_bound(name, z_bound, z_ref, y_ref, dtype):
+    """Error allowed in act(z) computed in `dtype`, given an elementwise error bound
+    on its input z: the error carried over from z plus the activation's own rounding."""
+    z_bound = np.broadcast_to(z_bound, np.shape(z_ref))
     prop = LIPSCHITZ[name] * z_bound
-    if name == "softmax":  # every entry of a row moves with the row's worst z
+    if name == "softmax" and z_bound.size:  # every entry of a row moves with its worst z
         prop = 2.0 * np.max(z_bound, axis=-1, keepdims=True) * np.ones_like(z_bound)
-    return prop + 8.0 * eps(dtype) * np.abs(y_ref) + np.finfo(dtype).tiny
+    own = 8.0 * eps(dtype) * np.abs(y_ref)
+    if name == "gelu":
+        # x * (1 + erf(x / sqrt 2)) / 2, the exact form as PyTorch computes it, cancels
+        # in 1 + erf for negative x: the error is ~eps * |x|, not eps * |gelu(x)|.
+        own = own + 2.0 * eps(dtype) * np.abs(f64(z_ref))
+    if name == "softmax" and y_ref.size:
+        # exp(z - max z) inherits the rounding of the subtraction, |z - max z| * eps
+        # relative, and the row sum adds ~sqrt(n) * eps.
+        zr = f64(z_ref)
+        spread = np.abs(zr - zr.max(axis=-1, keepdims=True))
+        own = 2.0 * eps(dtype) * np.abs(y_ref) * (8.0 + spread + math.sqrt(zr.shape[-1]))
+    return prop + own + np.finfo(dtype).tiny
+
+
+def check_act(y, z, name, dtype, slope=SLOPE, what=None):
+    """y is act(z) for the exact (dtype) input z, up to the activation's own rounding."""
+    y_ref = ref_act(name, z, slope)
+    assert np.asarray(y).dtype == np.dtype(dtype)
+    if name == "step":
+        np.testing.assert_array_equal(y, y_ref, err_msg=what or name)
+        return
+    assert_within(y, y_ref, act_bound(name, 0.0, z, y_ref, dtype), what or name)
 
 
 def assert_within(got, ref, bound, what=""):
@@ -243,9 +275,14 @@ def linear_ref(x, w, bias, act, slope=SLOPE):
 
 def check_linear(y, x, w, bias, act, dtype, slope=SLOPE, pre=None):
     y_ref, z_ref = linear_ref(x, w, bias, act, slope)
-    zb = gemm_bound(x, np.asarray(w).T, dtype)
-    if bias is not None:
-        zb = zb + 2 * eps(dtype) * np.abs(f64(bias))
+    if bias is None:
+        zb = gemm_bound(x, np.asarray(w).T, dtype)
+    else:  # the bias is one more term of each sum (it may start the accumulation)
+        ones = np.ones((x.shape[0], 1), x.dtype)
+        zb = gemm_bound(np.hstack([x, ones]), np.vstack([np.asarray(w).T, bias[None, :]]), dtype)
+        if 0 in x.strides or 0 in w.strides:  # correlated rounding: see gemm_bound
+            zb = np.maximum(zb, (x.shape[1] + 2) * eps(dtype) * (np.abs(f64(x)) @ np.abs(f64(w)).T
+                                                                  + np.abs(f64(bias))))
     assert y.dtype == np.dtype(dtype) and y.flags.c_contiguous and y.shape == y_ref.shape
     if pre is not None:
         assert_within(pre, z_ref, zb, "pre_activation_out")
@@ -257,7 +294,7 @@ def check_linear(y, x, w, bias, act, dtype, slope=SLOPE, pre=None):
         np.testing.assert_array_equal(y[sure], y_ref[sure])
         assert sure.mean() > 0.9
         return
-    assert_within(y, y_ref, act_bound(act, zb, y_ref, dtype), f"linear[{act}]")
+    assert_within(y, y_ref, act_bound(act, zb, z_ref, y_ref, dtype), f"linear[{act}]")
 
 
 def linear_with_grad(rng, shape, dtype, act, *, margin=0.0, bias=True, layout="C"):
