@@ -136,6 +136,29 @@ def make(rng, shape, dtype, layout="C", low=-1.0, high=1.0):
     return out
 
 
+def relayout(values, layout):
+    """The same values in the memory layout `layout` (see make)."""
+    values = np.asarray(values)
+    shape = values.shape
+    if layout == "C":
+        return values.copy()
+    if layout == "F":
+        return np.asfortranarray(values)
+    if layout == "transposed":
+        return np.ascontiguousarray(values.T).T
+    if layout in ("strided", "negative"):
+        out = make(np.random.default_rng(0), shape, values.dtype, layout)
+        out[...] = values
+        return out
+    if layout == "broadcast_rows":
+        assert (values == values[:1]).all()
+        return np.broadcast_to(values[:1], shape)
+    if layout == "broadcast_cols":
+        assert (values == values[..., :1]).all()
+        return np.broadcast_to(values[..., :1], shape)
+    raise AssertionError(layout)
+
+
 # --- references ---------------------------------------------------------------------
 
 def eps(dtype):
