@@ -296,8 +296,12 @@ def linear_ref(x, w, bias, act, slope=SLOPE):
     return ref_act(act, z, slope), z
 
 
-def check_linear(y, x, w, bias, act, dtype, slope=SLOPE, pre=None):
+def check_linear(y, x, w, bias, act, dtype, slope=SLOPE, pre=None, ref=None):
+    """y = linear(x, w, bias, act) within the error bound of its GEMM and activation,
+    against float64 NumPy (or against `ref`, e.g. PyTorch's result in float64)."""
     y_ref, z_ref = linear_ref(x, w, bias, act, slope)
+    if ref is not None:
+        y_ref = f64(ref)
     if bias is None:
         zb = gemm_bound(x, np.asarray(w).T, dtype)
     else:  # the bias is one more term of each sum (it may start the accumulation)
@@ -336,3 +340,44 @@ def linear_with_grad(rng, shape, dtype, act, *, margin=0.0, bias=True, layout="C
         raise AssertionError("could not avoid the kink")
     gy = make(rng, (m, n), dtype)
     return x, w, b, gy
+
+
+def grad_pre_bound(act, g, z, dtype, slope=SLOPE):
+    """Error allowed in grad_pre = grad_y * act'(z) computed in `dtype` (from y or z)."""
+    g, z = f64(g), f64(z)
+    e = 8.0 * eps(dtype)
+    ref = np.abs(ref_act_backward(act, g, z, slope))
+    if act in ("identity", "relu", "leaky_relu"):
+        return e * ref
+    if act == "softmax":
+        if g.size == 0:
+            return ref
+        # y carries the rounding of exp(z - max z): ~(|z - max z| + sqrt(n)) * eps relative
+        y = ref_act("softmax", z)
+        rows = (np.abs(g) * y).sum(axis=-1, keepdims=True)
+        spread = (z.max(axis=-1, keepdims=True) - z.min(axis=-1, keepdims=True))
+        return e * (ref + y * (np.abs(g) + 2 * rows) * (math.sqrt(g.shape[-1]) + spread))
+    # sigmoid/tanh from the rounded y; gelu's cdf cancels for negative z
+    return e * (ref + np.abs(g) * (1.0 + np.abs(z)))
+
+
+def check_linear_backward(grads, gy, x, w, z, act, dtype, slope=SLOPE, ref=None, what=""):
+    """(grad_x, grad_weight, grad_bias) of y = act(z), z = x @ w.T + b, against float64
+    (or the given reference grads), within the error of the two GEMMs and the column sum
+    on top of the error of grad_pre."""
+    gx, gw, gb = grads
+    m, k = x.shape
+    n = w.shape[0]
+    assert gx.shape == (m, k) and gw.shape == (n, k) and gb.shape == (n,)
+    for a in grads:
+        assert a.dtype == np.dtype(dtype) and a.flags.c_contiguous
+    gp = ref_act_backward(act, gy, z, slope)
+    gpb = grad_pre_bound(act, gy, z, dtype, slope)
+    if ref is None:
+        ref = (gp @ f64(w), gp.T @ f64(x), gp.sum(axis=0))
+    ones = np.ones((m, 1))
+    bounds = (gemm_bound(gp, w, dtype) + gpb @ np.abs(f64(w)),
+              gemm_bound(gp.T, x, dtype) + gpb.T @ np.abs(f64(x)),
+              gemm_bound(gp.T, ones, dtype)[:, 0] + gpb.sum(axis=0))
+    for name, got, r, bound in zip(("grad_x", "grad_weight", "grad_bias"), grads, ref, bounds):
+        assert_within(got, f64(r), bound, f"{what} {act}: {name}")
