@@ -261,6 +261,7 @@ def act_bound(name, z_bound, z_ref, y_ref, dtype):
 
 def check_act(y, z, name, dtype, slope=SLOPE, what=None):
     """y is act(z) for the exact (dtype) input z, up to the activation's own rounding."""
+    __tracebackhide__ = True  # keep failure reports short (no big array reprs)
     y_ref = ref_act(name, z, slope)
     assert np.asarray(y).dtype == np.dtype(dtype)
     if name == "step":
@@ -271,6 +272,7 @@ def check_act(y, z, name, dtype, slope=SLOPE, what=None):
 
 def assert_within(got, ref, bound, what=""):
     """|got - ref| <= bound elementwise; NaN only where the reference has NaN."""
+    __tracebackhide__ = True  # keep failure reports short (no big array reprs)
     got = np.asarray(got)
     assert got.shape == ref.shape, (what, got.shape, ref.shape)
     np.testing.assert_array_equal(np.isnan(got), np.isnan(ref), err_msg=f"{what}: NaN pattern")
@@ -283,6 +285,7 @@ def assert_within(got, ref, bound, what=""):
 
 
 def check_matmul(got, a, b, dtype):
+    __tracebackhide__ = True  # keep failure reports short (no big array reprs)
     ref = f64(a) @ f64(b)
     assert got.dtype == np.dtype(dtype) and got.flags.c_contiguous
     assert_within(got, ref, gemm_bound(a, b, dtype), "matmul")
@@ -299,6 +302,7 @@ def linear_ref(x, w, bias, act, slope=SLOPE):
 def check_linear(y, x, w, bias, act, dtype, slope=SLOPE, pre=None, ref=None):
     """y = linear(x, w, bias, act) within the error bound of its GEMM and activation,
     against float64 NumPy (or against `ref`, e.g. PyTorch's result in float64)."""
+    __tracebackhide__ = True  # keep failure reports short (no big array reprs)
     y_ref, z_ref = linear_ref(x, w, bias, act, slope)
     if ref is not None:
         y_ref = f64(ref)
@@ -365,6 +369,7 @@ def check_linear_backward(grads, gy, x, w, z, act, dtype, slope=SLOPE, ref=None,
     """(grad_x, grad_weight, grad_bias) of y = act(z), z = x @ w.T + b, against float64
     (or the given reference grads), within the error of the two GEMMs and the column sum
     on top of the error of grad_pre."""
+    __tracebackhide__ = True  # keep failure reports short (no big array reprs)
     gx, gw, gb = grads
     m, k = x.shape
     n = w.shape[0]
