@@ -1,0 +1,93 @@
+"""Results do not depend on the number of OpenMP threads, and kernels called from many
+Python threads at once (the GIL is released) give exactly the serial results."""
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+import fastmlp
+from conftest import DTYPES, check_matmul, make
+
+# Big enough that every kernel starts 2 threads, small enough to stay fast.
+M, K, N = 300, 500, 700
+
+
+def run_all(x, w, b, gy):
+    """Every kernel once, with its results (arrays) in a flat list."""
+    out = [fastmlp.matmul(x, w.T)]
+    for act in ("relu", "gelu", "softmax", "step"):
+        pre = np.empty((x.shape[0], w.shape[0]), x.dtype)
+        y = fastmlp.linear(x, w, b, act, pre_activation_out=pre)
+        out += [y, pre]
+        if act != "step":
+            out += list(fastmlp.linear_backward(gy, x, w, y, act, pre_activation=pre))
+    out.append(fastmlp.activation("tanh", out[0]))
+    out.append(fastmlp.activation_backward("sigmoid", gy, out[-1]))
+    return out
+
+
+def test_set_and_get_num_threads(restore_threads):
+    fastmlp.set_num_threads(1)
+    assert fastmlp.get_num_threads() == 1
+    assert fastmlp.cpu_info()["num_threads"] == 1
+    fastmlp.set_num_threads(2)
+    assert fastmlp.get_num_threads() == 2
+    assert fastmlp.cpu_info()["num_threads"] == 2
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_one_and_two_threads_bit_identical(isa, rng, restore_threads, dtype):
+    x, w = make(rng, (M, K), dtype), make(rng, (N, K), dtype)
+    b, gy = make(rng, (N,), dtype), make(rng, (M, N), dtype)
+    fastmlp.set_num_threads(1)
+    one = run_all(x, w, b, gy)
+    fastmlp.set_num_threads(2)
+    two = run_all(x, w, b, gy)
+    assert len(one) == len(two)
+    for i, (r1, r2) in enumerate(zip(one, two)):
+        np.testing.assert_array_equal(r1, r2, err_msg=f"result {i} differs with 2 threads")
+    check_matmul(two[0], x, w.T, dtype)  # and they are right
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_block_edges_bit_identical_across_threads(isa, rng, restore_threads, dtype):
+    # Several M blocks and N blocks (thread grids split both) plus edge tiles.
+    from conftest import blocking
+    bl = blocking(dtype)
+    m, k, n = bl["mc"] + bl["mr"] + 1, 37, bl["nc"] + bl["nr"] + 1
+    a, b = make(rng, (m, k), dtype, "F"), make(rng, (k, n), dtype, "strided")
+    fastmlp.set_num_threads(1)
+    c1 = fastmlp.matmul(a, b)
+    fastmlp.set_num_threads(2)
+    c2 = fastmlp.matmul(a, b)
+    np.testing.assert_array_equal(c1, c2)
+    check_matmul(c2, a, b, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_concurrent_python_threads_get_serial_results(isa, rng, dtype):
+    shapes = [(M, K, N), (37, 41, 43), (5, 3, 7), (130, 257, 129)]
+    inputs = []
+    for m, k, n in shapes:
+        inputs.append((make(rng, (m, k), dtype), make(rng, (n, k), dtype),
+                       make(rng, (n,), dtype), make(rng, (m, n), dtype)))
+    serial = [run_all(*args) for args in inputs]
+    jobs = [i % len(inputs) for i in range(24)]  # each shape several times, interleaved
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda i: (i, run_all(*inputs[i])), jobs))
+    for i, got in results:
+        for j, (r, s) in enumerate(zip(got, serial[i])):
+            np.testing.assert_array_equal(r, s, err_msg=f"shape {shapes[i]} result {j}")
+
+
+def test_concurrent_threads_with_different_dtypes(isa, rng):
+    a32, b32 = make(rng, (200, 300), np.float32), make(rng, (300, 250), np.float32)
+    a64, b64 = a32.astype(np.float64), b32.astype(np.float64)
+    ref32, ref64 = fastmlp.matmul(a32, b32), fastmlp.matmul(a64, b64)
+
+    def job(i):
+        return i, (fastmlp.matmul(a32, b32) if i % 2 else fastmlp.matmul(a64, b64))
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        for i, c in pool.map(job, range(32)):
+            np.testing.assert_array_equal(c, ref32 if i % 2 else ref64)
