@@ -121,8 +121,8 @@ void activation_forward(Activation act, T slope, const T* x, T* y, int64_t n) {
       else
         for (int64_t j = 0; j < n; ++j) y[j] = gelu(x[j]);
       return;
-    case Activation::step:  // Heaviside with H(0) = 1: the perceptron fires at w.x + b >= 0
-      for (int64_t j = 0; j < n; ++j) y[j] = x[j] >= 0 ? T(1) : T(0);
+    case Activation::step:  // Heaviside with H(0) = 1 (np.heaviside(x, 1)); NaN stays NaN
+      for (int64_t j = 0; j < n; ++j) y[j] = x[j] >= 0 ? T(1) : (x[j] < 0 ? T(0) : x[j]);
       return;
     case Activation::softmax:
       softmax_row(x, y, n);

@@ -356,11 +356,6 @@ py::dict isa_info() {
 
 PYBIND11_MODULE(_core, mod, py::mod_gil_not_used()) {
   mod.doc() = "fastmlp's C++ kernels. Use the documented functions of the fastmlp package.";
-  try {
-    init_isa_from_environment();
-  } catch (const std::invalid_argument& e) {
-    throw py::value_error(e.what());
-  }
 
   mod.def("matmul", &matmul, py::arg("a"), py::arg("b"), py::kw_only(), py::arg("out") = py::none(),
           R"doc(Matrix product ``a @ b`` of 2-D float32 or float64 arrays.
@@ -478,6 +473,13 @@ ndarray of the shape of ``grad_y``.
       }, py::arg("n"), "Use at most n OpenMP threads in fastmlp's kernels.");
   mod.def("get_num_threads", &max_threads, "Number of threads fastmlp's kernels may use.");
   mod.def("_isa_info", &isa_info);
+  mod.def("_init_isa_from_environment", [] {
+        try {
+          init_isa_from_environment();
+        } catch (const std::invalid_argument& e) {
+          throw py::value_error(e.what());
+        }
+      }, "Pick the ISA: FASTMLP_ISA if set, else the best the CPU has (called once by fastmlp's import).");
   mod.def("_gemm_blocking", [](const std::string& dtype) {
         if (dtype == "float32") return blocking<float>();
         if (dtype == "float64") return blocking<double>();

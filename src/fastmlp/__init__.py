@@ -3,7 +3,13 @@
 Dense-layer kernels in C++ with OpenMP (a packed GEMM with a micro-kernel per
 instruction set, fused bias + activation) exposed to NumPy without copies.
 """
-from fastmlp._core import (
+from fastmlp import _core
+
+# FASTMLP_ISA or the best kernels for this CPU; a bad FASTMLP_ISA fails the import with a
+# ValueError saying why (raised here, so it is not wrapped in an ImportError).
+_core._init_isa_from_environment()
+
+from fastmlp._core import (  # noqa: E402
     activation,
     activation_backward,
     get_num_threads,
@@ -12,7 +18,7 @@ from fastmlp._core import (
     matmul,
     set_num_threads,
 )
-from fastmlp._cpu import cpu_info
+from fastmlp._cpu import cpu_info  # noqa: E402
 
 __version__ = "0.1.0"
 

@@ -25,9 +25,10 @@ static inline float clamp(float x, float lo, float hi) {  // NaN passes through
 // e^x: x = n ln2 + r with |r| <= ln2/2, a degree-6 polynomial for e^r, 2^n via the
 // exponent bits. x is clamped to [-87.3, 88] so 2^n stays a normal float: e^x saturates
 // at e^88 (callers only need it for sigmoid, tanh, erfc and max-shifted softmax, where
-// that is exact to float precision) and bottoms out at 2^-126 * e^r.
-static inline float exp(float x) {
-  x = clamp(x, -87.33654f, 88.0f);
+// that is exact to float precision) and is 0 below the normal range (so sigmoid(-1000)
+// is 0, as in PyTorch).
+static inline float exp(float x_in) {
+  const float x = clamp(x_in, -87.33654f, 88.0f);
   const float shifter = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
   const float n = (x * 1.44269504f + shifter) - shifter;
   float r = x - n * 0.693359375f;  // ln2 split in two for an exact first product
@@ -40,11 +41,17 @@ static inline float exp(float x) {
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.0f;
   // n + 127 is within [1, 254] after the clamp, so 2^n is a normal float.
-  return p * bits_to_float((static_cast<int32_t>(n) + 127) << 23);
+  const float y = p * bits_to_float((static_cast<int32_t>(n) + 127) << 23);
+  return x_in < -87.33654f ? 0.0f : y;
 }
 
-// 1 / (1 + e^-x): e^-x saturates (clamped) rather than overflowing.
-static inline float sigmoid(float x) { return 1.0f / (1.0f + exp(-x)); }
+// Only e^-|x| is computed, never a positive power: 1 / (1 + e) for x >= 0, e / (1 + e)
+// below, so large |x| neither overflows nor loses the tiny tail (sigmoid(-1000) is 0).
+static inline float sigmoid(float x) {
+  const float e = exp(x < 0 ? x : -x);
+  const float r = 1.0f / (1.0f + e);
+  return x >= 0 ? r : e * r;
+}
 
 // tanh: an odd polynomial near 0 (where 1 - 2/(e^2x + 1) would cancel), the exp form
 // beyond; both computed, one selected, so the loop has no branch.

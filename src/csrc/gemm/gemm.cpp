@@ -146,7 +146,8 @@ void gemm_packed(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T*
     std::fill(padded + n, padded + n_panels * NR, T(0));
     bias = padded;
   }
-  const unsigned relu_flag = activation_in_ukernel(ep) ? kRelu : 0u;
+  // Transposed, the bias is added by the epilogue, so ReLU must wait for it there too.
+  const unsigned relu_flag = activation_in_ukernel(ep) && !transposed ? kRelu : 0u;
   const unsigned done = (transposed ? 0u : kBiasAdded) | (relu_flag ? kActivationApplied : 0u);
 
 #pragma omp parallel num_threads(nt)
