@@ -111,7 +111,10 @@ class MLP:
             raise ValueError(f"layer_sizes must list at least 2 sizes (inputs, outputs), got {layer_sizes!r}")
         self.layer_sizes = tuple(check_int(s, f"layer_sizes[{i}]", 1) for i, s in enumerate(sizes))
         n_hidden = len(sizes) - 2
-        hidden = [activation] * n_hidden if isinstance(activation, str) else list(activation)
+        if isinstance(activation, str):
+            hidden = [check_choice(activation, "activation", ACTIVATIONS)] * n_hidden
+        else:
+            hidden = list(activation)
         if len(hidden) != n_hidden:
             raise ValueError(f"activation lists {len(hidden)} names for {n_hidden} hidden layers")
         for a in hidden:
