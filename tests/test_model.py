@@ -194,3 +194,15 @@ def test_bad_fit_input_names_the_argument():
         args.update(override)
         with pytest.raises(ValueError, match=match):
             model.fit(**args)
+
+
+def test_copies_train_independently():
+    import copy
+    import pickle
+    X, y = _regression()
+    model = fastmlp.MLP([3, 8, 1], seed=0)
+    for clone in (copy.deepcopy(model), pickle.loads(pickle.dumps(model))):
+        before = model.layers[0].weight.copy()
+        clone.fit(X, y, epochs=1, verbose=False)
+        np.testing.assert_array_equal(model.layers[0].weight, before)
+        assert not np.array_equal(clone.layers[0].weight, before)

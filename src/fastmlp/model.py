@@ -140,12 +140,26 @@ class MLP:
             weight_init(w, rng)
             b = _init.linear_bias(np.empty(fan_out, dtype=self.dtype), fan_in, rng) if self.bias else None
             self.layers.append(Dense(w, b, act))
-        self._engine = _core._MLP(self.parameters(), self._activations, self.bias,
-                                  self.negative_slope, self.dropout)
+        self._engine = self._make_engine()
         self._epochs_done = 0       # keys the shuffles and dropout masks of later epochs
         self._steps_done = 0        # and those of train_step calls
         self._step_optimizers = {}  # optimizers named by string in train_step, kept between calls
         self.history_ = None
+
+    def _make_engine(self):
+        return _core._MLP(self.parameters(), self._activations, self.bias, self.negative_slope,
+                          self.dropout)
+
+    # copy.deepcopy and pickle (e.g. by scikit-learn's clone or joblib): the C++ engine
+    # holds pointers into the arrays, so a copy gets an engine of its own.
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        del state["_engine"]
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._engine = self._make_engine()
 
     # ---- introspection -------------------------------------------------------------
 
