@@ -43,37 +43,52 @@ inline T sign(T x) {
   return T((x > 0) - (x < 0));
 }
 
+// Calls f(i, g) for i in [lo, hi) with the gradient after the L1 and coupled L2 terms.
+template <class T, class F>
+inline void for_each_gradient(const OptimStep<T>& s, const T* p, const T* g, int64_t lo, int64_t hi,
+                              F&& f) {
+  const bool l1 = s.cfg.l1 != 0;
+  const bool coupled_decay = s.cfg.weight_decay != 0 && s.cfg.kind != OptimKind::adamw;
+  for (int64_t i = lo; i < hi; ++i) {
+    T grad = g[i];
+    if (l1) grad = grad + s.l1 * sign(p[i]);
+    if (coupled_decay) grad = grad + s.wd * p[i];
+    f(i, grad);
+  }
+}
+
+// One loop per optimizer (the switch outside), so that each loop can be vectorised.
 template <class T>
 void update_range(const OptimStep<T>& s, T* p, const T* g, T* const* st, int64_t lo, int64_t hi) {
   const OptimConfig& c = s.cfg;
-  const bool coupled_decay = c.weight_decay != 0 && c.kind != OptimKind::adamw;
-  for (int64_t i = lo; i < hi; ++i) {
-    T grad = g[i];
-    if (c.l1 != 0) grad = grad + s.l1 * sign(p[i]);
-    if (coupled_decay) grad = grad + s.wd * p[i];
-    switch (c.kind) {
-      case OptimKind::sgd: {  // torch.optim.SGD
-        if (c.momentum != 0) {
-          T& buf = st[0][i];
-          buf = s.first ? grad : buf * s.momentum + s.one_minus_dampening * grad;
-          grad = c.nesterov ? grad + s.momentum * buf : buf;
-        }
-        p[i] = p[i] + (-s.lr) * grad;
-        break;
+  switch (c.kind) {
+    case OptimKind::sgd:  // torch.optim.SGD
+      if (c.momentum == 0) {
+        for_each_gradient(s, p, g, lo, hi, [&](int64_t i, T grad) { p[i] = p[i] + (-s.lr) * grad; });
+        return;
       }
-      case OptimKind::adamw:  // torch.optim.AdamW: decoupled decay, then Adam
-        if (c.weight_decay != 0) p[i] = p[i] * s.decay_factor;
-        [[fallthrough]];
-      case OptimKind::adam: {  // torch.optim.Adam
+      for_each_gradient(s, p, g, lo, hi, [&](int64_t i, T grad) {
+        T& buf = st[0][i];
+        buf = s.first ? grad : buf * s.momentum + s.one_minus_dampening * grad;
+        grad = c.nesterov ? grad + s.momentum * buf : buf;
+        p[i] = p[i] + (-s.lr) * grad;
+      });
+      return;
+    case OptimKind::adam:   // torch.optim.Adam
+    case OptimKind::adamw:  // torch.optim.AdamW: decoupled decay first
+      if (c.kind == OptimKind::adamw && c.weight_decay != 0)
+        for (int64_t i = lo; i < hi; ++i) p[i] = p[i] * s.decay_factor;
+      for_each_gradient(s, p, g, lo, hi, [&](int64_t i, T grad) {
         T& m = st[0][i];
         T& v = st[1][i];
         m = lerp(m, grad, s.lerp1);
         v = v * s.beta2 + s.one_minus_beta2 * grad * grad;
         const T denom = std::sqrt(v) / s.bias_correction2_sqrt + s.eps;
         p[i] = p[i] + (-s.step_size) * m / denom;
-        break;
-      }
-      case OptimKind::rmsprop: {  // torch.optim.RMSprop
+      });
+      return;
+    case OptimKind::rmsprop:  // torch.optim.RMSprop
+      for_each_gradient(s, p, g, lo, hi, [&](int64_t i, T grad) {
         T& sq = st[0][i];
         sq = sq * s.alpha + s.one_minus_alpha * grad * grad;
         T avg;
@@ -92,9 +107,8 @@ void update_range(const OptimStep<T>& s, T* p, const T* g, T* const* st, int64_t
         } else {
           p[i] = p[i] + (-s.lr) * grad / avg;
         }
-        break;
-      }
-    }
+      });
+      return;
   }
 }
 
