@@ -3,7 +3,7 @@
 Each loss compares the network output (batch, n_outputs) with targets and averages
 (``reduction="mean"``, the default) or sums (``"sum"``) as the torch.nn loss of the
 same name does. Strings work wherever a loss is expected: ``"mse"``,
-``"cross_entropy"``, ``"bce"``.
+``"cross_entropy"``, ``"bce"`` (or ``"binary_cross_entropy"``).
 """
 import numpy as np
 
@@ -103,7 +103,8 @@ class CrossEntropyLoss(Loss):
         return labels
 
 
-_BY_NAME = {"mse": MSELoss, "cross_entropy": CrossEntropyLoss, "bce": BCEWithLogitsLoss}
+_BY_NAME = {"mse": MSELoss, "cross_entropy": CrossEntropyLoss, "bce": BCEWithLogitsLoss,
+            "binary_cross_entropy": BCEWithLogitsLoss}
 
 
 def get(loss):
