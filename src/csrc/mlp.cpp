@@ -24,6 +24,17 @@ Targets<T> rows_from(Targets<T> t, int64_t row0, int64_t width) {
   return t;
 }
 
+// A row copy that stays inline for the tiny rows of small networks, where a memcpy
+// call would cost more than the copy.
+template <class T>
+inline void copy_row(const T* src, int64_t n, T* dst) {
+  if (n > 16) {
+    std::memcpy(dst, src, sizeof(T) * n);
+    return;
+  }
+  for (int64_t c = 0; c < n; ++c) dst[c] = src[c];
+}
+
 template <class T>
 MatView<T> rows_of(MatView<T> x, int64_t row0) {
   return {x.ptr + row0 * x.rs, x.rs, x.cs};
@@ -245,8 +256,8 @@ EpochResult Mlp<T>::train_epoch(const LossSpec& loss, OptimState<T>& opt, int64_
     if (shuffle) {  // gather the batch's rows; GEMM packing then reads them contiguously
       for (int64_t r = 0; r < m; ++r) {
         const int64_t src = order_[start + r];
-        std::copy_n(x + src * in, in, batch_x_ + r * in);  // inlined: rows are often tiny
-        if (target.values) std::copy_n(target.values + src * width, width, batch_t_ + r * width);
+        copy_row(x + src * in, in, batch_x_ + r * in);
+        if (target.values) copy_row(target.values + src * width, width, batch_t_ + r * width);
         if (target.labels) batch_labels_[r] = target.labels[src];
       }
       xb = MatView<T>{batch_x_, in, 1};
