@@ -283,8 +283,6 @@ class MLP:
         stopper = EarlyStopping.from_arg(early_stopping)
         self._require_trainable()
         X, y = self._data(X, y, loss, "X", "y")
-        if len(X) == 0:
-            raise ValueError("X is an empty training set (0 samples)")
         validation = None
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
@@ -367,6 +365,8 @@ class MLP:
     def _data(self, X, y, loss, x_name, y_name):
         X = as_float_array(X, x_name, self.dtype, ndim=(1, 2))
         X = check_features(X, x_name, self.n_features)
+        if len(X) == 0:
+            raise ValueError(f"{x_name} is empty (0 samples)")
         y = loss.prepare_target(y, len(X), self.n_outputs, self.dtype, y_name)
         return X, y
 
