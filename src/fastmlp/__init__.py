@@ -1,7 +1,8 @@
 """fastmlp: fast MLP training and inference on CPUs.
 
 Dense-layer kernels in C++ with OpenMP (a packed GEMM with a micro-kernel per
-instruction set, fused bias + activation) exposed to NumPy without copies.
+instruction set, fused bias + activation) exposed to NumPy without copies, and an
+MLP model whose training epochs run in one C++ call each.
 """
 from fastmlp import _core
 
@@ -19,19 +20,28 @@ from fastmlp._core import (  # noqa: E402
     set_num_threads,
 )
 from fastmlp._cpu import cpu_info  # noqa: E402
+from fastmlp import init, losses, optim  # noqa: E402
+from fastmlp.early_stopping import EarlyStopping  # noqa: E402
+from fastmlp.io import load  # noqa: E402
+from fastmlp.model import ACTIVATIONS, MLP, Dense  # noqa: E402
 
 __version__ = "0.1.0"
 
-ACTIVATIONS = ("identity", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softmax", "step")
-
 __all__ = [
     "ACTIVATIONS",
+    "Dense",
+    "EarlyStopping",
+    "MLP",
     "activation",
     "activation_backward",
     "cpu_info",
     "get_num_threads",
+    "init",
     "linear",
     "linear_backward",
+    "load",
+    "losses",
     "matmul",
+    "optim",
     "set_num_threads",
 ]
