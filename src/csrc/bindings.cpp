@@ -13,144 +13,17 @@
 #include "gemm/dispatch.hpp"
 #include "gemm/gemm.hpp"
 #include "peak/peak.hpp"
+#include "pyargs.hpp"
 #include "threads.hpp"
 
 namespace py = pybind11;
 using namespace fastmlp;
 
+void register_mlp(py::module_& m);  // bindings_mlp.cpp
+
+using namespace fastmlp::pyargs;
+
 namespace {
-
-enum class DType { f32, f64 };
-
-std::string shape_str(const py::array& a) {
-  std::string s = "(";
-  for (py::ssize_t d = 0; d < a.ndim(); ++d) {
-    if (d) s += ", ";
-    s += std::to_string(a.shape(d));
-  }
-  return s + (a.ndim() == 1 ? ",)" : ")");
-}
-
-std::string shape_str(const std::vector<py::ssize_t>& shape) {
-  std::string s = "(";
-  for (size_t d = 0; d < shape.size(); ++d) s += (d ? ", " : "") + std::to_string(shape[d]);
-  return s + (shape.size() == 1 ? ",)" : ")");
-}
-
-std::string described(const py::array& a, const char* name) {
-  return std::string(name) + " of shape " + shape_str(a);
-}
-
-// An input array argument with its name, for error messages.
-struct Arg {
-  py::array arr;
-  const char* name;
-  DType dtype;
-};
-
-Arg array_arg(const py::handle& obj, const char* name) {
-  if (!py::isinstance<py::array>(obj))
-    throw py::type_error(std::string(name) + " must be a numpy.ndarray, got " +
-                         std::string(py::str(py::type::of(obj).attr("__name__"))));
-  auto arr = py::reinterpret_borrow<py::array>(obj);
-  const py::dtype dt = arr.dtype();
-  const bool native = dt.byteorder() != '>';
-  if (dt.kind() == 'f' && native && dt.itemsize() == 4) return {arr, name, DType::f32};
-  if (dt.kind() == 'f' && native && dt.itemsize() == 8) return {arr, name, DType::f64};
-  throw py::type_error(std::string(name) + " must have dtype float32 or float64, got " +
-                       std::string(py::str(dt)) + " (fastmlp never casts implicitly)");
-}
-
-const char* dtype_name(DType d) { return d == DType::f32 ? "float32" : "float64"; }
-
-void require_same_dtype(const Arg& a, const Arg& b) {
-  if (a.dtype != b.dtype)
-    throw py::type_error(std::string(a.name) + " is " + dtype_name(a.dtype) + " but " + b.name +
-                         " is " + dtype_name(b.dtype) +
-                         "; use one dtype per call (fastmlp never casts implicitly)");
-}
-
-void require_ndim(const Arg& a, int ndim) {
-  if (a.arr.ndim() != ndim)
-    throw py::value_error(std::string(a.name) + " must be " + std::to_string(ndim) +
-                          "-D, got shape " + shape_str(a.arr));
-}
-
-int64_t elem_stride(const Arg& a, int dim) {
-  const py::ssize_t item = a.arr.itemsize(), s = a.arr.strides(dim);
-  if (s % item)
-    throw py::value_error(std::string(a.name) +
-                          " has strides that are not a multiple of its item size");
-  return s / item;
-}
-
-template <class T>
-MatView<T> view2d(const Arg& a) {
-  return {static_cast<const T*>(a.arr.data()), elem_stride(a, 0), elem_stride(a, 1)};
-}
-
-bool c_contiguous(const py::array& a) {
-  return a.flags() & py::array::c_style;
-}
-
-// [lo, hi) byte range an array's elements occupy (conservative for strided arrays).
-std::pair<const char*, const char*> extent(const py::array& a) {
-  const char* lo = static_cast<const char*>(a.data());
-  const char* hi = lo;
-  for (py::ssize_t d = 0; d < a.ndim(); ++d) {
-    if (a.shape(d) == 0) return {lo, lo};
-    const py::ssize_t span = (a.shape(d) - 1) * a.strides(d);
-    (span < 0 ? lo : hi) += span;
-  }
-  return {lo, hi + a.itemsize()};
-}
-
-bool overlaps(const py::array& a, const py::array& b) {
-  auto [alo, ahi] = extent(a);
-  auto [blo, bhi] = extent(b);
-  return alo < ahi && blo < bhi && alo < bhi && blo < ahi;
-}
-
-// The output array: a new C-contiguous one, or `out` after checking it can take the result.
-template <class T>
-py::array_t<T> output(const py::object& out, const char* name,
-                      const std::vector<py::ssize_t>& shape, const std::vector<const Arg*>& inputs) {
-  if (out.is_none()) return py::array_t<T>(shape);
-  Arg o = array_arg(out, name);
-  if (o.dtype != (sizeof(T) == 4 ? DType::f32 : DType::f64))
-    throw py::type_error(std::string(name) + " is " + dtype_name(o.dtype) + " but the result is " +
-                         (sizeof(T) == 4 ? "float32" : "float64"));
-  std::vector<py::ssize_t> got(o.arr.shape(), o.arr.shape() + o.arr.ndim());
-  if (got != shape)
-    throw py::value_error(std::string(name) + " has shape " + shape_str(o.arr) + ", expected " +
-                          shape_str(shape));
-  if (!c_contiguous(o.arr)) throw py::value_error(std::string(name) + " must be C-contiguous");
-  if (!o.arr.writeable()) throw py::value_error(std::string(name) + " is not writeable");
-  for (const Arg* in : inputs)
-    if (overlaps(o.arr, in->arr))
-      throw py::value_error(std::string(name) + " overlaps input " + in->name +
-                            "; pass a separate array");
-  return py::reinterpret_borrow<py::array_t<T>>(o.arr);
-}
-
-// A C-contiguous version of a (copying only when it is not one already).
-py::array contiguous(const Arg& a) {
-  if (c_contiguous(a.arr)) return a.arr;
-  return py::module_::import("numpy").attr("ascontiguousarray")(a.arr);
-}
-
-template <class F>
-auto by_dtype(DType d, F&& f) {
-  return d == DType::f32 ? f(float{}) : f(double{});
-}
-
-Activation activation_arg(const std::string& name) {
-  try {
-    return parse_activation(name);
-  } catch (const std::invalid_argument& e) {
-    throw py::value_error(std::string("activation: ") + e.what());
-  }
-}
 
 // ---------------------------------------------------------------------------------------
 
@@ -500,4 +373,6 @@ ndarray of the shape of ``grad_y``.
           throw py::value_error(e.what());
         }
       }, py::arg("name"), "Switch the micro-kernel set (for tests; FASTMLP_ISA at import is the public way).");
+
+  register_mlp(mod);
 }

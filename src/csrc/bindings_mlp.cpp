@@ -1,0 +1,361 @@
+// Bindings of the MLP engine (fastmlp._core._MLP), the losses and the optimizer update.
+// Python validates user input with friendly messages (fastmlp.model); these checks
+// are the last line that keeps a wrong call from touching memory it should not.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "loss.hpp"
+#include "mlp.hpp"
+#include "optim.hpp"
+#include "pyargs.hpp"
+
+namespace py = pybind11;
+using namespace fastmlp;
+using namespace fastmlp::pyargs;
+
+namespace {
+
+// Runs f, turning the engine's std::exceptions into ValueError.
+template <class F>
+auto engine_call(F&& f) {
+  try {
+    return f();
+  } catch (const std::invalid_argument& e) {
+    throw py::value_error(e.what());
+  } catch (const std::out_of_range& e) {
+    throw py::value_error(e.what());
+  }
+}
+
+template <class T>
+constexpr DType dtype_of() {
+  return sizeof(T) == 4 ? DType::f32 : DType::f64;
+}
+
+// An array the engine writes into: the given dtype, C-contiguous, writeable.
+Arg writable_arg(const py::handle& obj, const char* name, DType dtype) {
+  Arg a = array_arg(obj, name);
+  if (a.dtype != dtype)
+    throw py::type_error(std::string(name) + " is " + dtype_name(a.dtype) + ", expected " +
+                         dtype_name(dtype));
+  if (!c_contiguous(a.arr) || !a.arr.writeable())
+    throw py::value_error(std::string(name) + " must be a writeable C-contiguous array");
+  return a;
+}
+
+// Targets from y: class labels (int64, shape (m,)) or values of the output's dtype
+// (C-contiguous, shape (m, width)).
+template <class T>
+Targets<T> targets_arg(const py::object& y_obj, int64_t m, int64_t width, LossKind kind) {
+  if (!py::isinstance<py::array>(y_obj)) throw py::type_error("y must be a numpy.ndarray");
+  auto y = py::reinterpret_borrow<py::array>(y_obj);
+  if (y.dtype().kind() == 'i') {
+    if (kind != LossKind::cross_entropy)
+      throw py::value_error("integer class labels y need the cross_entropy loss");
+    if (y.dtype().itemsize() != 8 || y.ndim() != 1 || y.shape(0) != m || !c_contiguous(y))
+      throw py::value_error("labels y must be a C-contiguous int64 array of shape (" +
+                            std::to_string(m) + ",), got " + described(y, "y"));
+    return {nullptr, static_cast<const int64_t*>(y.data())};
+  }
+  Arg a = array_arg(y, "y");
+  if (a.dtype != dtype_of<T>()) throw py::type_error("y must have the dtype of X");
+  if (y.ndim() != 2 || y.shape(0) != m || y.shape(1) != width || !c_contiguous(y))
+    throw py::value_error("y must be C-contiguous of shape (" + std::to_string(m) + ", " +
+                          std::to_string(width) + "), got " + described(y, "y"));
+  return {static_cast<const T*>(y.data()), nullptr};
+}
+
+OptimConfig optim_config(const py::dict& d) {
+  OptimConfig c;
+  c.kind = engine_call([&] { return parse_optimizer(d["kind"].cast<std::string>()); });
+  auto num = [&](const char* key, double& v) {
+    if (d.contains(key)) v = d[key].cast<double>();
+  };
+  num("lr", c.lr);
+  num("weight_decay", c.weight_decay);
+  num("l1", c.l1);
+  num("momentum", c.momentum);
+  num("dampening", c.dampening);
+  num("beta1", c.beta1);
+  num("beta2", c.beta2);
+  num("eps", c.eps);
+  num("alpha", c.alpha);
+  if (d.contains("nesterov")) c.nesterov = d["nesterov"].cast<bool>();
+  if (d.contains("centered")) c.centered = d["centered"].cast<bool>();
+  return c;
+}
+
+// Optimizer state arrays for params (each list item: one array per state slot).
+template <class T>
+std::vector<std::vector<T*>> optim_state(const OptimConfig& c, const std::vector<py::array>& params,
+                                         const py::list& state) {
+  const int slots = optimizer_state_slots(c.kind);
+  if (py::len(state) != params.size())
+    throw py::value_error("optimizer state has " + std::to_string(py::len(state)) +
+                          " entries for " + std::to_string(params.size()) + " parameters");
+  std::vector<std::vector<T*>> out(params.size());
+  for (size_t i = 0; i < params.size(); ++i) {
+    py::list arrays = state[i];
+    if (py::len(arrays) != size_t(slots))
+      throw py::value_error("optimizer state of parameter " + std::to_string(i) + " needs " +
+                            std::to_string(slots) + " arrays");
+    for (py::handle h : arrays) {
+      Arg a = writable_arg(h, "optimizer state", dtype_of<T>());
+      if (a.arr.size() != params[i].size())
+        throw py::value_error("optimizer state of parameter " + std::to_string(i) +
+                              " does not have its size");
+      out[i].push_back(static_cast<T*>(a.arr.mutable_data()));
+    }
+  }
+  return out;
+}
+
+// The C++ network over parameter arrays that Python owns (and that stay alive with it).
+class PyMLP {
+  template <class F>
+  auto dispatch(F&& f) {
+    return by_dtype(dtype_, [&](auto tag) {
+      using T = decltype(tag);
+      return f(*std::get<std::unique_ptr<Mlp<T>>>(impl_), tag);
+    });
+  }
+
+  // Runs f without the GIL, one call at a time per network (they share its workspace).
+  template <class F>
+  void locked(F&& f) {
+    py::gil_scoped_release nogil;
+    std::lock_guard<std::mutex> lock(mutex_);
+    engine_call([&] {
+      f();
+      return 0;
+    });
+  }
+
+  template <class T>
+  Arg input(const py::object& x_obj, const Mlp<T>& net) {
+    Arg x = array_arg(x_obj, "X");
+    if (x.dtype != dtype_) throw py::type_error(std::string("X must be ") + dtype_name(dtype_));
+    require_ndim(x, 2);
+    if (x.arr.shape(1) != net.in_features())
+      throw py::value_error(described(x.arr, "X") + " does not fit a network with " +
+                            std::to_string(net.in_features()) + " inputs");
+    return x;
+  }
+
+  static LossSpec loss_spec(const std::string& loss, const std::string& reduction) {
+    return engine_call([&] { return LossSpec{parse_loss(loss), parse_reduction(reduction)}; });
+  }
+
+  template <class T>
+  OptimState<T> optimizer_state(const py::dict& config, const py::list& state, int64_t step) {
+    OptimState<T> opt;
+    opt.config = optim_config(config);
+    opt.state = optim_state<T>(opt.config, params_, state);
+    opt.step = step;
+    return opt;
+  }
+
+
+ public:
+  PyMLP(const py::list& params, const std::vector<std::string>& activations, bool bias,
+        double negative_slope, double dropout) {
+    const size_t per_layer = bias ? 2 : 1;
+    if (activations.empty() || py::len(params) != activations.size() * per_layer)
+      throw py::value_error("need " + std::to_string(per_layer) + " parameter arrays per activation");
+    for (py::handle h : params) params_.push_back(py::reinterpret_borrow<py::array>(h));
+    dtype_ = array_arg(params_[0], "weight").dtype;
+    by_dtype(dtype_, [&](auto tag) {
+      using T = decltype(tag);
+      std::vector<LayerRef<T>> layers;
+      for (size_t l = 0; l < activations.size(); ++l) {
+        Arg w = writable_arg(params_[l * per_layer], "weight", dtype_);
+        require_ndim(w, 2);
+        LayerRef<T> L{static_cast<T*>(w.arr.mutable_data()), nullptr, w.arr.shape(1), w.arr.shape(0),
+                      activation_arg(activations[l])};
+        if (bias) {
+          Arg b = writable_arg(params_[l * per_layer + 1], "bias", dtype_);
+          if (b.arr.ndim() != 1 || b.arr.shape(0) != L.out)
+            throw py::value_error(described(b.arr, "bias") + " does not fit " + described(w.arr, "weight"));
+          L.bias = static_cast<T*>(b.arr.mutable_data());
+        }
+        layers.push_back(L);
+      }
+      engine_call([&] {
+        std::get<std::unique_ptr<Mlp<T>>>(impl_) =
+            std::make_unique<Mlp<T>>(std::move(layers), T(negative_slope), dropout);
+        return 0;
+      });
+      return 0;
+    });
+  }
+
+  py::array predict(const py::object& x_obj) {
+    return dispatch([&](auto& net, auto tag) -> py::array {
+      using T = decltype(tag);
+      Arg x = input(x_obj, net);
+      const int64_t m = x.arr.shape(0);
+      py::array_t<T> y({m, net.out_features()});
+      MatView<T> xv = view2d<T>(x);
+      T* yp = y.mutable_data();
+      locked([&] { net.predict(m, xv, yp); });
+      return y;
+    });
+  }
+
+  double evaluate(const py::object& x_obj, const py::object& y_obj, const std::string& loss) {
+    const LossKind kind = engine_call([&] { return parse_loss(loss); });
+    return dispatch([&](auto& net, auto tag) -> double {
+      using T = decltype(tag);
+      Arg x = input(x_obj, net);
+      const int64_t m = x.arr.shape(0);
+      Targets<T> t = targets_arg<T>(y_obj, m, net.out_features(), kind);
+      MatView<T> xv = view2d<T>(x);
+      double sum = 0;
+      locked([&] { sum = net.evaluate(kind, m, xv, t); });
+      return sum;
+    });
+  }
+
+  py::tuple loss_and_grads(const py::object& x_obj, const py::object& y_obj,
+                           const std::string& loss, const std::string& reduction) {
+    const LossSpec spec = loss_spec(loss, reduction);
+    return dispatch([&](auto& net, auto tag) -> py::tuple {
+      using T = decltype(tag);
+      Arg x = input(x_obj, net);
+      const int64_t m = x.arr.shape(0);
+      Targets<T> t = targets_arg<T>(y_obj, m, net.out_features(), spec.kind);
+      py::list grads;
+      std::vector<T*> ptrs;
+      for (const py::array& p : params_) {
+        py::array_t<T> g(std::vector<py::ssize_t>(p.shape(), p.shape() + p.ndim()));
+        ptrs.push_back(g.mutable_data());
+        grads.append(g);
+      }
+      MatView<T> xv = view2d<T>(x);
+      double value = 0;
+      locked([&] { value = net.loss_and_grads(spec, m, xv, t, ptrs.data()); });
+      return py::make_tuple(value, grads);
+    });
+  }
+
+  py::tuple train_step(const py::object& x_obj, const py::object& y_obj, const std::string& loss,
+                       const std::string& reduction, const py::dict& optimizer,
+                       const py::list& state, int64_t step, uint64_t seed, uint64_t counter) {
+    const LossSpec spec = loss_spec(loss, reduction);
+    return dispatch([&](auto& net, auto tag) -> py::tuple {
+      using T = decltype(tag);
+      Arg x = input(x_obj, net);
+      const int64_t m = x.arr.shape(0);
+      Targets<T> t = targets_arg<T>(y_obj, m, net.out_features(), spec.kind);
+      OptimState<T> opt = optimizer_state<T>(optimizer, state, step);
+      MatView<T> xv = view2d<T>(x);
+      double value = 0;
+      locked([&] { value = net.train_step(spec, opt, m, xv, t, RandomKey{seed, counter}); });
+      return py::make_tuple(value, opt.step);
+    });
+  }
+
+  py::tuple train_epoch(const py::object& x_obj, const py::object& y_obj, const std::string& loss,
+                        const std::string& reduction, const py::dict& optimizer,
+                        const py::list& state, int64_t step, int64_t batch_size, bool shuffle,
+                        uint64_t seed, uint64_t epoch) {
+    const LossSpec spec = loss_spec(loss, reduction);
+    if (batch_size < 1) throw py::value_error("batch_size must be >= 1");
+    return dispatch([&](auto& net, auto tag) -> py::tuple {
+      using T = decltype(tag);
+      Arg x = input(x_obj, net);
+      if (!c_contiguous(x.arr)) throw py::value_error("X must be C-contiguous");
+      const int64_t n = x.arr.shape(0);
+      Targets<T> t = targets_arg<T>(y_obj, n, net.out_features(), spec.kind);
+      OptimState<T> opt = optimizer_state<T>(optimizer, state, step);
+      const T* xp = static_cast<const T*>(x.arr.data());
+      EpochResult r;
+      locked([&] { r = net.train_epoch(spec, opt, n, xp, t, batch_size, shuffle, RandomKey{seed, epoch}); });
+      return py::make_tuple(r.loss_sum, r.rows, r.finite, opt.step);
+    });
+  }
+
+ private:
+  std::vector<py::array> params_;
+  DType dtype_;
+  std::tuple<std::unique_ptr<Mlp<float>>, std::unique_ptr<Mlp<double>>> impl_;
+  std::mutex mutex_;
+};
+
+py::tuple loss_py(const std::string& loss, const std::string& reduction, const py::object& input_obj,
+                  const py::object& target_obj) {
+  const LossKind kind = engine_call([&] { return parse_loss(loss); });
+  const Reduction red = engine_call([&] { return parse_reduction(reduction); });
+  Arg in = array_arg(input_obj, "input");
+  require_ndim(in, 2);
+  const int64_t m = in.arr.shape(0), n = in.arr.shape(1);
+  py::array inc = contiguous(in);
+  return by_dtype(in.dtype, [&](auto tag) -> py::tuple {
+    using T = decltype(tag);
+    Targets<T> t = targets_arg<T>(target_obj, m, n, kind);
+    py::array_t<T> grad({m, n});
+    const double denom = red == Reduction::mean ? loss_denominator(kind, m, n) : 1.0;
+    const T* ip = static_cast<const T*>(inc.data());
+    T* gp = grad.mutable_data();
+    const double sum = engine_call([&] { return loss_sum<T>(kind, m, n, ip, t, gp, T(1.0 / denom)); });
+    return py::make_tuple(sum / denom, grad);
+  });
+}
+
+void optimizer_step_py(const py::dict& config, int64_t step, const py::list& params,
+                       const py::list& grads, const py::list& state) {
+  const OptimConfig c = optim_config(config);
+  if (py::len(params) == 0) return;
+  if (py::len(grads) != py::len(params)) throw py::value_error("one gradient per parameter is needed");
+  const DType dtype = array_arg(params[0], "params[0]").dtype;
+  std::vector<py::array> ps;
+  for (py::handle h : params) ps.push_back(writable_arg(h, "param", dtype).arr);
+  by_dtype(dtype, [&](auto tag) {
+    using T = decltype(tag);
+    auto st = optim_state<T>(c, ps, state);
+    std::vector<py::array> gs;
+    for (size_t i = 0; i < ps.size(); ++i) {
+      Arg g = array_arg(grads[i], "grad");
+      if (g.dtype != dtype || g.arr.size() != ps[i].size())
+        throw py::value_error("gradient " + std::to_string(i) + " does not match its parameter");
+      gs.push_back(contiguous(g));
+    }
+    py::gil_scoped_release nogil;
+    for (size_t i = 0; i < ps.size(); ++i)
+      optimizer_update<T>(c, step, static_cast<T*>(ps[i].mutable_data()),
+                          static_cast<const T*>(gs[i].data()), st[i].data(), ps[i].size());
+    return 0;
+  });
+}
+
+}  // namespace
+
+void register_mlp(py::module_& m) {
+  py::class_<PyMLP>(m, "_MLP", "The C++ engine behind fastmlp.MLP (use that class).")
+      .def(py::init<const py::list&, const std::vector<std::string>&, bool, double, double>(),
+           py::arg("params"), py::arg("activations"), py::arg("bias"), py::arg("negative_slope"),
+           py::arg("dropout"))
+      .def("predict", &PyMLP::predict, py::arg("X"))
+      .def("evaluate", &PyMLP::evaluate, py::arg("X"), py::arg("y"), py::arg("loss"),
+           "Unreduced (summed) loss over all rows.")
+      .def("loss_and_grads", &PyMLP::loss_and_grads, py::arg("X"), py::arg("y"), py::arg("loss"),
+           py::arg("reduction"))
+      .def("train_step", &PyMLP::train_step, py::arg("X"), py::arg("y"), py::arg("loss"),
+           py::arg("reduction"), py::arg("optimizer"), py::arg("state"), py::arg("step"),
+           py::arg("seed"), py::arg("counter"), "Returns (loss, step).")
+      .def("train_epoch", &PyMLP::train_epoch, py::arg("X"), py::arg("y"), py::arg("loss"),
+           py::arg("reduction"), py::arg("optimizer"), py::arg("state"), py::arg("step"),
+           py::arg("batch_size"), py::arg("shuffle"), py::arg("seed"), py::arg("epoch"),
+           "Returns (unreduced loss sum, rows trained, finite, step).");
+  m.def("_loss", &loss_py, py::arg("loss"), py::arg("reduction"), py::arg("input"), py::arg("target"),
+        "(reduced loss, gradient with respect to input).");
+  m.def("_optimizer_step", &optimizer_step_py, py::arg("config"), py::arg("step"), py::arg("params"),
+        py::arg("grads"), py::arg("state"), "One optimizer update of params in place.");
+}

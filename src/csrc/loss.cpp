@@ -1,0 +1,115 @@
+#include "loss.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+namespace fastmlp {
+
+LossKind parse_loss(const std::string& name) {
+  if (name == "mse") return LossKind::mse;
+  if (name == "cross_entropy") return LossKind::cross_entropy;
+  if (name == "bce") return LossKind::bce;
+  throw std::invalid_argument("unknown loss '" + name + "' (expected mse, cross_entropy or bce)");
+}
+
+Reduction parse_reduction(const std::string& name) {
+  if (name == "mean") return Reduction::mean;
+  if (name == "sum") return Reduction::sum;
+  throw std::invalid_argument("unknown reduction '" + name + "' (expected mean or sum)");
+}
+
+double loss_denominator(LossKind kind, int64_t m, int64_t n) {
+  // As PyTorch: cross-entropy averages over samples, the elementwise losses over elements.
+  return kind == LossKind::cross_entropy ? double(m) : double(m) * double(n);
+}
+
+namespace {
+
+template <class T>
+double mse_row(const T* out, const T* t, T* grad, T scale, int64_t n) {
+  double s = 0;
+  for (int64_t j = 0; j < n; ++j) {
+    const T d = out[j] - t[j];
+    s += double(d * d);
+    if (grad) grad[j] = (T(2) * scale) * d;  // as torch: (2 / N) * (x - y)
+  }
+  return s;
+}
+
+// -log softmax(out)[target], with softmax(out) - target as its gradient; target is a
+// label (one-hot) or a probability row.
+template <class T>
+double cross_entropy_row(const T* out, Targets<T> t, int64_t i, T* grad, T scale, int64_t n) {
+  T mx = out[0];
+  for (int64_t j = 1; j < n; ++j) mx = std::max(mx, out[j]);
+  T sum = 0;
+  for (int64_t j = 0; j < n; ++j) sum += std::exp(out[j] - mx);
+  const T lse = mx + std::log(sum);
+  if (t.labels) {
+    const int64_t c = t.labels[i];
+    if (c < 0 || c >= n)
+      throw std::out_of_range("label " + std::to_string(c) + " of row " + std::to_string(i) +
+                              " is outside [0, " + std::to_string(n) + ")");
+    if (grad) {
+      for (int64_t j = 0; j < n; ++j) grad[j] = std::exp(out[j] - lse) * scale;
+      grad[c] -= scale;
+    }
+    return double(lse - out[c]);
+  }
+  const T* p = t.values + i * n;
+  double s = 0;
+  T mass = 0;
+  for (int64_t j = 0; j < n; ++j) {
+    s -= double(p[j] * (out[j] - lse));
+    mass += p[j];
+  }
+  if (grad)
+    for (int64_t j = 0; j < n; ++j) grad[j] = (mass * std::exp(out[j] - lse) - p[j]) * scale;
+  return s;
+}
+
+// max(x, 0) - x t + log(1 + exp(-|x|)): never exponentiates a positive number.
+template <class T>
+double bce_row(const T* out, const T* t, T* grad, T scale, int64_t n) {
+  double s = 0;
+  for (int64_t j = 0; j < n; ++j) {
+    const T x = out[j];
+    const T e = std::exp(-std::abs(x));
+    s += double(std::max(x, T(0)) - x * t[j] + std::log1p(e));
+    if (grad) {
+      const T sig = x >= 0 ? T(1) / (T(1) + e) : e / (T(1) + e);
+      grad[j] = (sig - t[j]) * scale;
+    }
+  }
+  return s;
+}
+
+}  // namespace
+
+template <class T>
+double loss_sum(LossKind kind, int64_t m, int64_t n, const T* output, Targets<T> target,
+                T* grad, T grad_scale) {
+  double total = 0;
+  for (int64_t i = 0; i < m; ++i) {
+    const T* out = output + i * n;
+    T* g = grad ? grad + i * n : nullptr;
+    switch (kind) {
+      case LossKind::mse:
+        total += mse_row(out, target.values + i * n, g, grad_scale, n);
+        break;
+      case LossKind::cross_entropy:
+        total += cross_entropy_row(out, target, i, g, grad_scale, n);
+        break;
+      case LossKind::bce:
+        total += bce_row(out, target.values + i * n, g, grad_scale, n);
+        break;
+    }
+  }
+  return total;
+}
+
+template double loss_sum<float>(LossKind, int64_t, int64_t, const float*, Targets<float>, float*, float);
+template double loss_sum<double>(LossKind, int64_t, int64_t, const double*, Targets<double>, double*, double);
+
+}  // namespace fastmlp

@@ -1,0 +1,113 @@
+// A whole multilayer perceptron in C++: inference, gradients, and training steps and
+// epochs in one call each, so that Python overhead is paid per epoch, not per op.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "buffer.hpp"
+#include "common.hpp"
+#include "loss.hpp"
+#include "optim.hpp"
+
+namespace fastmlp {
+
+// One dense layer y = act(x W^T + b); the parameters belong to the caller (NumPy
+// arrays that the training updates in place).
+template <class T>
+struct LayerRef {
+  T* weight;  // out x in, row-major
+  T* bias;    // out values, or null
+  int64_t in, out;
+  Activation act;
+};
+
+struct LossSpec {
+  LossKind kind;
+  Reduction reduction;
+};
+
+// Optimizer state the caller owns and keeps between calls: for parameter i (in the
+// order w0, b0, w1, b1, ...; no b if the layers have none), slot s is state[i][s].
+template <class T>
+struct OptimState {
+  OptimConfig config;
+  std::vector<std::vector<T*>> state;
+  int64_t step = 0;  // updates done so far
+};
+
+struct EpochResult {
+  double loss_sum = 0;  // unreduced loss over the rows trained on
+  int64_t rows = 0;     // rows trained on (fewer than all if the loss became non-finite)
+  bool finite = true;
+};
+
+// Where randomness of a training pass comes from: (seed, pass) keys the counter-based
+// generator, pass being the epoch (or, for single steps, the step number).
+struct RandomKey {
+  uint64_t seed;
+  uint64_t pass;
+};
+
+template <class T>
+class Mlp {
+ public:
+  Mlp(std::vector<LayerRef<T>> layers, T negative_slope, double dropout);
+
+  int64_t in_features() const { return layers_.front().in; }
+  int64_t out_features() const { return layers_.back().out; }
+
+  // y (m x out, row-major) = network(x) without dropout; x is m x in, any strides.
+  void predict(int64_t m, MatView<T> x, T* y);
+
+  // Unreduced loss of the network on (x, target), without dropout, in batches.
+  double evaluate(LossKind kind, int64_t m, MatView<T> x, Targets<T> target);
+
+  // Reduced loss of one batch and its gradient with respect to every parameter,
+  // written to grads (in parameter order, each the shape of its parameter). No dropout.
+  double loss_and_grads(const LossSpec& loss, int64_t m, MatView<T> x, Targets<T> target,
+                        T* const* grads);
+
+  // One optimizer step on one batch, with dropout; returns its reduced loss (the
+  // parameters are not updated if it is not finite).
+  double train_step(const LossSpec& loss, OptimState<T>& opt, int64_t m, MatView<T> x,
+                    Targets<T> target, RandomKey key);
+
+  // One epoch over n rows of x (C-contiguous n x in) in minibatches of batch_size (the
+  // last one partial), in a seeded random order if shuffle. Stops at the first batch
+  // whose loss is not finite, before updating with it.
+  EpochResult train_epoch(const LossSpec& loss, OptimState<T>& opt, int64_t n, const T* x,
+                          Targets<T> target, int64_t batch_size, bool shuffle, RandomKey key);
+
+ private:
+  // Buffers for batches of up to m rows, carved from one allocation that only grows.
+  void reserve(int64_t m, bool training);
+  // Forward pass of m rows, keeping the pre-activations backward needs if keep_pre;
+  // with a key, applies dropout masks keyed by (key, row0 + row).
+  void forward(int64_t m, MatView<T> x, bool keep_pre, const RandomKey* dropout_key, int64_t row0);
+  // Unreduced loss of the last forward pass; its reduced gradient is left in grad_out_.
+  double loss_gradient(const LossSpec& loss, int64_t m, Targets<T> target);
+  // Backward pass of the last forward pass from grad_out_ into grads.
+  void backward(int64_t m, MatView<T> x, T* const* grads);
+  void apply_optimizer(OptimState<T>& opt);
+  bool needs_pre(const LayerRef<T>& l) const;
+
+  std::vector<LayerRef<T>> layers_;
+  T slope_;
+  double dropout_;
+  int64_t n_params_;  // parameter arrays: 2 per layer with bias, else 1
+
+  AlignedBuffer arena_;
+  int64_t capacity_rows_ = -1;
+  bool capacity_training_ = false;
+  bool dropout_applied_ = false;  // by the last forward pass
+  std::vector<T*> act_, pre_, mask_, dropped_;  // per layer, m x out each (or null)
+  T* grad_a_ = nullptr;                         // ping-pong gradients, m x widest
+  T* grad_b_ = nullptr;
+  T* grad_out_ = nullptr;                       // loss gradient, m x out_features
+  T* batch_x_ = nullptr;                        // gathered rows of an epoch
+  T* batch_t_ = nullptr;
+  std::vector<T*> param_grads_;                 // training only
+  std::vector<int64_t> batch_labels_, order_;
+};
+
+}  // namespace fastmlp

@@ -1,0 +1,137 @@
+#include "optim.hpp"
+
+#include <omp.h>
+
+#include <cmath>
+#include <stdexcept>
+
+#include "threads.hpp"
+
+namespace fastmlp {
+
+OptimKind parse_optimizer(const std::string& name) {
+  if (name == "sgd") return OptimKind::sgd;
+  if (name == "adam") return OptimKind::adam;
+  if (name == "adamw") return OptimKind::adamw;
+  if (name == "rmsprop") return OptimKind::rmsprop;
+  throw std::invalid_argument("unknown optimizer '" + name +
+                              "' (expected sgd, adam, adamw or rmsprop)");
+}
+
+int optimizer_state_slots(OptimKind kind) {
+  switch (kind) {
+    case OptimKind::sgd: return 1;
+    case OptimKind::adam:
+    case OptimKind::adamw: return 2;
+    case OptimKind::rmsprop: return 3;
+  }
+  return 0;
+}
+
+namespace {
+
+constexpr int64_t kParamsPerThread = 1 << 15;
+
+// torch.lerp: start + w (end - start), computed from the nearer end for accuracy.
+template <class T>
+inline T lerp(T start, T end, T w) {
+  return std::abs(w) < T(0.5) ? start + w * (end - start) : end - (end - start) * (T(1) - w);
+}
+
+template <class T>
+inline T sign(T x) {
+  return T((x > 0) - (x < 0));
+}
+
+// The scalars of one step, computed in double as Python computes them in torch.optim,
+// then rounded to T as PyTorch's kernels do with Python-number arguments.
+template <class T>
+struct Scalars {
+  T lr, wd, l1, momentum, one_minus_dampening, lerp1, beta2, one_minus_beta2, eps;
+  T step_size, bias_correction2_sqrt, decay_factor, alpha, one_minus_alpha;
+  Scalars(const OptimConfig& c, int64_t step)
+      : lr(T(c.lr)), wd(T(c.weight_decay)), l1(T(c.l1)), momentum(T(c.momentum)),
+        one_minus_dampening(T(1 - c.dampening)), lerp1(T(1 - c.beta1)), beta2(T(c.beta2)),
+        one_minus_beta2(T(1 - c.beta2)), eps(T(c.eps)),
+        step_size(T(c.lr / (1 - std::pow(c.beta1, double(step))))),
+        bias_correction2_sqrt(T(std::sqrt(1 - std::pow(c.beta2, double(step))))),
+        decay_factor(T(1 - c.lr * c.weight_decay)), alpha(T(c.alpha)),
+        one_minus_alpha(T(1 - c.alpha)) {}
+};
+
+template <class T>
+void update_range(const OptimConfig& c, const Scalars<T>& s, bool first_step, T* p, const T* g,
+                  T* const* st, int64_t lo, int64_t hi) {
+  const bool coupled_decay = c.weight_decay != 0 && c.kind != OptimKind::adamw;
+  for (int64_t i = lo; i < hi; ++i) {
+    T grad = g[i];
+    if (c.l1 != 0) grad = grad + s.l1 * sign(p[i]);
+    if (coupled_decay) grad = grad + s.wd * p[i];
+    switch (c.kind) {
+      case OptimKind::sgd: {  // torch.optim.SGD
+        if (c.momentum != 0) {
+          T& buf = st[0][i];
+          buf = first_step ? grad : buf * s.momentum + s.one_minus_dampening * grad;
+          grad = c.nesterov ? grad + s.momentum * buf : buf;
+        }
+        p[i] = p[i] + (-s.lr) * grad;
+        break;
+      }
+      case OptimKind::adamw:  // torch.optim.AdamW: decoupled decay, then Adam
+        if (c.weight_decay != 0) p[i] = p[i] * s.decay_factor;
+        [[fallthrough]];
+      case OptimKind::adam: {  // torch.optim.Adam
+        T& m = st[0][i];
+        T& v = st[1][i];
+        m = lerp(m, grad, s.lerp1);
+        v = v * s.beta2 + s.one_minus_beta2 * grad * grad;
+        const T denom = std::sqrt(v) / s.bias_correction2_sqrt + s.eps;
+        p[i] = p[i] + (-s.step_size) * m / denom;
+        break;
+      }
+      case OptimKind::rmsprop: {  // torch.optim.RMSprop
+        T& sq = st[0][i];
+        sq = sq * s.alpha + s.one_minus_alpha * grad * grad;
+        T avg;
+        if (c.centered) {
+          T& ga = st[2][i];
+          ga = lerp(ga, grad, s.one_minus_alpha);
+          avg = std::sqrt(sq + T(-1) * ga * ga);
+        } else {
+          avg = std::sqrt(sq);
+        }
+        avg = avg + s.eps;
+        if (c.momentum > 0) {
+          T& buf = st[1][i];
+          buf = buf * s.momentum + grad / avg;
+          p[i] = p[i] + (-s.lr) * buf;
+        } else {
+          p[i] = p[i] + (-s.lr) * grad / avg;
+        }
+        break;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+template <class T>
+void optimizer_update(const OptimConfig& cfg, int64_t step, T* p, const T* g, T* const* state,
+                      int64_t n) {
+  const Scalars<T> s(cfg, step);
+  const int nt = threads_for(n, kParamsPerThread);
+  if (nt == 1) return update_range(cfg, s, step == 1, p, g, state, 0, n);
+#pragma omp parallel num_threads(nt)
+  {
+    const int t = omp_get_thread_num(), tn = omp_get_num_threads();
+    update_range(cfg, s, step == 1, p, g, state, n * t / tn, n * (t + 1) / tn);
+  }
+}
+
+template void optimizer_update<float>(const OptimConfig&, int64_t, float*, const float*,
+                                      float* const*, int64_t);
+template void optimizer_update<double>(const OptimConfig&, int64_t, double*, const double*,
+                                       double* const*, int64_t);
+
+}  // namespace fastmlp

@@ -1,0 +1,41 @@
+// Optimizer updates with torch.optim's formulas (its single-tensor CPU code path,
+// operation for operation), plus an optional L1 penalty.
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace fastmlp {
+
+enum class OptimKind { sgd, adam, adamw, rmsprop };
+
+// Throws std::invalid_argument naming the valid names.
+OptimKind parse_optimizer(const std::string& name);
+
+// Arrays of per-parameter state an optimizer keeps (each the size of the parameter):
+// sgd: momentum buffer; adam, adamw: exp_avg, exp_avg_sq; rmsprop: square_avg,
+// momentum buffer, grad_avg.
+int optimizer_state_slots(OptimKind kind);
+
+struct OptimConfig {
+  OptimKind kind = OptimKind::adam;
+  double lr = 1e-3;
+  double weight_decay = 0;  // L2: coupled (added to the gradient), decoupled for adamw
+  double l1 = 0;            // adds l1 * sign(p) to the gradient, before weight decay
+  double momentum = 0;      // sgd, rmsprop
+  double dampening = 0;     // sgd
+  bool nesterov = false;    // sgd
+  double beta1 = 0.9, beta2 = 0.999;  // adam, adamw
+  double eps = 1e-8;        // adam, adamw, rmsprop
+  double alpha = 0.99;      // rmsprop
+  bool centered = false;    // rmsprop
+};
+
+// Update n parameters p in place from their gradient g (left unchanged). `step` is
+// the 1-based number of this update; state holds optimizer_state_slots(kind) arrays
+// of n values, zero before the first step. Elementwise, so threads split the range
+// and the result does not depend on their number.
+template <class T>
+void optimizer_update(const OptimConfig& cfg, int64_t step, T* p, const T* g, T* const* state,
+                      int64_t n);
+
+}  // namespace fastmlp

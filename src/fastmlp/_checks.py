@@ -1,0 +1,54 @@
+"""Input checks shared by the model, the losses and the optimizers: every error is a
+ValueError (or TypeError) that names the argument and its shape."""
+import numbers
+
+import numpy as np
+
+
+def check_int(value, name, minimum):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def check_number(value, name, minimum=None, maximum=None, *, open_max=False):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    if maximum is not None and (value >= maximum if open_max else value > maximum):
+        raise ValueError(f"{name} must be {'<' if open_max else '<='} {maximum}, got {value}")
+    return float(value)
+
+
+def check_choice(value, name, choices):
+    if value not in choices:
+        raise ValueError(f"unknown {name} {value!r} (expected one of: {', '.join(choices)})")
+    return value
+
+
+def as_float_array(X, name, dtype, *, ndim=None, finite=True):
+    """X as a C-contiguous array of `dtype` (a copy only if needed)."""
+    try:
+        arr = np.asarray(X)
+        if arr.dtype.kind not in "biuf":
+            raise TypeError
+        arr = np.ascontiguousarray(arr, dtype=dtype)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be an array of numbers, got {type(X).__name__}") from None
+    if ndim is not None and arr.ndim not in ndim:
+        raise ValueError(f"{name} must be {' or '.join(f'{d}-D' for d in ndim)}, got shape {arr.shape}")
+    if finite and not np.isfinite(arr).all():
+        raise ValueError(f"{name} contains NaN or inf")
+    return arr
+
+
+def check_features(X, name, n_features):
+    """X (1-D for one sample, or 2-D) as 2-D with n_features columns."""
+    X2 = X.reshape(1, -1) if X.ndim == 1 else X
+    if X2.ndim != 2 or X2.shape[1] != n_features:
+        raise ValueError(f"{name} has shape {X.shape} but the model takes {n_features} features "
+                         f"(expected ({n_features},) or (n_samples, {n_features}))")
+    return X2

@@ -1,0 +1,380 @@
+"""The multilayer perceptron: its layers, inference, gradients and training."""
+import math
+import secrets
+import time
+
+import numpy as np
+
+from fastmlp import _core, init as _init, losses as _losses, optim as _optim
+from fastmlp._checks import (as_float_array, check_choice, check_features, check_int,
+                             check_number)
+from fastmlp._progress import ProgressBar
+from fastmlp.early_stopping import EarlyStopping
+
+__all__ = ["Dense", "MLP"]
+
+ACTIVATIONS = ("identity", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softmax", "step")
+# Offset that keeps the dropout masks of train_step calls apart from those of fit epochs.
+_STEP_STREAM = 1 << 63
+
+
+class Dense:
+    """One layer ``y = activation(x @ weight.T + bias)`` of an MLP, as torch.nn.Linear.
+
+    ``weight`` (out_features, in_features) and ``bias`` (out_features,) are the arrays
+    the model trains in place. Assigning to them (``layer.weight = w`` or
+    ``layer.weight[...] = w``) copies the values in; the next call uses them.
+    """
+
+    def __init__(self, weight, bias, activation):
+        self._weight = weight
+        self._bias = bias
+        self.activation = activation
+
+    @property
+    def weight(self):
+        return self._weight
+
+    @weight.setter
+    def weight(self, value):
+        _assign(self._weight, value, "weight")
+
+    @property
+    def bias(self):
+        return self._bias
+
+    @bias.setter
+    def bias(self, value):
+        if self._bias is None:
+            raise ValueError("this layer has no bias (the MLP was built with bias=False)")
+        _assign(self._bias, value, "bias")
+
+    @property
+    def in_features(self):
+        return self._weight.shape[1]
+
+    @property
+    def out_features(self):
+        return self._weight.shape[0]
+
+    def __repr__(self):
+        return (f"Dense(in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self._bias is not None}, activation={self.activation!r})")
+
+
+def _assign(target, value, name):
+    value = np.asarray(value)
+    if value.shape != target.shape:
+        raise ValueError(f"{name} must have shape {target.shape}, got {value.shape}")
+    target[...] = value
+
+
+class MLP:
+    """A multilayer perceptron trained by C++ kernels, one call per epoch.
+
+    Parameters
+    ----------
+    layer_sizes : sequence of int
+        Widths from the input to the output, e.g. ``[784, 256, 10]``.
+    activation : str or sequence of str
+        Activation of the hidden layers (one name, or one per hidden layer):
+        identity, relu, leaky_relu, sigmoid, tanh, gelu, softmax or step.
+    output_activation : str
+        Activation of the last layer. Leave it "identity" for the "cross_entropy" and
+        "bce" losses, which take logits.
+    bias : bool
+        Whether layers have a bias.
+    init : str or callable
+        Weight initialisation: a name from fastmlp.init (kaiming_uniform, the
+        default, is torch.nn.Linear's: a=sqrt(5)) or ``f(weight, rng)`` filling the
+        array in place. Biases follow torch.nn.Linear: U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+    dropout : float in [0, 1)
+        Inverted dropout on hidden-layer outputs during fit and train_step.
+    dtype : "float32" or "float64"
+    seed : int or None
+        Seeds the initialisation, the shuffling and the dropout masks; a seed gives
+        bit-identical training whatever the number of threads.
+    negative_slope : float
+        leaky_relu's slope for negative inputs.
+
+    Attributes
+    ----------
+    layers : list of Dense
+    history_ : dict, the history of the last fit.
+    """
+
+    def __init__(self, layer_sizes, activation="relu", output_activation="identity", bias=True,
+                 init="kaiming_uniform", dropout=0.0, dtype="float32", seed=None,
+                 negative_slope=0.01):
+        sizes = list(layer_sizes) if not isinstance(layer_sizes, (str, bytes)) else None
+        if not sizes or len(sizes) < 2:
+            raise ValueError(f"layer_sizes must list at least 2 sizes (inputs, outputs), got {layer_sizes!r}")
+        self.layer_sizes = tuple(check_int(s, f"layer_sizes[{i}]", 1) for i, s in enumerate(sizes))
+        n_hidden = len(sizes) - 2
+        hidden = [activation] * n_hidden if isinstance(activation, str) else list(activation)
+        if len(hidden) != n_hidden:
+            raise ValueError(f"activation lists {len(hidden)} names for {n_hidden} hidden layers")
+        for a in hidden:
+            check_choice(a, "activation", ACTIVATIONS)
+        check_choice(output_activation, "output_activation", ACTIVATIONS)
+        self.activation = activation
+        self.output_activation = output_activation
+        self.bias = bool(bias)
+        self.dropout = check_number(dropout, "dropout", 0.0, 1.0, open_max=True)
+        self.dtype = np.dtype(check_choice(str(np.dtype(dtype)) if _is_dtype(dtype) else dtype,
+                                           "dtype", ("float32", "float64")))
+        self.negative_slope = check_number(negative_slope, "negative_slope")
+        if seed is None:
+            seed = secrets.randbits(63)
+        self.seed = check_int(seed, "seed", 0)
+        self._activations = hidden + [output_activation]
+
+        rng = np.random.default_rng(self.seed)
+        weight_init = _weight_initializer(init)
+        self.layers = []
+        for fan_in, fan_out, act in zip(self.layer_sizes, self.layer_sizes[1:], self._activations):
+            w = np.empty((fan_out, fan_in), dtype=self.dtype)
+            weight_init(w, rng)
+            b = _init.linear_bias(np.empty(fan_out, dtype=self.dtype), fan_in, rng) if self.bias else None
+            self.layers.append(Dense(w, b, act))
+        self._engine = _core._MLP(self.parameters(), self._activations, self.bias,
+                                  self.negative_slope, self.dropout)
+        self._epochs_done = 0       # keys the shuffles and dropout masks of later epochs
+        self._steps_done = 0        # and those of train_step calls
+        self._step_optimizers = {}  # optimizers named by string in train_step, kept between calls
+        self.history_ = None
+
+    # ---- introspection -------------------------------------------------------------
+
+    @property
+    def n_features(self):
+        return self.layer_sizes[0]
+
+    @property
+    def n_outputs(self):
+        return self.layer_sizes[-1]
+
+    def parameters(self):
+        """The parameter arrays, in the order weight0, bias0, weight1, ... (trained in place)."""
+        params = []
+        for layer in self.layers:
+            params.append(layer.weight)
+            if layer.bias is not None:
+                params.append(layer.bias)
+        return params
+
+    def get_config(self):
+        """The constructor arguments that rebuild this architecture (without weights)."""
+        return {"layer_sizes": list(self.layer_sizes), "activation": list(self._activations[:-1]),
+                "output_activation": self.output_activation, "bias": self.bias,
+                "dropout": self.dropout, "dtype": str(self.dtype), "seed": self.seed,
+                "negative_slope": self.negative_slope}
+
+    def __repr__(self):
+        return (f"MLP(layer_sizes={list(self.layer_sizes)}, activation={self.activation!r}, "
+                f"output_activation={self.output_activation!r}, dtype={str(self.dtype)!r})")
+
+    # ---- inference -------------------------------------------------------------------
+
+    def predict(self, X):
+        """The network output without dropout.
+
+        X : array, shape (n_samples, n_features), or (n_features,) for one sample.
+        Returns an array of shape (n_samples, n_outputs) (or (n_outputs,)).
+        """
+        X = as_float_array(X, "X", self.dtype, ndim=(1, 2), finite=False)
+        out = self._engine.predict(check_features(X, "X", self.n_features))
+        return out[0] if X.ndim == 1 else out
+
+    def evaluate(self, X, y, loss="mse"):
+        """The loss (with its reduction) of the network on (X, y), without dropout."""
+        loss = _losses.get(loss)
+        X, y = self._data(X, y, loss, "X", "y")
+        total = self._engine.evaluate(X, y, loss.name)
+        return total / loss.denominator(len(X), self.n_outputs)
+
+    # ---- gradients and single steps --------------------------------------------------
+
+    def loss_and_grads(self, X, y, loss="mse"):
+        """The loss on one batch and its gradients, without dropout or update.
+
+        Returns ``(loss, [(grad_weight, grad_bias), ...])``, one pair per layer with
+        the shapes of its weight and bias (grad_bias None without bias).
+        """
+        loss = _losses.get(loss)
+        self._require_trainable()
+        X, y = self._data(X, y, loss, "X", "y")
+        value, grads = self._engine.loss_and_grads(X, y, loss.name, loss.reduction)
+        return value, self._per_layer(grads)
+
+    def train_step(self, X, y, loss="mse", optimizer="adam"):
+        """One optimizer step on the batch (X, y) (forward with dropout, loss, backward,
+        update). An optimizer given by name is created once and kept by the model for
+        later train_step calls. Returns the batch loss as a float."""
+        loss = _losses.get(loss)
+        if isinstance(optimizer, str):
+            optimizer = self._step_optimizers.setdefault(optimizer, _optim.get(optimizer))
+        optimizer = _optim.get(optimizer)
+        self._require_trainable()
+        X, y = self._data(X, y, loss, "X", "y")
+        state = optimizer._bind(self.parameters())
+        value, optimizer.steps = self._engine.train_step(
+            X, y, loss.name, loss.reduction, optimizer.config(), state, optimizer.steps,
+            self.seed, _STEP_STREAM | self._steps_done)
+        self._steps_done += 1
+        if not math.isfinite(value):
+            raise FloatingPointError(f"train_step: the loss is {value}; the parameters were not updated")
+        return value
+
+    # ---- training --------------------------------------------------------------------
+
+    def fit(self, X, y, loss="mse", optimizer="adam", epochs=10, batch_size=32, shuffle=True,
+            validation_data=None, early_stopping=None, verbose=True):
+        """Train on (X, y) in minibatches; each epoch runs in one C++ call.
+
+        Parameters
+        ----------
+        X : array, shape (n_samples, n_features)
+        y : array, targets for ``loss``: shape (n_samples, n_outputs) or (n_samples,)
+            for one output; integer labels (n_samples,) for cross_entropy.
+        loss : str or fastmlp.losses.Loss
+        optimizer : str or fastmlp.optim.Optimizer
+            An instance keeps its state across fit calls; a name starts afresh.
+        epochs : int
+        batch_size : int (the last batch of an epoch may be smaller)
+        shuffle : bool, reshuffle the rows every epoch (seeded by the model's seed).
+        validation_data : (X_val, y_val), optional, evaluated after each epoch.
+        early_stopping : int (patience) or fastmlp.EarlyStopping, optional.
+        verbose : bool, show a progress bar with the running loss.
+
+        Returns
+        -------
+        history : dict with lists ``loss`` (mean training loss of each epoch),
+            ``val_loss`` (with validation_data) and ``seconds``; also kept as
+            ``history_``.
+
+        Raises
+        ------
+        FloatingPointError
+            If the loss stops being finite; the weights are those of the last epoch
+            whose loss was finite.
+        """
+        loss = _losses.get(loss)
+        optimizer = _optim.get(optimizer)
+        epochs = check_int(epochs, "epochs", 0)
+        batch_size = check_int(batch_size, "batch_size", 1)
+        stopper = EarlyStopping.from_arg(early_stopping)
+        self._require_trainable()
+        X, y = self._data(X, y, loss, "X", "y")
+        if len(X) == 0:
+            raise ValueError("X is an empty training set (0 samples)")
+        validation = None
+        if validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+                raise ValueError("validation_data must be a pair (X_val, y_val)")
+            validation = self._data(*validation_data, loss, "validation_data[0]", "validation_data[1]")
+
+        params = self.parameters()
+        state = optimizer._bind(params)
+        # The last finite epoch's parameters and optimizer state, restored if the loss diverges.
+        saved = [a.copy() for a in params + [s for slots in state for s in slots]]
+        history = {"loss": [], "seconds": []}
+        if validation is not None:
+            history["val_loss"] = []
+        if stopper is not None:
+            stopper.start(params)
+        bar = ProgressBar(epochs) if verbose else None
+        denominator = loss.denominator(len(X), self.n_outputs)
+        for epoch in range(1, epochs + 1):
+            live = params + [s for slots in state for s in slots]
+            for keep, a in zip(saved, live):
+                keep[...] = a
+            saved_steps = optimizer.steps
+            t0 = time.perf_counter()
+            total, rows, finite, optimizer.steps = self._engine.train_epoch(
+                X, y, loss.name, loss.reduction, optimizer.config(), state, optimizer.steps,
+                batch_size, shuffle, self.seed, self._epochs_done)
+            seconds = time.perf_counter() - t0
+            self._epochs_done += 1
+            if not finite:
+                for keep, a in zip(saved, live):
+                    a[...] = keep
+                optimizer.steps = saved_steps
+                if bar is not None:
+                    bar.close()
+                raise FloatingPointError(
+                    f"fit: the loss became NaN or inf at epoch {epoch} (after {rows} of {len(X)} "
+                    f"samples); the weights are those after epoch {epoch - 1}. Try a smaller "
+                    f"learning rate or scaling the inputs.")
+            history["loss"].append(total / denominator)
+            history["seconds"].append(seconds)
+            shown = {"loss": history["loss"][-1]}
+            if validation is not None:
+                history["val_loss"].append(self._engine.evaluate(*validation, loss.name)
+                                           / loss.denominator(len(validation[0]), self.n_outputs))
+                shown["val_loss"] = history["val_loss"][-1]
+            if bar is not None:
+                bar.update(epoch, **shown, time=f"{seconds:.3g}s")
+            monitored = history["val_loss" if validation is not None else "loss"][-1]
+            if stopper is not None and stopper.should_stop(epoch, monitored, params):
+                break
+        if stopper is not None:
+            stopper.finish(params)
+            history["best_epoch"] = stopper.best_epoch
+        if bar is not None:
+            bar.close()
+        self.history_ = history
+        return history
+
+    # ---- persistence and interoperability ---------------------------------------------
+
+    def save(self, path):
+        """Write architecture and weights to a safetensors file (atomically)."""
+        from fastmlp.io import save
+        save(self, path)
+
+    def to_torch(self):
+        """An equivalent torch.nn.Sequential (Linear, activation, [Dropout], ...)."""
+        from fastmlp._torch import to_torch
+        return to_torch(self)
+
+    @classmethod
+    def from_torch(cls, module, dtype=None, seed=None):
+        """An MLP with the architecture and weights of a torch.nn.Sequential of Linear
+        and activation modules (Dropout modules set ``dropout``)."""
+        from fastmlp._torch import from_torch
+        return from_torch(cls, module, dtype=dtype, seed=seed)
+
+    # ---- helpers -------------------------------------------------------------------
+
+    def _data(self, X, y, loss, x_name, y_name):
+        X = as_float_array(X, x_name, self.dtype, ndim=(1, 2))
+        X = check_features(X, x_name, self.n_features)
+        y = loss.prepare_target(y, len(X), self.n_outputs, self.dtype, y_name)
+        return X, y
+
+    def _per_layer(self, grads):
+        if self.bias:
+            return [(grads[2 * i], grads[2 * i + 1]) for i in range(len(self.layers))]
+        return [(g, None) for g in grads]
+
+    def _require_trainable(self):
+        if "step" in self._activations:
+            raise ValueError("activation 'step' has no gradient: a network with step layers "
+                             "can predict but not be trained by backpropagation")
+
+
+def _is_dtype(dtype):
+    try:
+        return np.dtype(dtype) in (np.float32, np.float64)
+    except TypeError:
+        return False
+
+
+def _weight_initializer(init):
+    if callable(init):
+        return init
+    if isinstance(init, str) and init in _init.INITIALIZERS:
+        return _init.INITIALIZERS[init]
+    raise ValueError(f"unknown init {init!r} (expected a callable f(weight, rng) or one of: "
+                     f"{', '.join(_init.INITIALIZERS)})")

@@ -1,0 +1,170 @@
+"""Optimizers with torch.optim's update formulas, computed in C++.
+
+An optimizer keeps its state (momentum buffers, moment estimates, step count) between
+calls, like torch.optim: pass the same instance to several ``fit``/``train_step``
+calls to continue where it stopped. Strings work wherever an optimizer is expected:
+``"sgd"``, ``"adam"``, ``"adamw"``, ``"rmsprop"`` (default settings).
+
+Every optimizer also takes ``l1``: an L1 penalty ``l1 * sum(|p|)`` added to the loss,
+i.e. ``l1 * sign(p)`` added to the gradient (before weight decay).
+"""
+import numpy as np
+
+from fastmlp import _core
+from fastmlp._checks import check_number
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "get"]
+
+
+class Optimizer:
+    """Base class. ``steps`` counts the updates done; ``state`` holds, per parameter,
+    the arrays the update keeps (see each subclass)."""
+
+    kind = None
+    state_names = ()
+
+    def __init__(self, lr, weight_decay=0.0, l1=0.0):
+        self.lr = check_number(lr, "lr", 0.0)
+        self.weight_decay = check_number(weight_decay, "weight_decay", 0.0)
+        self.l1 = check_number(l1, "l1", 0.0)
+        self.reset()
+
+    def reset(self):
+        """Forget the state: the next update is a first step."""
+        self.steps = 0
+        self.state = []
+        self._params = None
+
+    def config(self):
+        """The hyperparameters, as the C++ update reads them."""
+        return {"kind": self.kind, "lr": self.lr, "weight_decay": self.weight_decay, "l1": self.l1}
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.config().items() if k != "kind")
+        return f"{type(self).__name__}({args})"
+
+    def step(self, params, grads):
+        """Update ``params`` (a list of float arrays, in place) from ``grads`` (arrays
+        of the same shapes), as ``torch.optim.Optimizer.step`` does after backward."""
+        params, grads = list(params), list(grads)
+        if len(params) != len(grads):
+            raise ValueError(f"params has {len(params)} arrays but grads has {len(grads)}")
+        for i, (p, g) in enumerate(zip(params, grads)):
+            if not isinstance(p, np.ndarray) or p.dtype not in (np.float32, np.float64):
+                raise ValueError(f"params[{i}] must be a float32 or float64 numpy array")
+            if np.shape(g) != p.shape:
+                raise ValueError(f"grads[{i}] has shape {np.shape(g)}, expected {p.shape}")
+        grads = [np.ascontiguousarray(g, dtype=p.dtype) for p, g in zip(params, grads)]
+        state = self._bind(params)
+        _core._optimizer_step(self.config(), self.steps + 1, params, grads, state)
+        self.steps += 1
+
+    def _bind(self, params):
+        """The state arrays for params: created (zero) at first use; later calls must
+        pass the same arrays (an optimizer serves one model, as in torch.optim)."""
+        if self._params is None:
+            self._params = list(params)
+            self.state = [[np.zeros_like(p) for _ in self.state_names] for p in params]
+        elif len(params) != len(self._params) or any(a is not b for a, b in zip(params, self._params)):
+            raise ValueError(f"this {type(self).__name__} already holds the state of other "
+                             "parameters; use a new optimizer (or call reset()) for another model")
+        return self.state
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with optional momentum, as torch.optim.SGD.
+
+    ``g = grad + weight_decay * p``; with momentum ``buf = momentum * buf + (1 -
+    dampening) * g`` (``buf = g`` at the first step) and ``g = buf`` (or ``g +
+    momentum * buf`` if nesterov); then ``p -= lr * g``. State: ``momentum_buffer``.
+    """
+
+    kind = "sgd"
+    state_names = ("momentum_buffer",)
+
+    def __init__(self, lr=1e-3, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0, l1=0.0):
+        self.momentum = check_number(momentum, "momentum", 0.0)
+        self.dampening = check_number(dampening, "dampening")
+        self.nesterov = bool(nesterov)
+        if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
+            raise ValueError("nesterov requires momentum > 0 and dampening = 0")
+        super().__init__(lr, weight_decay, l1)
+
+    def config(self):
+        return {**super().config(), "momentum": self.momentum, "dampening": self.dampening,
+                "nesterov": self.nesterov}
+
+
+class Adam(Optimizer):
+    """Adam, as torch.optim.Adam (L2 ``weight_decay`` added to the gradient).
+
+    ``m = lerp(m, g, 1 - beta1)``, ``v = beta2 v + (1 - beta2) g^2``,
+    ``p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)``.
+    State: ``exp_avg``, ``exp_avg_sq``.
+    """
+
+    kind = "adam"
+    state_names = ("exp_avg", "exp_avg_sq")
+
+    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, l1=0.0):
+        if len(betas) != 2:
+            raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+        self.betas = (check_number(betas[0], "betas[0]", 0.0, 1.0, open_max=True),
+                      check_number(betas[1], "betas[1]", 0.0, 1.0, open_max=True))
+        self.eps = check_number(eps, "eps", 0.0)
+        super().__init__(lr, weight_decay, l1)
+
+    def config(self):
+        return {**super().config(), "beta1": self.betas[0], "beta2": self.betas[1], "eps": self.eps}
+
+    def __repr__(self):
+        return (f"{type(self).__name__}(lr={self.lr!r}, betas={self.betas!r}, eps={self.eps!r}, "
+                f"weight_decay={self.weight_decay!r}, l1={self.l1!r})")
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay, as torch.optim.AdamW: ``p *= 1 - lr *
+    weight_decay`` before the Adam update."""
+
+    kind = "adamw"
+
+    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, l1=0.0):
+        super().__init__(lr, betas, eps, weight_decay, l1)
+
+
+class RMSprop(Optimizer):
+    """RMSprop, as torch.optim.RMSprop.
+
+    ``s = alpha s + (1 - alpha) g^2``; centered: ``avg = sqrt(s - gbar^2) + eps`` with
+    ``gbar = lerp(gbar, g, 1 - alpha)``, else ``avg = sqrt(s) + eps``; with momentum
+    ``buf = momentum buf + g / avg; p -= lr buf``, else ``p -= lr g / avg``.
+    State: ``square_avg``, ``momentum_buffer``, ``grad_avg``.
+    """
+
+    kind = "rmsprop"
+    state_names = ("square_avg", "momentum_buffer", "grad_avg")
+
+    def __init__(self, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
+                 centered=False, l1=0.0):
+        self.alpha = check_number(alpha, "alpha", 0.0)
+        self.eps = check_number(eps, "eps", 0.0)
+        self.momentum = check_number(momentum, "momentum", 0.0)
+        self.centered = bool(centered)
+        super().__init__(lr, weight_decay, l1)
+
+    def config(self):
+        return {**super().config(), "alpha": self.alpha, "eps": self.eps,
+                "momentum": self.momentum, "centered": self.centered}
+
+
+_BY_NAME = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop}
+
+
+def get(optimizer):
+    """An Optimizer from an instance (returned as is) or a name (default settings)."""
+    if isinstance(optimizer, Optimizer):
+        return optimizer
+    if isinstance(optimizer, str) and optimizer in _BY_NAME:
+        return _BY_NAME[optimizer]()
+    raise ValueError(f"unknown optimizer {optimizer!r} (expected a fastmlp.optim.Optimizer or "
+                     f"one of: {', '.join(_BY_NAME)})")
