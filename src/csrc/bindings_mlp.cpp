@@ -328,8 +328,9 @@ void optimizer_step_py(const py::dict& config, int64_t step, const py::list& par
       gs.push_back(contiguous(g));
     }
     py::gil_scoped_release nogil;
+    const OptimStep<T> s(c, step);
     for (size_t i = 0; i < ps.size(); ++i)
-      optimizer_update<T>(c, step, static_cast<T*>(ps[i].mutable_data()),
+      optimizer_update<T>(s, static_cast<T*>(ps[i].mutable_data()),
                           static_cast<const T*>(gs[i].data()), st[i].data(), ps[i].size());
     return 0;
   });

@@ -9,6 +9,7 @@
 #include "activations.hpp"
 #include "dense.hpp"
 #include "rng.hpp"
+#include "small_dense.hpp"
 
 namespace fastmlp {
 namespace {
@@ -81,6 +82,7 @@ void Mlp<T>::reserve(int64_t m, bool training) {
     }
     grad_a_ = take(m * widest);
     grad_b_ = take(m * widest);
+    grad_pre_ = training ? take(m * widest) : nullptr;
     grad_out_ = take(m * out_features());
     batch_x_ = take(m * in_features());
     batch_t_ = take(m * out_features());
@@ -103,8 +105,12 @@ void Mlp<T>::forward(int64_t m, MatView<T> x, bool keep_pre, const RandomKey* dr
   MatView<T> in = x;
   for (size_t l = 0; l < layers_.size(); ++l) {
     const LayerRef<T>& L = layers_[l];
-    dense_forward<T>(m, L.out, L.in, in, MatView<T>{L.weight, L.in, 1}, L.bias, 1, L.act, slope_,
-                     act_[l], keep_pre ? pre_[l] : nullptr);
+    T* pre = keep_pre ? pre_[l] : nullptr;
+    if (use_small_dense(m, L.out, L.in))
+      small_dense_forward<T>(m, L.out, L.in, in, L.weight, L.bias, L.act, slope_, act_[l], pre);
+    else
+      dense_forward<T>(m, L.out, L.in, in, MatView<T>{L.weight, L.in, 1}, L.bias, 1, L.act, slope_,
+                       act_[l], pre);
     const T* next = act_[l];
     if (dropout_applied_ && mask_[l]) {
       // Inverted dropout as torch.nn.Dropout: keep with probability 1 - p, scale by
@@ -144,8 +150,12 @@ void Mlp<T>::backward(int64_t m, MatView<T> x, T* const* grads) {
     T* grad_x = first ? nullptr : (grad_y == grad_a_ ? grad_b_ : grad_a_);
     const bool dropped = !first && dropout_applied_ && mask_[l - 1];
     const MatView<T> in = first ? x : MatView<T>{dropped ? dropped_[l - 1] : act_[l - 1], L.in, 1};
-    dense_backward<T>(m, L.out, L.in, grad_y, in, MatView<T>{L.weight, L.in, 1}, act_[l], pre_[l],
-                      L.act, slope_, grad_x, grad_w, grad_b);
+    if (use_small_dense(m, L.out, L.in))
+      small_dense_backward<T>(m, L.out, L.in, grad_y, in, L.weight, act_[l], pre_[l], L.act, slope_,
+                              grad_pre_, grad_x, grad_w, grad_b);
+    else
+      dense_backward<T>(m, L.out, L.in, grad_y, in, MatView<T>{L.weight, L.in, 1}, act_[l],
+                        pre_[l], L.act, slope_, grad_x, grad_w, grad_b);
     if (dropped) {  // through the dropout of the layer below
       const int64_t count = m * L.in;
       for (int64_t i = 0; i < count; ++i) grad_x[i] *= mask_[l - 1][i];
@@ -156,13 +166,13 @@ void Mlp<T>::backward(int64_t m, MatView<T> x, T* const* grads) {
 
 template <class T>
 void Mlp<T>::apply_optimizer(OptimState<T>& opt) {
-  ++opt.step;
+  const OptimStep<T> step(opt.config, ++opt.step);
   int64_t p = 0;
   for (const LayerRef<T>& L : layers_) {
-    optimizer_update(opt.config, opt.step, L.weight, param_grads_[p], opt.state[p].data(), L.out * L.in);
+    optimizer_update(step, L.weight, param_grads_[p], opt.state[p].data(), L.out * L.in);
     ++p;
     if (L.bias) {
-      optimizer_update(opt.config, opt.step, L.bias, param_grads_[p], opt.state[p].data(), L.out);
+      optimizer_update(step, L.bias, param_grads_[p], opt.state[p].data(), L.out);
       ++p;
     }
   }
@@ -235,8 +245,8 @@ EpochResult Mlp<T>::train_epoch(const LossSpec& loss, OptimState<T>& opt, int64_
     if (shuffle) {  // gather the batch's rows; GEMM packing then reads them contiguously
       for (int64_t r = 0; r < m; ++r) {
         const int64_t src = order_[start + r];
-        std::memcpy(batch_x_ + r * in, x + src * in, sizeof(T) * in);
-        if (target.values) std::memcpy(batch_t_ + r * width, target.values + src * width, sizeof(T) * width);
+        std::copy_n(x + src * in, in, batch_x_ + r * in);  // inlined: rows are often tiny
+        if (target.values) std::copy_n(target.values + src * width, width, batch_t_ + r * width);
         if (target.labels) batch_labels_[r] = target.labels[src];
       }
       xb = MatView<T>{batch_x_, in, 1};

@@ -103,6 +103,7 @@ class Mlp {
   std::vector<T*> act_, pre_, mask_, dropped_;  // per layer, m x out each (or null)
   T* grad_a_ = nullptr;                         // ping-pong gradients, m x widest
   T* grad_b_ = nullptr;
+  T* grad_pre_ = nullptr;                       // small layers' activation gradient
   T* grad_out_ = nullptr;                       // loss gradient, m x out_features
   T* batch_x_ = nullptr;                        // gathered rows of an epoch
   T* batch_t_ = nullptr;

@@ -43,25 +43,9 @@ inline T sign(T x) {
   return T((x > 0) - (x < 0));
 }
 
-// The scalars of one step, computed in double as Python computes them in torch.optim,
-// then rounded to T as PyTorch's kernels do with Python-number arguments.
 template <class T>
-struct Scalars {
-  T lr, wd, l1, momentum, one_minus_dampening, lerp1, beta2, one_minus_beta2, eps;
-  T step_size, bias_correction2_sqrt, decay_factor, alpha, one_minus_alpha;
-  Scalars(const OptimConfig& c, int64_t step)
-      : lr(T(c.lr)), wd(T(c.weight_decay)), l1(T(c.l1)), momentum(T(c.momentum)),
-        one_minus_dampening(T(1 - c.dampening)), lerp1(T(1 - c.beta1)), beta2(T(c.beta2)),
-        one_minus_beta2(T(1 - c.beta2)), eps(T(c.eps)),
-        step_size(T(c.lr / (1 - std::pow(c.beta1, double(step))))),
-        bias_correction2_sqrt(T(std::sqrt(1 - std::pow(c.beta2, double(step))))),
-        decay_factor(T(1 - c.lr * c.weight_decay)), alpha(T(c.alpha)),
-        one_minus_alpha(T(1 - c.alpha)) {}
-};
-
-template <class T>
-void update_range(const OptimConfig& c, const Scalars<T>& s, bool first_step, T* p, const T* g,
-                  T* const* st, int64_t lo, int64_t hi) {
+void update_range(const OptimStep<T>& s, T* p, const T* g, T* const* st, int64_t lo, int64_t hi) {
+  const OptimConfig& c = s.cfg;
   const bool coupled_decay = c.weight_decay != 0 && c.kind != OptimKind::adamw;
   for (int64_t i = lo; i < hi; ++i) {
     T grad = g[i];
@@ -71,7 +55,7 @@ void update_range(const OptimConfig& c, const Scalars<T>& s, bool first_step, T*
       case OptimKind::sgd: {  // torch.optim.SGD
         if (c.momentum != 0) {
           T& buf = st[0][i];
-          buf = first_step ? grad : buf * s.momentum + s.one_minus_dampening * grad;
+          buf = s.first ? grad : buf * s.momentum + s.one_minus_dampening * grad;
           grad = c.nesterov ? grad + s.momentum * buf : buf;
         }
         p[i] = p[i] + (-s.lr) * grad;
@@ -117,21 +101,31 @@ void update_range(const OptimConfig& c, const Scalars<T>& s, bool first_step, T*
 }  // namespace
 
 template <class T>
-void optimizer_update(const OptimConfig& cfg, int64_t step, T* p, const T* g, T* const* state,
-                      int64_t n) {
-  const Scalars<T> s(cfg, step);
+OptimStep<T>::OptimStep(const OptimConfig& c, int64_t step)
+    : cfg(c), first(step == 1), lr(T(c.lr)), wd(T(c.weight_decay)), l1(T(c.l1)),
+      momentum(T(c.momentum)), one_minus_dampening(T(1 - c.dampening)), lerp1(T(1 - c.beta1)),
+      beta2(T(c.beta2)), one_minus_beta2(T(1 - c.beta2)), eps(T(c.eps)),
+      step_size(T(c.lr / (1 - std::pow(c.beta1, double(step))))),
+      bias_correction2_sqrt(T(std::sqrt(1 - std::pow(c.beta2, double(step))))),
+      decay_factor(T(1 - c.lr * c.weight_decay)), alpha(T(c.alpha)),
+      one_minus_alpha(T(1 - c.alpha)) {}
+
+template <class T>
+void optimizer_update(const OptimStep<T>& s, T* p, const T* g, T* const* state, int64_t n) {
   const int nt = threads_for(n, kParamsPerThread);
-  if (nt == 1) return update_range(cfg, s, step == 1, p, g, state, 0, n);
+  if (nt == 1) return update_range(s, p, g, state, 0, n);
 #pragma omp parallel num_threads(nt)
   {
     const int t = omp_get_thread_num(), tn = omp_get_num_threads();
-    update_range(cfg, s, step == 1, p, g, state, n * t / tn, n * (t + 1) / tn);
+    update_range(s, p, g, state, n * t / tn, n * (t + 1) / tn);
   }
 }
 
-template void optimizer_update<float>(const OptimConfig&, int64_t, float*, const float*,
-                                      float* const*, int64_t);
-template void optimizer_update<double>(const OptimConfig&, int64_t, double*, const double*,
+template struct OptimStep<float>;
+template struct OptimStep<double>;
+template void optimizer_update<float>(const OptimStep<float>&, float*, const float*, float* const*,
+                                      int64_t);
+template void optimizer_update<double>(const OptimStep<double>&, double*, const double*,
                                        double* const*, int64_t);
 
 }  // namespace fastmlp

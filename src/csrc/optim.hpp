@@ -30,12 +30,24 @@ struct OptimConfig {
   bool centered = false;    // rmsprop
 };
 
-// Update n parameters p in place from their gradient g (left unchanged). `step` is
-// the 1-based number of this update; state holds optimizer_state_slots(kind) arrays
-// of n values, zero before the first step. Elementwise, so threads split the range
-// and the result does not depend on their number.
+// One step of an optimizer: its configuration and the scalars of the step, computed
+// in double as Python computes them in torch.optim, then rounded to T as PyTorch's
+// kernels do with Python-number arguments. Built once per step, used for every
+// parameter array.
 template <class T>
-void optimizer_update(const OptimConfig& cfg, int64_t step, T* p, const T* g, T* const* state,
-                      int64_t n);
+struct OptimStep {
+  OptimStep(const OptimConfig& c, int64_t step);
+  OptimConfig cfg;
+  bool first;  // the first update: SGD's momentum buffer starts as the gradient
+  T lr, wd, l1, momentum, one_minus_dampening, lerp1, beta2, one_minus_beta2, eps;
+  T step_size, bias_correction2_sqrt, decay_factor, alpha, one_minus_alpha;
+};
+
+// Update n parameters p in place from their gradient g (left unchanged); state holds
+// optimizer_state_slots(kind) arrays of n values, zero before the first step.
+// Elementwise, so threads split the range and the result does not depend on their
+// number.
+template <class T>
+void optimizer_update(const OptimStep<T>& s, T* p, const T* g, T* const* state, int64_t n);
 
 }  // namespace fastmlp
