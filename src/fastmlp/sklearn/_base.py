@@ -337,7 +337,7 @@ class BaseMLP(BaseEstimator, ABC):
             nesterov = self.nesterovs_momentum and self.momentum > 0
             return optim.SGD(lr=self.learning_rate_init / s, momentum=self.momentum,
                              nesterov=nesterov)
-        # Adam is invariant to the gradient scale s except for eps, hence eps * s.
+        # Adam is invariant to the gradient scale s except for eps: see _set_adam_epsilon.
         return optim.Adam(lr=self.learning_rate_init, betas=(self.beta_1, self.beta_2),
                           eps=self.epsilon * s)
 
@@ -420,6 +420,7 @@ class BaseMLP(BaseEstimator, ABC):
         self.n_iter_ = 0
         try:
             for _ in range(self.max_iter):
+                self._set_adam_epsilon(grad_scale)
                 history = model.fit(X_fit, T_fit, loss=loss_name, optimizer=opt, epochs=1,
                                     batch_size=batch_size, shuffle=self.shuffle, verbose=False)
                 self.n_iter_ += 1
@@ -461,6 +462,17 @@ class BaseMLP(BaseEstimator, ABC):
                 layer.weight = c.T
                 layer.bias = b
 
+    def _set_adam_epsilon(self, grad_scale):
+        # sklearn adds epsilon to sqrt(v) before the bias correction (Kingma & Ba's
+        # algorithm), PyTorch's Adam to sqrt(v_hat) after it: the same update if the
+        # engine's eps is epsilon / sqrt(1 - beta_2^t). The engine takes one eps per
+        # call, so this is exact for the first step of each epoch and close after it
+        # (the factor tends to 1 as t grows); times grad_scale, for the gradient scale.
+        if self.solver != "adam":
+            return
+        t = self._optimizer.steps + 1
+        self._optimizer.eps = grad_scale * self.epsilon / math.sqrt(1.0 - self.beta_2 ** t)
+
     def _update_no_improvement_count(self, early_stopping, X_val, y_val, sw_val):
         # sklearn's rule, verbatim: count epochs that do not improve by tol.
         if early_stopping:
@@ -490,7 +502,17 @@ class BaseMLP(BaseEstimator, ABC):
         # t_ the number of samples seen. The optimizer's lr is read at each epoch.
         if self.solver == "sgd" and self.learning_rate == "invscaling":
             s = _LOSSES[self.out_activation_][2](self.n_outputs_)
-            self._optimizer.lr = self.learning_rate_init / (self.t_ + 1) ** self.power_t / s
+            self._set_sgd_lr(self.learning_rate_init / (self.t_ + 1) ** self.power_t / s)
+
+    def _set_sgd_lr(self, lr):
+        # sklearn's velocity holds -lr * (momentum buffer) with the rate of the step
+        # that made it, torch's SGD multiplies the buffer by the current rate: scaling
+        # the buffers by old/new rate keeps sklearn's update when the rate changes.
+        opt = self._optimizer
+        if opt.lr != lr and opt.momentum > 0:
+            for slots in opt.state:
+                slots[0] *= opt.lr / lr
+        opt.lr = lr
 
     def _trigger_stopping(self, msg):
         # sklearn's trigger_stopping: adaptive SGD divides the rate by 5 until 1e-6.
@@ -504,7 +526,7 @@ class BaseMLP(BaseEstimator, ABC):
             if self.verbose:
                 print(msg + " Learning rate too small. Stopping.")
             return True
-        self._optimizer.lr = lr / 5.0 / s
+        self._set_sgd_lr(lr / 5.0 / s)
         if self.verbose:
             print(msg + " Setting learning rate to %f" % (lr / 5.0))
         return False

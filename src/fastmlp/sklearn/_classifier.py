@@ -30,8 +30,12 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     - ``solver="lbfgs"`` raises NotImplementedError at fit; sparse X is refused.
     - Shuffling and dropout come from the engine's generator seeded from
       ``random_state``, so minibatches differ from scikit-learn's (not the init).
-    - Adam adds ``epsilon`` to sqrt(v_hat) (PyTorch) rather than to sqrt(v)
-      (scikit-learn): a difference of order epsilon.
+    - The engine's Adam adds its eps after the bias correction (PyTorch), sklearn's
+      before it; eps is rescaled at each epoch to match, which is exact for the
+      first step of every epoch and tends to exact as training goes on.
+    - The L2 penalty (``alpha``) is the engine's weight decay, which also decays
+      the intercepts (scikit-learn penalises coefs_ only): a difference of order
+      ``alpha / batch_size`` per step, negligible for the default alpha=1e-4.
     - ``loss_`` adds the L2 term with the weights at the end of the epoch
       (scikit-learn uses each batch's weights).
     - ``sample_weight``/``class_weight``: exact for softmax (multiclass) outputs;
