@@ -271,3 +271,17 @@ def test_import_fastmlp_does_not_import_sklearn():
             "try:\n    import fastmlp.sklearn\nexcept ImportError as e:\n"
             "    assert 'requires scikit-learn' in str(e), e\nelse:\n    raise SystemExit('no error')")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.xfail(strict=True, reason="fastmlp.optim's weight_decay also decays the intercepts "
+                   "(sklearn's alpha penalises coefs_ only); with a large alpha and small batches "
+                   "this changes the result. Needs per-parameter weight decay in the model API.")
+def test_large_alpha_small_batches_match_sklearn(diabetes):
+    Xtr, Xte, ytr, yte = diabetes
+    ys = StandardScaler().fit(ytr.reshape(-1, 1))
+    ytr_s = ys.transform(ytr.reshape(-1, 1)).ravel()
+    yte_s = ys.transform(yte.reshape(-1, 1)).ravel()
+    kw = dict(hidden_layer_sizes=(64, 64), batch_size=32, alpha=10.0, max_iter=50, tol=0.0)
+    ours = np.mean([MLPRegressor(random_state=s, **kw).fit(Xtr, ytr_s).score(Xte, yte_s) for s in range(2)])
+    ref = np.mean([sk_nn.MLPRegressor(random_state=s, **kw).fit(Xtr, ytr_s).score(Xte, yte_s) for s in range(2)])
+    assert abs(ours - ref) <= 0.01
