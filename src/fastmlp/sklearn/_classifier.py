@@ -1,0 +1,184 @@
+"""MLPClassifier: scikit-learn's MLPClassifier trained by fastmlp."""
+import numpy as np
+from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.metrics import accuracy_score
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+
+from fastmlp.sklearn._base import BaseMLP
+
+
+class MLPClassifier(ClassifierMixin, BaseMLP):
+    """Multi-layer perceptron classifier, a drop-in for
+    ``sklearn.neural_network.MLPClassifier`` trained by fastmlp's C++ engine.
+
+    The parameters, their defaults and the fitted attributes are scikit-learn 1.9's;
+    see its documentation for each. Training follows scikit-learn's stochastic
+    solvers: the same Glorot-uniform initialisation drawn from ``random_state``,
+    the same loss (log-loss with ``alpha`` L2 penalty divided by the batch weight), the
+    same Adam/SGD updates and learning-rate schedules, the same stopping rule on
+    ``tol``/``n_iter_no_change`` and the same early stopping on the validation
+    accuracy. Softmax output for multiclass, a logistic output per label for binary
+    and multilabel targets.
+
+    Differences from scikit-learn
+    -----------------------------
+    - ``solver="lbfgs"`` raises NotImplementedError at fit; sparse X is refused.
+    - Shuffling and dropout come from the engine's generator seeded from
+      ``random_state``, so minibatches differ from scikit-learn's (not the init).
+    - The engine's Adam adds its eps after the bias correction (PyTorch), sklearn's
+      before it; eps is rescaled at each epoch to match, which is exact for the
+      first step of every epoch and tends to exact as training goes on.
+    - The L2 penalty (``alpha``) is the engine's weight decay, which also decays
+      the intercepts (scikit-learn penalises coefs_ only): a difference of order
+      ``alpha / batch_size`` per step, negligible for the default alpha=1e-4.
+    - ``loss_`` adds the L2 term with the weights at the end of the epoch
+      (scikit-learn uses each batch's weights).
+    - ``sample_weight``/``class_weight``: exact for softmax (multiclass) outputs;
+      for binary/multilabel outputs integer weights are applied as repetitions and
+      other weights raise NotImplementedError until the engine has per-sample weights.
+
+    Extra parameters
+    ----------------
+    activation : also "leaky_relu" (slope 0.01) and "gelu".
+    dropout : float in [0, 1), default=0.0
+        Inverted dropout on the hidden layers during training.
+    dtype : {"float32", "float64"} or None, default=None
+        Training precision; None follows X like scikit-learn (float32 X trains in
+        float32, anything else in float64). float32 is about twice as fast.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, as in other scikit-learn classifiers
+        (``compute_sample_weight``); multiplied with ``sample_weight``.
+
+    Extra attributes
+    ----------------
+    validation_loss_curve_ : list or None
+        With early_stopping, the loss (without the L2 term) on the validation split
+        after each epoch.
+    """
+
+    _parameter_constraints: dict = {
+        **BaseMLP._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
+                 alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+                 dropout=0.0, dtype=None, class_weight=None):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
+            alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init, power_t=power_t, max_iter=max_iter,
+            shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
+            warm_start=warm_start, momentum=momentum, nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping, validation_fraction=validation_fraction,
+            beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change,
+            max_fun=max_fun, dropout=dropout, dtype=dtype)
+        self.class_weight = class_weight
+
+    def _validate_input(self, X, y, incremental, reset):
+        # sklearn's MLPClassifier._validate_input, with dense X only.
+        X, y = validate_data(self, X, y, multi_output=True, dtype=(np.float64, np.float32),
+                             reset=reset)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
+            self._label_binarizer = LabelBinarizer()
+            self._label_binarizer.fit(y)
+            self.classes_ = self._label_binarizer.classes_
+        else:
+            classes = unique_labels(y)
+            if self.warm_start:
+                if set(classes) != set(self.classes_):
+                    raise ValueError(
+                        "warm_start can only be used where `y` has the same classes as in "
+                        f"the previous call to fit. Previously got {self.classes_}, `y` has {classes}")
+            elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
+                raise ValueError("`y` has classes not in `self.classes_`. "
+                                 f"`self.classes_` has {self.classes_}. 'y' has {classes}.")
+        Y = self._label_binarizer.transform(y).astype(X.dtype)
+        return X, Y
+
+    def _output_activation(self, Y):
+        return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
+
+    def _extra_sample_weight(self, y):
+        if self.class_weight is None:
+            return None
+        return compute_sample_weight(self.class_weight, np.asarray(y))
+
+    def _check_weighted_targets(self, Y, sample_weight):
+        # Weights that remove all samples of every class but one leave nothing to
+        # separate: say so (scikit-learn's check_classifiers_one_label_sample_weights).
+        if len(self.classes_) > 1:
+            kept = Y[sample_weight > 0]
+            labels = kept.argmax(axis=1) if Y.shape[1] > 1 else kept[:, 0]
+            if self._label_binarizer.y_type_ != "multilabel-indicator" and len(np.unique(labels)) < 2:
+                raise ValueError("Only one class has a positive sample_weight; a classifier "
+                                 "needs samples of at least 2 classes.")
+
+    def _validation_targets(self, Y_val):
+        return self._label_binarizer.inverse_transform(Y_val)
+
+    def predict(self, X):
+        """Predict using the multi-layer perceptron classifier.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        return self._predict(X)
+
+    def _predict(self, X, check_input=True):
+        y_pred = self._forward(X, check_input=check_input)
+        if self.n_outputs_ == 1:
+            y_pred = y_pred.ravel()
+        return self._label_binarizer.inverse_transform(y_pred)
+
+    def _score(self, X, y, sample_weight=None):
+        return self._score_with_function(X, y, sample_weight, accuracy_score)
+
+    @available_if(lambda est: est._check_solver())
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """Update the model with a single iteration over the given data.
+
+        As scikit-learn: ``classes`` is required at the first call (except for
+        multilabel targets).
+        """
+        if _check_partial_fit_first_call(self, classes):
+            self._label_binarizer = LabelBinarizer()
+            if type_of_target(y).startswith("multilabel"):
+                self._label_binarizer.fit(y)
+            else:
+                self._label_binarizer.fit(classes)
+        return self._partial_fit(X, y, sample_weight)
+
+    def predict_proba(self, X):
+        """Probability estimates, shape (n_samples, n_classes)."""
+        check_is_fitted(self)
+        y_pred = self._forward(X)
+        if self.n_outputs_ == 1:
+            y_pred = y_pred.ravel()
+        if y_pred.ndim == 1:
+            return np.vstack([1 - y_pred, y_pred]).T
+        return y_pred
+
+    def predict_log_proba(self, X):
+        """Log of the probability estimates (``np.log(predict_proba(X))``, as sklearn)."""
+        y_prob = self.predict_proba(X)
+        return np.log(y_prob, out=y_prob)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
