@@ -39,6 +39,40 @@ def test_steps_match_torch_optim(ours, theirs, kwargs, dtype, rtol):
         np.testing.assert_allclose(p, tp.detach().numpy(), rtol=rtol, atol=rtol)
 
 
+@pytest.mark.parametrize("ours,theirs,kwargs", [
+    (optim.SGD, torch.optim.SGD, dict(lr=0.1, momentum=0.9, weight_decay=0.05)),
+    (optim.Adam, torch.optim.Adam, dict(lr=0.01, weight_decay=0.1)),
+    (optim.AdamW, torch.optim.AdamW, dict(lr=0.01, weight_decay=0.3)),
+    (optim.RMSprop, torch.optim.RMSprop, dict(lr=0.01, weight_decay=0.1)),
+])
+def test_decay_bias_false_matches_a_torch_group_without_decay_for_biases(ours, theirs, kwargs):
+    rng = np.random.default_rng(2)
+    params = [rng.standard_normal((6, 4)), rng.standard_normal(6)]
+    w, b = (torch.tensor(p.copy(), requires_grad=True) for p in params)
+    topt = theirs([{"params": [w]}, {"params": [b], "weight_decay": 0.0}], **kwargs)
+    opt = ours(**kwargs, decay_bias=False)
+    for _ in range(4):
+        grads = [rng.standard_normal(p.shape) for p in params]
+        w.grad, b.grad = (torch.from_numpy(g.copy()) for g in grads)
+        topt.step()
+        opt.step(params, grads)
+    np.testing.assert_allclose(params[0], w.detach().numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(params[1], b.detach().numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_decay_bias_false_in_fit_leaves_a_gradient_free_bias_alone():
+    import fastmlp
+    model = fastmlp.MLP([3, 1], dtype="float64", seed=0)
+    model.layers[0].weight[...] = 0.0  # zero output: the MSE gradient vanishes at y = 0
+    model.layers[0].bias[...] = 0.5
+    X, y = np.zeros((8, 3)), np.full((8, 1), 0.5)
+    model.fit(X, y, optimizer=optim.SGD(lr=0.1, weight_decay=1.0, decay_bias=False),
+              epochs=3, verbose=False)
+    np.testing.assert_array_equal(model.layers[0].bias, 0.5)
+    model.fit(X, y, optimizer=optim.SGD(lr=0.1, weight_decay=1.0), epochs=3, verbose=False)
+    assert np.all(model.layers[0].bias < 0.5)
+
+
 def test_l1_penalty_adds_sign_to_the_gradient():
     rng = np.random.default_rng(2)
     w = rng.standard_normal(20)

@@ -89,6 +89,7 @@ OptimConfig optim_config(const py::dict& d) {
   num("alpha", c.alpha);
   if (d.contains("nesterov")) c.nesterov = d["nesterov"].cast<bool>();
   if (d.contains("centered")) c.centered = d["centered"].cast<bool>();
+  if (d.contains("decay_bias")) c.decay_bias = d["decay_bias"].cast<bool>();
   return c;
 }
 
@@ -328,9 +329,9 @@ void optimizer_step_py(const py::dict& config, int64_t step, const py::list& par
       gs.push_back(contiguous(g));
     }
     py::gil_scoped_release nogil;
-    const OptimStep<T> s(c, step);
+    const OptimStep<T> s(c, step), bias_s(bias_config(c), step);
     for (size_t i = 0; i < ps.size(); ++i)
-      optimizer_update<T>(s, static_cast<T*>(ps[i].mutable_data()),
+      optimizer_update<T>(ps[i].ndim() == 1 ? bias_s : s, static_cast<T*>(ps[i].mutable_data()),
                           static_cast<const T*>(gs[i].data()), st[i].data(), ps[i].size());
     return 0;
   });

@@ -178,12 +178,13 @@ void Mlp<T>::backward(int64_t m, MatView<T> x, T* const* grads) {
 template <class T>
 void Mlp<T>::apply_optimizer(OptimState<T>& opt) {
   const OptimStep<T> step(opt.config, ++opt.step);
+  const OptimStep<T> bias_step(bias_config(opt.config), opt.step);
   int64_t p = 0;
   for (const LayerRef<T>& L : layers_) {
     optimizer_update(step, L.weight, param_grads_[p], opt.state[p].data(), L.out * L.in);
     ++p;
     if (L.bias) {
-      optimizer_update(step, L.bias, param_grads_[p], opt.state[p].data(), L.out);
+      optimizer_update(bias_step, L.bias, param_grads_[p], opt.state[p].data(), L.out);
       ++p;
     }
   }

@@ -28,7 +28,19 @@ struct OptimConfig {
   double eps = 1e-8;        // adam, adamw, rmsprop
   double alpha = 0.99;      // rmsprop
   bool centered = false;    // rmsprop
+  // False: weight_decay and l1 leave biases (1-D parameters) alone, as scikit-learn's
+  // alpha, which penalises coefs_ only. torch.optim's default (one group) decays all.
+  bool decay_bias = true;
 };
+
+// The configuration for biases: c itself, or c without weight_decay and l1.
+inline OptimConfig bias_config(const OptimConfig& c) {
+  if (c.decay_bias) return c;
+  OptimConfig b = c;
+  b.weight_decay = 0;
+  b.l1 = 0;
+  return b;
+}
 
 // One step of an optimizer: its configuration and the scalars of the step, computed
 // in double as Python computes them in torch.optim, then rounded to T as PyTorch's

@@ -6,7 +6,10 @@ calls to continue where it stopped. Strings work wherever an optimizer is expect
 ``"sgd"``, ``"adam"``, ``"adamw"``, ``"rmsprop"`` (default settings).
 
 Every optimizer also takes ``l1``: an L1 penalty ``l1 * sum(|p|)`` added to the loss,
-i.e. ``l1 * sign(p)`` added to the gradient (before weight decay).
+i.e. ``l1 * sign(p)`` added to the gradient (before weight decay), and ``decay_bias``:
+with ``decay_bias=False`` neither ``weight_decay`` nor ``l1`` touches the biases (1-D
+parameters), as scikit-learn's ``alpha``; the default decays every parameter, as a
+torch.optim optimizer with one parameter group does.
 """
 import numpy as np
 
@@ -23,10 +26,11 @@ class Optimizer:
     kind = None
     state_names = ()
 
-    def __init__(self, lr, weight_decay=0.0, l1=0.0):
+    def __init__(self, lr, weight_decay=0.0, l1=0.0, decay_bias=True):
         self.lr = check_number(lr, "lr", 0.0)
         self.weight_decay = check_number(weight_decay, "weight_decay", 0.0)
         self.l1 = check_number(l1, "l1", 0.0)
+        self.decay_bias = bool(decay_bias)
         self.reset()
 
     def reset(self):
@@ -37,7 +41,8 @@ class Optimizer:
 
     def config(self):
         """The hyperparameters, as the C++ update reads them."""
-        return {"kind": self.kind, "lr": self.lr, "weight_decay": self.weight_decay, "l1": self.l1}
+        return {"kind": self.kind, "lr": self.lr, "weight_decay": self.weight_decay, "l1": self.l1,
+                "decay_bias": self.decay_bias}
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.config().items() if k != "kind")
@@ -82,13 +87,14 @@ class SGD(Optimizer):
     kind = "sgd"
     state_names = ("momentum_buffer",)
 
-    def __init__(self, lr=1e-3, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0, l1=0.0):
+    def __init__(self, lr=1e-3, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0, l1=0.0,
+                 decay_bias=True):
         self.momentum = check_number(momentum, "momentum", 0.0)
         self.dampening = check_number(dampening, "dampening")
         self.nesterov = bool(nesterov)
         if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
             raise ValueError("nesterov requires momentum > 0 and dampening = 0")
-        super().__init__(lr, weight_decay, l1)
+        super().__init__(lr, weight_decay, l1, decay_bias)
 
     def config(self):
         return {**super().config(), "momentum": self.momentum, "dampening": self.dampening,
@@ -106,20 +112,21 @@ class Adam(Optimizer):
     kind = "adam"
     state_names = ("exp_avg", "exp_avg_sq")
 
-    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, l1=0.0):
+    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, l1=0.0,
+                 decay_bias=True):
         if len(betas) != 2:
             raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
         self.betas = (check_number(betas[0], "betas[0]", 0.0, 1.0, open_max=True),
                       check_number(betas[1], "betas[1]", 0.0, 1.0, open_max=True))
         self.eps = check_number(eps, "eps", 0.0)
-        super().__init__(lr, weight_decay, l1)
+        super().__init__(lr, weight_decay, l1, decay_bias)
 
     def config(self):
         return {**super().config(), "beta1": self.betas[0], "beta2": self.betas[1], "eps": self.eps}
 
     def __repr__(self):
         return (f"{type(self).__name__}(lr={self.lr!r}, betas={self.betas!r}, eps={self.eps!r}, "
-                f"weight_decay={self.weight_decay!r}, l1={self.l1!r})")
+                f"weight_decay={self.weight_decay!r}, l1={self.l1!r}, decay_bias={self.decay_bias!r})")
 
 
 class AdamW(Adam):
@@ -128,8 +135,9 @@ class AdamW(Adam):
 
     kind = "adamw"
 
-    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, l1=0.0):
-        super().__init__(lr, betas, eps, weight_decay, l1)
+    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, l1=0.0,
+                 decay_bias=True):
+        super().__init__(lr, betas, eps, weight_decay, l1, decay_bias)
 
 
 class RMSprop(Optimizer):
@@ -145,12 +153,12 @@ class RMSprop(Optimizer):
     state_names = ("square_avg", "momentum_buffer", "grad_avg")
 
     def __init__(self, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
-                 centered=False, l1=0.0):
+                 centered=False, l1=0.0, decay_bias=True):
         self.alpha = check_number(alpha, "alpha", 0.0)
         self.eps = check_number(eps, "eps", 0.0)
         self.momentum = check_number(momentum, "momentum", 0.0)
         self.centered = bool(centered)
-        super().__init__(lr, weight_decay, l1)
+        super().__init__(lr, weight_decay, l1, decay_bias)
 
     def config(self):
         return {**super().config(), "alpha": self.alpha, "eps": self.eps,

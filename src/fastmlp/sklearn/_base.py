@@ -336,10 +336,11 @@ class BaseMLP(BaseEstimator, ABC):
             # torch's nesterov (needs momentum > 0) equals sklearn's nesterov step.
             nesterov = self.nesterovs_momentum and self.momentum > 0
             return optim.SGD(lr=self.learning_rate_init / s, momentum=self.momentum,
-                             nesterov=nesterov)
+                             nesterov=nesterov, decay_bias=False)
         # Adam is invariant to the gradient scale s except for eps: see _set_adam_epsilon.
+        # decay_bias=False: sklearn's alpha penalises coefs_, not intercepts_.
         return optim.Adam(lr=self.learning_rate_init, betas=(self.beta_1, self.beta_2),
-                          eps=self.epsilon * s)
+                          eps=self.epsilon * s, decay_bias=False)
 
     def _engine_data(self, X, Y, sample_weight):
         """(X, targets, weight_scale) as the engine trains on them.
