@@ -167,18 +167,17 @@ void activation_forward_2d(Activation act, T slope, const T* x, T* y, int64_t m,
   if (m == 0 || n == 0) return;
   const int nt = threads_for(m * n, kElementsPerThread);
   if (act == Activation::softmax) {
-#pragma omp parallel for num_threads(nt) schedule(static)
-    for (int64_t i = 0; i < m; ++i) softmax_row(x + i * n, y + i * n, n);
+    parallel(nt, [&](int t, int tn) {
+      for (int64_t i = m * t / tn; i < m * (t + 1) / tn; ++i) softmax_row(x + i * n, y + i * n, n);
+    });
     return;
   }
   // Elementwise: split the flat array, so one long row is parallel too.
   const int64_t total = m * n;
-#pragma omp parallel num_threads(nt)
-  {
-    const int t = omp_get_thread_num(), tn = omp_get_num_threads();
+  parallel(nt, [&](int t, int tn) {
     const int64_t lo = total * t / tn, hi = total * (t + 1) / tn;
     activation_forward(act, slope, x + lo, y + lo, hi - lo);
-  }
+  });
 }
 
 template <class T>
@@ -188,18 +187,18 @@ void activation_backward_2d(Activation act, T slope, const T* g, const T* y, con
   if (act == Activation::step) throw std::invalid_argument("activation 'step' has no gradient");
   const int nt = threads_for(m * n, kElementsPerThread);
   if (act == Activation::softmax) {
-#pragma omp parallel for num_threads(nt) schedule(static)
-    for (int64_t i = 0; i < m; ++i) softmax_backward_row(g + i * n, y + i * n, out + i * n, n);
+    parallel(nt, [&](int t, int tn) {
+      for (int64_t i = m * t / tn; i < m * (t + 1) / tn; ++i)
+        softmax_backward_row(g + i * n, y + i * n, out + i * n, n);
+    });
     return;
   }
   const int64_t total = m * n;
-#pragma omp parallel num_threads(nt)
-  {
-    const int t = omp_get_thread_num(), tn = omp_get_num_threads();
+  parallel(nt, [&](int t, int tn) {
     const int64_t lo = total * t / tn, hi = total * (t + 1) / tn;
     activation_backward(act, slope, g + lo, y ? y + lo : nullptr, x ? x + lo : nullptr, out + lo,
                         hi - lo);
-  }
+  });
 }
 
 #define FASTMLP_INSTANTIATE(T)                                                               \

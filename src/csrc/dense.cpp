@@ -34,13 +34,11 @@ void for_column_ranges(int64_t m, int64_t n, Fn fn) {
   constexpr int64_t kLine = 64 / sizeof(T);
   const int64_t chunks = ceil_div(n, kLine);
   const int nt = static_cast<int>(std::min<int64_t>(threads_for(m * n, 1 << 15), chunks));
-#pragma omp parallel num_threads(nt)
-  {
-    const int t = omp_get_thread_num(), tn = omp_get_num_threads();
+  parallel(nt, [&](int t, int tn) {
     const int64_t lo = std::min(n, chunks * t / tn * kLine);
     const int64_t hi = std::min(n, chunks * (t + 1) / tn * kLine);
     if (hi > lo) fn(lo, hi);
-  }
+  });
 }
 
 template <class T>

@@ -127,12 +127,7 @@ OptimStep<T>::OptimStep(const OptimConfig& c, int64_t step)
 template <class T>
 void optimizer_update(const OptimStep<T>& s, T* p, const T* g, T* const* state, int64_t n) {
   const int nt = threads_for(n, kParamsPerThread);
-  if (nt == 1) return update_range(s, p, g, state, 0, n);
-#pragma omp parallel num_threads(nt)
-  {
-    const int t = omp_get_thread_num(), tn = omp_get_num_threads();
-    update_range(s, p, g, state, n * t / tn, n * (t + 1) / tn);
-  }
+  parallel(nt, [&](int t, int tn) { update_range(s, p, g, state, n * t / tn, n * (t + 1) / tn); });
 }
 
 template struct OptimStep<float>;

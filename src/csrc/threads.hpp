@@ -26,6 +26,18 @@ inline void set_max_threads(int n) {
   omp_set_num_threads(n);
 }
 
+// Runs body(thread, threads) on nt OpenMP threads; with one thread, directly: an OpenMP
+// region costs about a microsecond even then, which small layers cannot afford.
+template <class Body>
+void parallel(int nt, Body&& body) {
+  if (nt <= 1) {
+    body(0, 1);
+    return;
+  }
+#pragma omp parallel num_threads(nt)
+  body(omp_get_thread_num(), omp_get_num_threads());
+}
+
 // Threads worth starting for `work` units when one thread should get at least `grain`.
 inline int threads_for(int64_t work, int64_t grain) {
   const int64_t useful = std::max<int64_t>(1, work / std::max<int64_t>(1, grain));

@@ -150,9 +150,9 @@ void gemm_packed(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T*
   const unsigned relu_flag = activation_in_ukernel(ep) && !transposed ? kRelu : 0u;
   const unsigned done = (transposed ? 0u : kBiasAdded) | (relu_flag ? kActivationApplied : 0u);
 
-#pragma omp parallel num_threads(nt)
-  {
-    const int tid = omp_get_thread_num();
+  // (With one thread the body runs directly: its `omp for` and `omp barrier` then bind
+  // to no team and act serially.)
+  parallel(nt, [&](int tid, int) {
     const int ti = tid / tn, tj = tid % tn;
     const int64_t np_lo = n_panels * tj / tn, np_hi = n_panels * (tj + 1) / tn;
     T* bbuf = bbuf_all + b_per_thread * tid;
@@ -213,7 +213,7 @@ void gemm_packed(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T*
 #pragma omp barrier  // the A buffer is repacked next
       }
     }
-  }
+  });
 }
 
 }  // namespace

@@ -46,9 +46,7 @@ void gemm_dot(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T* c,
   // part of B once, NR rows at a time in L1 while it runs through A's few rows. An
   // output with fewer column blocks than threads is split by rows instead.
   const bool split_rows = n_blocks < nt;
-#pragma omp parallel num_threads(nt)
-  {
-    const int t = omp_get_thread_num(), tn = omp_get_num_threads();
+  parallel(nt, [&](int t, int tn) {
     const int64_t blocks = split_rows ? m_blocks : n_blocks;
     const int64_t lo = blocks * t / tn, hi = blocks * (t + 1) / tn;
     const int64_t i_lo = split_rows ? lo * MR : 0, i_hi = split_rows ? std::min(m, hi * MR) : m;
@@ -62,7 +60,7 @@ void gemm_dot(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T* c,
       }
     }
     if (i_hi > i_lo && j_hi > j_lo) finish_tile(ep, 0u, c, ldc, i_lo, j_lo, i_hi - i_lo, j_hi - j_lo);
-  }
+  });
 }
 
 template bool dot_path_applies<float>(int64_t, int64_t, int64_t, const MatView<float>&,
