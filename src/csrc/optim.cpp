@@ -1,7 +1,5 @@
 #include "optim.hpp"
 
-#include <omp.h>
-
 #include <cmath>
 #include <stdexcept>
 

@@ -1,7 +1,5 @@
 #include "gemm/gemm.hpp"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <stdexcept>
 

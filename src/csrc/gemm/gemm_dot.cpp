@@ -1,7 +1,5 @@
 #include "gemm/gemm_dot.hpp"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <cstdlib>
 
