@@ -137,12 +137,24 @@ void activation_backward(Activation act, T slope, const T* g, const T* y, const 
     case Activation::identity:
       std::copy(g, g + n, out);
       return;
-    case Activation::relu:  // derivative 0 at 0, as PyTorch
-      for (int64_t j = 0; j < n; ++j) out[j] = (x ? x[j] : y[j]) > 0 ? g[j] : T(0);
+    // g[j] is loaded unconditionally: a load inside the ?: would keep the compiler from
+    // turning the loop into vector selects (4-5x slower on random signs).
+    case Activation::relu: {  // derivative 0 at 0, as PyTorch; the sign of y is x's
+      const T* s = x ? x : y;
+      for (int64_t j = 0; j < n; ++j) {
+        const T gj = g[j];
+        out[j] = s[j] > 0 ? gj : T(0);
+      }
       return;
-    case Activation::leaky_relu:
-      for (int64_t j = 0; j < n; ++j) out[j] = (x ? x[j] : y[j]) > 0 ? g[j] : g[j] * slope;
+    }
+    case Activation::leaky_relu: {
+      const T* s = x ? x : y;
+      for (int64_t j = 0; j < n; ++j) {
+        const T gj = g[j];
+        out[j] = s[j] > 0 ? gj : gj * slope;
+      }
       return;
+    }
     case Activation::sigmoid:
       for (int64_t j = 0; j < n; ++j) out[j] = g[j] * y[j] * (T(1) - y[j]);
       return;

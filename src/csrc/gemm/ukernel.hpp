@@ -30,8 +30,10 @@ struct DotKernel {
 };
 
 // A micro-kernel with the blocking that suits it: MC rows x KC of A form one packed
-// block (shared by the threads, in L3); KC x NC of B one thread's packed block, sized to
-// about half of a 1 MiB L2 so the streaming A micro-panels and C do not evict it.
+// block (shared by the threads, in L3: a few MiB, so that B, repacked per A block, is
+// packed once per K block for the batch sizes of training); KC x NC of B one thread's
+// packed block, sized to about half of a 1 MiB L2 so the streaming A micro-panels and C
+// do not evict it.
 template <class T>
 struct GemmKernel {
   const char* isa;
