@@ -121,7 +121,8 @@ void gemm_packed(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T*
   const int MR = kern.mr, NR = kern.nr;
   if (MR * NR > kMaxTile) throw std::logic_error("micro-kernel tile larger than kMaxTile");
   const int64_t KC = kern.kc;
-  const int64_t MC = std::min(kern.mc, round_up(m, MR));
+  // Whole micro-panels: the packed A block holds MC / MR of them.
+  const int64_t MC = round_up(std::min(kern.mc, m), MR);
   const int64_t NCP = std::max<int64_t>(1, kern.nc / NR);  // N panels per packed B block
   const int64_t n_panels = ceil_div(n, NR);
   const int64_t kc_max = std::min(KC, k);
