@@ -47,20 +47,20 @@ inline T gelu_derivative(T x) {
 
 template <class T>
 void softmax_row(const T* x, T* y, int64_t n) {
-  if (n == 0) return;
-  T mx = x[0];
-  for (int64_t j = 1; j < n; ++j) mx = std::max(mx, x[j]);
-  T sum = 0;
   if constexpr (std::is_same_v<T, float>) {
-    sum = elementwise_f32().exp_shifted_sum(x, mx, y, n);
+    elementwise_f32().softmax_row(x, y, n);
   } else {
+    if (n == 0) return;
+    T mx = x[0];
+    for (int64_t j = 1; j < n; ++j) mx = std::max(mx, x[j]);
+    T sum = 0;
     for (int64_t j = 0; j < n; ++j) {
       y[j] = std::exp(x[j] - mx);
       sum += y[j];
     }
+    const T inv = T(1) / sum;
+    for (int64_t j = 0; j < n; ++j) y[j] *= inv;
   }
-  const T inv = T(1) / sum;
-  for (int64_t j = 0; j < n; ++j) y[j] *= inv;
 }
 
 template <class T>

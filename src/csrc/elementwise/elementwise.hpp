@@ -12,8 +12,8 @@ struct ElementwiseF32 {
   void (*gelu)(const float* x, float* y, int64_t n);
   // out = g * gelu'(x)
   void (*gelu_backward)(const float* g, const float* x, float* out, int64_t n);
-  // y = exp(x - shift); returns sum(y) (the body of a max-shifted softmax)
-  float (*exp_shifted_sum)(const float* x, float shift, float* y, int64_t n);
+  // y = softmax(x) over n values, max-subtracted (x may equal y)
+  void (*softmax_row)(const float* x, float* y, int64_t n);
 };
 
 extern const ElementwiseF32 elementwise_f32_generic;

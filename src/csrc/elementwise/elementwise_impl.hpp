@@ -24,23 +24,37 @@ void gelu_backward_loop(const float* g, const float* x, float* out, int64_t n) {
   for (int64_t i = 0; i < n; ++i) out[i] = g[i] * vmath::gelu_grad(x[i]);
 }
 
-float exp_shifted_sum_loop(const float* x, float shift, float* y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) y[i] = vmath::exp(x[i] - shift);
-  // 16 running sums, one per lane of the widest vector: vectorizes without reassociating.
-  float lane[16] = {};
+// Reductions keep 16 running values, one per lane of the widest vector, so they
+// vectorize without reassociating (and give one result per ISA, whatever the threads).
+constexpr int kLanes = 16;
+
+void softmax_row_loop(const float* x, float* y, int64_t n) {
+  if (n == 0) return;
+  float lane[kLanes];
+  for (int l = 0; l < kLanes; ++l) lane[l] = x[0];
   int64_t i = 0;
-  for (; i + 16 <= n; i += 16)
-    for (int l = 0; l < 16; ++l) lane[l] += y[i + l];
+  for (; i + kLanes <= n; i += kLanes)
+    for (int l = 0; l < kLanes; ++l) lane[l] = lane[l] > x[i + l] ? lane[l] : x[i + l];
+  float mx = x[0];
+  for (; i < n; ++i) mx = mx > x[i] ? mx : x[i];
+  for (int l = 0; l < kLanes; ++l) mx = mx > lane[l] ? mx : lane[l];
+
+  for (int64_t j = 0; j < n; ++j) y[j] = vmath::exp(x[j] - mx);
+  for (int l = 0; l < kLanes; ++l) lane[l] = 0;
+  for (i = 0; i + kLanes <= n; i += kLanes)
+    for (int l = 0; l < kLanes; ++l) lane[l] += y[i + l];
   float sum = 0;
   for (; i < n; ++i) sum += y[i];
-  for (int l = 0; l < 16; ++l) sum += lane[l];
-  return sum;
+  for (int l = 0; l < kLanes; ++l) sum += lane[l];
+
+  const float inv = 1.0f / sum;
+  for (int64_t j = 0; j < n; ++j) y[j] *= inv;
 }
 
 }  // namespace
 
 constexpr ElementwiseF32 make_elementwise_f32() {
-  return {&sigmoid_loop, &tanh_loop, &gelu_loop, &gelu_backward_loop, &exp_shifted_sum_loop};
+  return {&sigmoid_loop, &tanh_loop, &gelu_loop, &gelu_backward_loop, &softmax_row_loop};
 }
 
 }  // namespace fastmlp

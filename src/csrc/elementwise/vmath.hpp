@@ -17,6 +17,15 @@ static inline float bits_to_float(int32_t i) {
   return f;
 }
 
+// a * b + c, fused where the ISA has FMA (only the AVX2/AVX-512 translation units do).
+static inline float madd(float a, float b, float c) {
+#if defined(__FMA__)
+  return __builtin_fmaf(a, b, c);
+#else
+  return a * b + c;
+#endif
+}
+
 static inline float clamp(float x, float lo, float hi) {  // NaN passes through
   x = x < lo ? lo : x;
   return x > hi ? hi : x;
@@ -31,15 +40,15 @@ static inline float exp(float x_in) {
   const float x = clamp(x_in, -87.33654f, 88.0f);
   const float shifter = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
   const float n = (x * 1.44269504f + shifter) - shifter;
-  float r = x - n * 0.693359375f;  // ln2 split in two for an exact first product
-  r = r + n * 2.12194440e-4f;
+  float r = madd(n, -0.693359375f, x);  // ln2 split in two for an exact first product
+  r = madd(n, 2.12194440e-4f, r);
   float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
+  p = madd(p, r, 1.3981999507e-3f);
+  p = madd(p, r, 8.3334519073e-3f);
+  p = madd(p, r, 4.1665795894e-2f);
+  p = madd(p, r, 1.6666665459e-1f);
+  p = madd(p, r, 5.0000001201e-1f);
+  p = madd(p * r, r, r) + 1.0f;
   // n + 127 is within [1, 254] after the clamp, so 2^n is a normal float.
   const float y = p * bits_to_float((static_cast<int32_t>(n) + 127) << 23);
   return x_in < -87.33654f ? 0.0f : y;
@@ -59,10 +68,10 @@ static inline float tanh(float x) {
   const float ax = x < 0 ? -x : x;
   const float x2 = x * x;
   float p = -5.70498872745e-3f;  // Cephes tanhf coefficients, |x| < 0.625
-  p = p * x2 + 2.06390887954e-2f;
-  p = p * x2 - 5.37397155531e-2f;
-  p = p * x2 + 1.33314422036e-1f;
-  p = p * x2 - 3.33332819422e-1f;
+  p = madd(p, x2, 2.06390887954e-2f);
+  p = madd(p, x2, -5.37397155531e-2f);
+  p = madd(p, x2, 1.33314422036e-1f);
+  p = madd(p, x2, -3.33332819422e-1f);
   const float small = x + x * x2 * p;
   const float big_abs = 1.0f - 2.0f / (exp(2.0f * ax) + 1.0f);
   const float big = x < 0 ? -big_abs : big_abs;
@@ -74,15 +83,15 @@ static inline float erfc(float z) {
   const float az = z < 0 ? -z : z;
   const float t = 1.0f / (1.0f + 0.5f * az);
   float p = 0.17087277f;
-  p = p * t - 0.82215223f;
-  p = p * t + 1.48851587f;
-  p = p * t - 1.13520398f;
-  p = p * t + 0.27886807f;
-  p = p * t - 0.18628806f;
-  p = p * t + 0.09678418f;
-  p = p * t + 0.37409196f;
-  p = p * t + 1.00002368f;
-  p = p * t - 1.26551223f;
+  p = madd(p, t, -0.82215223f);
+  p = madd(p, t, 1.48851587f);
+  p = madd(p, t, -1.13520398f);
+  p = madd(p, t, 0.27886807f);
+  p = madd(p, t, -0.18628806f);
+  p = madd(p, t, 0.09678418f);
+  p = madd(p, t, 0.37409196f);
+  p = madd(p, t, 1.00002368f);
+  p = madd(p, t, -1.26551223f);
   const float ans = t * exp(-az * az + p);
   return z >= 0 ? ans : 2.0f - ans;
 }
