@@ -1,5 +1,8 @@
 """Results do not depend on the number of OpenMP threads, and kernels called from many
 Python threads at once (the GIL is released) give exactly the serial results."""
+import os
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -91,3 +94,22 @@ def test_concurrent_threads_with_different_dtypes(isa, rng):
     with ThreadPoolExecutor(max_workers=8) as pool:
         for i, c in pool.map(job, range(32)):
             np.testing.assert_array_equal(c, ref32 if i % 2 else ref64)
+
+
+def test_threadpoolctl_limits_fastmlp(restore_threads):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    fastmlp.set_num_threads(2)
+    libs = [i for i in threadpoolctl.threadpool_info() if i["user_api"] == "openmp"]
+    assert libs, "fastmlp's OpenMP runtime must be visible to threadpoolctl"
+    with threadpoolctl.threadpool_limits(limits=1, user_api="openmp"):
+        assert fastmlp.get_num_threads() == 1
+        assert fastmlp.cpu_info()["num_threads"] == 1
+    assert fastmlp.get_num_threads() == min(2, os.cpu_count())
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_omp_num_threads_is_honoured(n):
+    code = "import fastmlp; print(fastmlp.get_num_threads())"
+    env = {**os.environ, "OMP_NUM_THREADS": str(n)}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert int(out.stdout) == n
