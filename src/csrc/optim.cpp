@@ -112,15 +112,45 @@ void update_range(const OptimStep<T>& s, T* p, const T* g, T* const* st, int64_t
 
 }  // namespace
 
+namespace {
+
+// c with weight_decay and l1 scaled for one step; a zero penalty stays exactly zero.
+OptimConfig scaled_penalty(OptimConfig c, double scale) {
+  c.weight_decay *= scale;
+  c.l1 *= scale;
+  return c;
+}
+
+}  // namespace
+
 template <class T>
-OptimStep<T>::OptimStep(const OptimConfig& c, int64_t step)
-    : cfg(c), first(step == 1), lr(T(c.lr)), wd(T(c.weight_decay)), l1(T(c.l1)),
-      momentum(T(c.momentum)), one_minus_dampening(T(1 - c.dampening)), lerp1(T(1 - c.beta1)),
-      beta2(T(c.beta2)), one_minus_beta2(T(1 - c.beta2)), eps(T(c.eps)),
-      step_size(T(c.lr / (1 - std::pow(c.beta1, double(step))))),
-      bias_correction2_sqrt(T(std::sqrt(1 - std::pow(c.beta2, double(step))))),
-      decay_factor(T(1 - c.lr * c.weight_decay)), alpha(T(c.alpha)),
-      one_minus_alpha(T(1 - c.alpha)) {}
+OptimStep<T>::OptimStep(const OptimConfig& config, int64_t step, double penalty_scale)
+    : cfg(scaled_penalty(config, penalty_scale)), first(step == 1) {
+  const OptimConfig& c = cfg;
+  lr = T(c.lr);
+  wd = T(c.weight_decay);
+  l1 = T(c.l1);
+  momentum = T(c.momentum);
+  one_minus_dampening = T(1 - c.dampening);
+  lerp1 = T(1 - c.beta1);
+  beta2 = T(c.beta2);
+  one_minus_beta2 = T(1 - c.beta2);
+  eps = T(c.eps);
+  const double bias_correction1 = 1 - std::pow(c.beta1, double(step));
+  const double bias_correction2_root = std::sqrt(1 - std::pow(c.beta2, double(step)));
+  if (c.eps_hat) {
+    // scikit-learn's AdamOptimizer: the bias corrections in the step size, and the
+    // denominator sqrt(v) + eps (dividing by 1 is exact, so the same loop serves).
+    step_size = T(c.lr * bias_correction2_root / bias_correction1);
+    bias_correction2_sqrt = T(1);
+  } else {
+    step_size = T(c.lr / bias_correction1);
+    bias_correction2_sqrt = T(bias_correction2_root);
+  }
+  decay_factor = T(1 - c.lr * c.weight_decay);
+  alpha = T(c.alpha);
+  one_minus_alpha = T(1 - c.alpha);
+}
 
 template <class T>
 void optimizer_update(const OptimStep<T>& s, T* p, const T* g, T* const* state, int64_t n) {
