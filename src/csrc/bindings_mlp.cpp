@@ -307,7 +307,8 @@ class PyMLP {
       EpochResult r;
       locked([&] { r = net.train_epoch(spec, opt, n, xp, t, batch_size, shuffle, RandomKey{seed, epoch}); });
       return py::make_tuple(r.loss_sum, r.weight, r.rows, r.finite, opt.step,
-                            to_array(r.batch_loss), to_array(r.batch_weight));
+                            to_array(r.batch_loss), to_array(r.batch_weight),
+                            to_array(r.batch_penalty));
     });
   }
 
@@ -389,7 +390,7 @@ void register_mlp(py::module_& m) {
            py::arg("batch_size"), py::arg("shuffle"), py::arg("seed"), py::arg("epoch"),
            py::arg("sample_weight") = py::none(),
            "Returns (weighted loss sum, weight trained on, rows trained, finite, step, "
-           "per-batch reduced losses, per-batch weights).");
+           "per-batch reduced losses, weights and penalties).");
   m.def("_loss", &loss_py, py::arg("loss"), py::arg("reduction"), py::arg("input"), py::arg("target"),
         py::arg("sample_weight") = py::none(), "(reduced loss, gradient with respect to input).");
   m.def("_optimizer_step", &optimizer_step_py, py::arg("config"), py::arg("step"), py::arg("params"),

@@ -196,6 +196,26 @@ void Mlp<T>::apply_optimizer(OptimState<T>& opt, const BatchLoss& batch) {
 }
 
 template <class T>
+double Mlp<T>::penalty(const OptimConfig& config) const {
+  auto of = [](const OptimConfig& c, const T* p, int64_t n) {
+    if (c.weight_decay == 0 && c.l1 == 0) return 0.0;
+    double sq = 0, abs = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      sq += double(p[i]) * double(p[i]);
+      abs += std::abs(double(p[i]));
+    }
+    return 0.5 * c.weight_decay * sq + c.l1 * abs;
+  };
+  const OptimConfig bias = bias_config(config);
+  double total = 0;
+  for (const LayerRef<T>& L : layers_) {
+    total += of(config, L.weight, L.out * L.in);
+    if (L.bias) total += of(bias, L.bias, L.out);
+  }
+  return total;
+}
+
+template <class T>
 void Mlp<T>::predict(int64_t m, MatView<T> x, T* y) {
   const int64_t n = out_features();
   for (int64_t r0 = 0; r0 < m; r0 += kInferenceRows) {
@@ -260,6 +280,7 @@ EpochResult Mlp<T>::train_epoch(const LossSpec& loss, OptimState<T>& opt, int64_
   const int64_t n_batches = (n + batch_size - 1) / batch_size;
   result.batch_loss.reserve(n_batches);
   result.batch_weight.reserve(n_batches);
+  result.batch_penalty.reserve(n_batches);
   for (int64_t start = 0; start < n; start += batch_size) {
     const int64_t m = std::min(batch_size, n - start);
     MatView<T> xb{x + start * in, in, 1};
@@ -279,6 +300,7 @@ EpochResult Mlp<T>::train_epoch(const LossSpec& loss, OptimState<T>& opt, int64_
     if (target.weights && rows_weight(m, tb.weights) == 0) {  // no sample in this batch: skip it
       result.batch_loss.push_back(0.0);
       result.batch_weight.push_back(0.0);
+      result.batch_penalty.push_back(0.0);
       result.rows += m;
       continue;
     }
@@ -289,6 +311,7 @@ EpochResult Mlp<T>::train_epoch(const LossSpec& loss, OptimState<T>& opt, int64_
       break;
     }
     backward(m, xb, param_grads_.data());
+    result.batch_penalty.push_back(opt.config.penalty_in_loss ? penalty(opt.config) / b.denominator : 0.0);
     apply_optimizer(opt, b);
     result.loss_sum += b.sum;
     result.weight += b.weight;

@@ -40,10 +40,13 @@ struct EpochResult {
   double weight = 0;    // their weight (rows_weight)
   int64_t rows = 0;     // rows trained on (fewer than all if the loss became non-finite)
   bool finite = true;
-  // Per minibatch trained on: its reduced loss (as train_step returns it) and its
-  // weight. A batch whose weights are all zero holds no sample: it is skipped (no
-  // update, no step counted) and reported with loss 0 and weight 0.
-  std::vector<double> batch_loss, batch_weight;
+  // Per minibatch trained on: its reduced loss (as train_step returns it), its weight,
+  // and, if the optimizer puts its penalty in the loss (penalty_in_loss), the reduced
+  // penalty (weight_decay/2 ||p||^2 + l1 |p|_1 over the penalised parameters, before
+  // the batch's update, divided by the batch's denominator; else 0). A batch whose
+  // weights are all zero holds no sample: it is skipped (no update, no step counted)
+  // and reported with loss, weight and penalty 0.
+  std::vector<double> batch_loss, batch_weight, batch_penalty;
 };
 
 // The loss of one batch: its weighted sum, its weight, and what its reduction divides by.
@@ -107,6 +110,8 @@ class Mlp {
   // Backward pass of the last forward pass from grad_out_ into grads.
   void backward(int64_t m, MatView<T> x, T* const* grads);
   bool needs_pre(const LayerRef<T>& l) const;
+  // weight_decay/2 ||p||^2 + l1 |p|_1 over the parameters config penalises, in double.
+  double penalty(const OptimConfig& config) const;
 
   std::vector<LayerRef<T>> layers_;
   T slope_;

@@ -364,12 +364,12 @@ class MLP:
         """One epoch on data already checked by _data (fit's loop, and the scikit-learn
         estimators' own epoch loop): one C++ call, the optimizer's step count updated.
         Returns an EpochResult."""
-        (loss_sum, weight, rows, finite, optimizer.steps, batch_loss,
-         batch_weight) = self._engine.train_epoch(
+        (loss_sum, weight, rows, finite, optimizer.steps, batch_loss, batch_weight,
+         batch_penalty) = self._engine.train_epoch(
             X, y, loss.name, loss.reduction, optimizer.config(), state, optimizer.steps,
             batch_size, shuffle, self.seed, self._epochs_done, sample_weight)
         self._epochs_done += 1
-        return EpochResult(loss_sum, weight, rows, finite, batch_loss, batch_weight)
+        return EpochResult(loss_sum, weight, rows, finite, batch_loss, batch_weight, batch_penalty)
 
     # ---- persistence and interoperability ---------------------------------------------
 
@@ -420,6 +420,7 @@ class EpochResult(NamedTuple):
     finite: bool               # False: stopped before the batch whose loss was not
     batch_loss: np.ndarray     # (n_batches,) each minibatch's reduced loss
     batch_weight: np.ndarray   # (n_batches,) and its weight (0: skipped, no sample)
+    batch_penalty: np.ndarray  # (n_batches,) its reduced penalty (penalty_in_loss), else 0
 
 
 def _weight(X, sample_weight):
