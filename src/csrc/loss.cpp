@@ -47,20 +47,30 @@ double mse_row(const T* out, const T* t, T* grad, T scale, int64_t n) {
 
 // -log softmax(out)[target], with softmax(out) - target as its gradient; target is a
 // label (one-hot) or a probability row.
+// The gradient row first holds exp(out - max), so that each exp is computed once; the
+// softmax is then exp(out - max) / sum.
 template <class T>
 double cross_entropy_row(const T* out, Targets<T> t, int64_t i, T* grad, T scale, int64_t n) {
   T mx = out[0];
   for (int64_t j = 1; j < n; ++j) mx = std::max(mx, out[j]);
   T sum = 0;
-  for (int64_t j = 0; j < n; ++j) sum += std::exp(out[j] - mx);
+  if (grad) {
+    for (int64_t j = 0; j < n; ++j) {
+      grad[j] = std::exp(out[j] - mx);
+      sum += grad[j];
+    }
+  } else {
+    for (int64_t j = 0; j < n; ++j) sum += std::exp(out[j] - mx);
+  }
   const T lse = mx + std::log(sum);
+  const T inv_sum = T(1) / sum;
   if (t.labels) {
     const int64_t c = t.labels[i];
     if (c < 0 || c >= n)
       throw std::out_of_range("label " + std::to_string(c) + " of row " + std::to_string(i) +
                               " is outside [0, " + std::to_string(n) + ")");
     if (grad) {
-      for (int64_t j = 0; j < n; ++j) grad[j] = std::exp(out[j] - lse) * scale;
+      for (int64_t j = 0; j < n; ++j) grad[j] = grad[j] * inv_sum * scale;
       grad[c] -= scale;
     }
     return double(lse - out[c]);
@@ -73,7 +83,7 @@ double cross_entropy_row(const T* out, Targets<T> t, int64_t i, T* grad, T scale
     mass += p[j];
   }
   if (grad)
-    for (int64_t j = 0; j < n; ++j) grad[j] = (mass * std::exp(out[j] - lse) - p[j]) * scale;
+    for (int64_t j = 0; j < n; ++j) grad[j] = (mass * (grad[j] * inv_sum) - p[j]) * scale;
   return s;
 }
 
