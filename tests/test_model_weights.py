@@ -178,21 +178,6 @@ def test_batch_with_only_zero_weights_is_skipped():
         np.testing.assert_array_equal(a, b)
 
 
-def test_penalty_in_loss_divides_weight_decay_by_the_batch_weight():
-    # (sum_i w_i l_i + wd/2 ||W||^2) / sum_i w_i: the same step as weight decay
-    # wd / sum_i w_i added to the mean gradient.
-    rng = np.random.default_rng(0)
-    X, y, w = rng.standard_normal((12, 3)), rng.standard_normal((12, 1)), rng.random(12) + 0.5
-    a = fastmlp.MLP([3, 5, 1], dtype="float64", seed=0)
-    b = fastmlp.MLP([3, 5, 1], dtype="float64", seed=0)
-    loss = losses.MSELoss()
-    a.train_step(X, y, loss, fastmlp.optim.SGD(lr=0.1, weight_decay=0.3, penalty_in_loss=True),
-                 sample_weight=w)
-    b.train_step(X, y, loss, fastmlp.optim.SGD(lr=0.1, weight_decay=0.3 / w.sum()), sample_weight=w)
-    for p, q in zip(a.parameters(), b.parameters()):
-        np.testing.assert_allclose(p, q, rtol=1e-14, atol=1e-16)
-
-
 @pytest.mark.parametrize("weight,match", [
     (np.ones(5), r"sample_weight has shape \(5,\), expected \(6,\)"),
     (np.ones((6, 1)), r"sample_weight has shape \(6, 1\)"),

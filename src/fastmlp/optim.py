@@ -31,6 +31,7 @@ class Optimizer:
 
     kind = None
     state_names = ()
+    penalty_in_loss = False  # class default: optimizers pickled before the option load
 
     def __init__(self, lr, weight_decay=0.0, l1=0.0, decay_bias=True, penalty_in_loss=False):
         self.lr = check_number(lr, "lr", 0.0)
@@ -127,6 +128,7 @@ class Adam(Optimizer):
 
     kind = "adam"
     state_names = ("exp_avg", "exp_avg_sq")
+    eps_hat = False  # class default: optimizers pickled before the option load
 
     def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, l1=0.0,
                  decay_bias=True, eps_hat=False, penalty_in_loss=False):
