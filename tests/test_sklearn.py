@@ -119,8 +119,6 @@ def test_multioutput_regression_and_loss_scale():
     Y = np.c_[X[:, 0] - X[:, 1], 2 * X[:, 2]]
     kw = dict(solver="sgd", learning_rate_init=0.05, shuffle=False, batch_size=100,
               hidden_layer_sizes=(10,), max_iter=20, random_state=0, alpha=0.0)
-    # alpha=0: the engine's weight decay also decays the intercepts (sklearn's L2
-    # term covers coefs_ only), a difference of order alpha / batch_size per step.
     ours = _quiet_fit(MLPRegressor(**kw), X, Y)
     ref = _quiet_fit(sk_nn.MLPRegressor(**kw), X, Y)
     assert ours.predict(X).shape == (100, 2) and ours.n_outputs_ == 2
@@ -251,14 +249,52 @@ def test_sample_weight_equals_repetition_for_softmax():
     np.testing.assert_allclose(weighted.predict_proba(X), repeated.predict_proba(X), rtol=1e-6)
 
 
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+@pytest.mark.parametrize("task", ["regression", "binary", "multilabel", "multiclass"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_minibatches_alpha_and_sample_weight_follow_sklearn(solver, task, weighted):
+    # No shuffle: the same minibatches (the last one partial), so the same updates as
+    # scikit-learn to rounding: per-batch alpha / (batch weight), sklearn's Adam eps,
+    # real-valued weights for every output activation, and loss_ with its L2 term.
+    X, y = make_classification(n_samples=150, n_features=6, random_state=0)
+    y = {"regression": np.c_[X[:, 0] - X[:, 1], X[:, 2]], "binary": y,
+         "multilabel": np.c_[X[:, 0] > 0, X[:, 1] > 0].astype(int),
+         "multiclass": (X[:, 0] > 0) + (X[:, 1] > 0)}[task]
+    w = np.random.default_rng(0).random(150) * 3 if weighted else None
+    kw = dict(solver=solver, shuffle=False, batch_size=32, hidden_layer_sizes=(8,), max_iter=8,
+              random_state=0, alpha=0.5, learning_rate_init=0.01, tol=0)
+    ours_cls, ref_cls = ((MLPRegressor, sk_nn.MLPRegressor) if task == "regression"
+                         else (MLPClassifier, sk_nn.MLPClassifier))
+    ours = _quiet_fit(ours_cls(**kw), X, y, sample_weight=w)
+    ref = _quiet_fit(ref_cls(**kw), X, y, sample_weight=w)
+    np.testing.assert_allclose(ours.loss_curve_, ref.loss_curve_, rtol=1e-12)
+    for a, b in zip(ours.coefs_ + ours.intercepts_, ref.coefs_ + ref.intercepts_):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_class_weight_binary_is_sample_weight():
+    X, y = make_classification(n_samples=120, n_features=5, weights=[0.8, 0.2], random_state=0)
+    kw = dict(max_iter=10, random_state=0, hidden_layer_sizes=(8,))
+    balanced = _quiet_fit(MLPClassifier(class_weight="balanced", **kw), X, y)
+    counts = np.bincount(y)
+    weighted = _quiet_fit(MLPClassifier(**kw), X, y, sample_weight=(len(y) / (2 * counts))[y])
+    np.testing.assert_array_equal(balanced.coefs_[0], weighted.coefs_[0])
+
+
+def test_bad_sample_weight_names_it():
+    X, y = make_classification(n_samples=40, random_state=0)
+    with pytest.raises(ValueError, match="[Nn]egative"):
+        MLPClassifier(max_iter=2).fit(X, y, sample_weight=np.r_[-1.0, np.ones(39)])
+    with pytest.raises(ValueError, match="[Ss]ample.weight"):
+        MLPRegressor(max_iter=2).fit(X, y, sample_weight=np.zeros(40))
+
+
 def test_unsupported_features_raise_clearly():
     X, y = make_classification(n_samples=40, random_state=0)
     with pytest.raises(NotImplementedError, match="lbfgs"):
         MLPClassifier(solver="lbfgs").fit(X, y)
     with pytest.raises(NotImplementedError, match="poisson"):
         MLPRegressor(loss="poisson").fit(X, np.abs(y))
-    with pytest.raises(NotImplementedError, match="per-sample weights"):
-        MLPRegressor().fit(X, y, sample_weight=np.full(len(y), 0.5) + (y > 0))
     with pytest.raises(AttributeError):
         MLPClassifier(solver="lbfgs").partial_fit
 

@@ -16,18 +16,7 @@ CHECKED = [
 
 # Checks expected to fail, with the reason. Only features scikit-learn documents as
 # optional for an estimator are allowed here.
-EXPECTED_FAILURES = {
-    "MLPClassifier": {
-        # class_weight is one of our extras (scikit-learn's MLPClassifier has none;
-        # scikit-learn documents it as an optional classifier parameter). This check
-        # uses class weights such as {0: 1000, 1: 0.0001} on a binary problem, whose
-        # logistic output would need per-sample weights in fastmlp.MLP's BCE loss.
-        # Multiclass (softmax) class weights are exact and tested in
-        # test_sklearn.py::test_class_weight_multiclass.
-        "check_class_weight_classifiers": "binary class_weight needs per-sample "
-                                          "weights in the engine's BCE loss",
-    },
-}
+EXPECTED_FAILURES = {}
 
 
 def _expected_failed_checks(estimator):

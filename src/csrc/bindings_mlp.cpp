@@ -72,6 +72,28 @@ Targets<T> targets_arg(const py::object& y_obj, int64_t m, int64_t width, LossKi
   return {static_cast<const T*>(y.data()), nullptr};
 }
 
+// Targets with the per-row weights sample_weight (None, or shape (m,) of the output's
+// dtype, C-contiguous). fastmlp.model checks their values; this checks the memory.
+template <class T>
+Targets<T> weighted_targets_arg(const py::object& y_obj, const py::object& w_obj, int64_t m,
+                                int64_t width, LossKind kind) {
+  Targets<T> t = targets_arg<T>(y_obj, m, width, kind);
+  if (w_obj.is_none()) return t;
+  Arg w = array_arg(w_obj, "sample_weight");
+  if (w.dtype != dtype_of<T>()) throw py::type_error("sample_weight must have the dtype of X");
+  if (w.arr.ndim() != 1 || w.arr.shape(0) != m || !c_contiguous(w.arr))
+    throw py::value_error("sample_weight must be C-contiguous of shape (" + std::to_string(m) +
+                          ",), got " + described(w.arr, "sample_weight"));
+  t.weights = static_cast<const T*>(w.arr.data());
+  return t;
+}
+
+py::array_t<double> to_array(const std::vector<double>& v) {
+  py::array_t<double> a(static_cast<py::ssize_t>(v.size()));
+  std::copy(v.begin(), v.end(), a.mutable_data());
+  return a;
+}
+
 OptimConfig optim_config(const py::dict& d) {
   OptimConfig c;
   c.kind = engine_call([&] { return parse_optimizer(d["kind"].cast<std::string>()); });
@@ -90,6 +112,8 @@ OptimConfig optim_config(const py::dict& d) {
   if (d.contains("nesterov")) c.nesterov = d["nesterov"].cast<bool>();
   if (d.contains("centered")) c.centered = d["centered"].cast<bool>();
   if (d.contains("decay_bias")) c.decay_bias = d["decay_bias"].cast<bool>();
+  if (d.contains("penalty_in_loss")) c.penalty_in_loss = d["penalty_in_loss"].cast<bool>();
+  if (d.contains("eps_hat")) c.eps_hat = d["eps_hat"].cast<bool>();
   return c;
 }
 
@@ -210,13 +234,14 @@ class PyMLP {
     });
   }
 
-  double evaluate(const py::object& x_obj, const py::object& y_obj, const std::string& loss) {
+  double evaluate(const py::object& x_obj, const py::object& y_obj, const std::string& loss,
+                  const py::object& w_obj) {
     const LossKind kind = engine_call([&] { return parse_loss(loss); });
     return dispatch([&](auto& net, auto tag) -> double {
       using T = decltype(tag);
       Arg x = input(x_obj, net);
       const int64_t m = x.arr.shape(0);
-      Targets<T> t = targets_arg<T>(y_obj, m, net.out_features(), kind);
+      Targets<T> t = weighted_targets_arg<T>(y_obj, w_obj, m, net.out_features(), kind);
       MatView<T> xv = view2d<T>(x);
       double sum = 0;
       locked([&] { sum = net.evaluate(kind, m, xv, t); });
@@ -225,13 +250,14 @@ class PyMLP {
   }
 
   py::tuple loss_and_grads(const py::object& x_obj, const py::object& y_obj,
-                           const std::string& loss, const std::string& reduction) {
+                           const std::string& loss, const std::string& reduction,
+                           const py::object& w_obj) {
     const LossSpec spec = loss_spec(loss, reduction);
     return dispatch([&](auto& net, auto tag) -> py::tuple {
       using T = decltype(tag);
       Arg x = input(x_obj, net);
       const int64_t m = x.arr.shape(0);
-      Targets<T> t = targets_arg<T>(y_obj, m, net.out_features(), spec.kind);
+      Targets<T> t = weighted_targets_arg<T>(y_obj, w_obj, m, net.out_features(), spec.kind);
       py::list grads;
       std::vector<T*> ptrs;
       for (const py::array& p : params_) {
@@ -248,13 +274,14 @@ class PyMLP {
 
   py::tuple train_step(const py::object& x_obj, const py::object& y_obj, const std::string& loss,
                        const std::string& reduction, const py::dict& optimizer,
-                       const py::list& state, int64_t step, uint64_t seed, uint64_t counter) {
+                       const py::list& state, int64_t step, uint64_t seed, uint64_t counter,
+                       const py::object& w_obj) {
     const LossSpec spec = loss_spec(loss, reduction);
     return dispatch([&](auto& net, auto tag) -> py::tuple {
       using T = decltype(tag);
       Arg x = input(x_obj, net);
       const int64_t m = x.arr.shape(0);
-      Targets<T> t = targets_arg<T>(y_obj, m, net.out_features(), spec.kind);
+      Targets<T> t = weighted_targets_arg<T>(y_obj, w_obj, m, net.out_features(), spec.kind);
       OptimState<T> opt = optimizer_state<T>(optimizer, state, step);
       MatView<T> xv = view2d<T>(x);
       double value = 0;
@@ -266,7 +293,7 @@ class PyMLP {
   py::tuple train_epoch(const py::object& x_obj, const py::object& y_obj, const std::string& loss,
                         const std::string& reduction, const py::dict& optimizer,
                         const py::list& state, int64_t step, int64_t batch_size, bool shuffle,
-                        uint64_t seed, uint64_t epoch) {
+                        uint64_t seed, uint64_t epoch, const py::object& w_obj) {
     const LossSpec spec = loss_spec(loss, reduction);
     if (batch_size < 1) throw py::value_error("batch_size must be >= 1");
     return dispatch([&](auto& net, auto tag) -> py::tuple {
@@ -274,12 +301,14 @@ class PyMLP {
       Arg x = input(x_obj, net);
       if (!c_contiguous(x.arr)) throw py::value_error("X must be C-contiguous");
       const int64_t n = x.arr.shape(0);
-      Targets<T> t = targets_arg<T>(y_obj, n, net.out_features(), spec.kind);
+      Targets<T> t = weighted_targets_arg<T>(y_obj, w_obj, n, net.out_features(), spec.kind);
       OptimState<T> opt = optimizer_state<T>(optimizer, state, step);
       const T* xp = static_cast<const T*>(x.arr.data());
       EpochResult r;
       locked([&] { r = net.train_epoch(spec, opt, n, xp, t, batch_size, shuffle, RandomKey{seed, epoch}); });
-      return py::make_tuple(r.loss_sum, r.rows, r.finite, opt.step);
+      return py::make_tuple(r.loss_sum, r.weight, r.rows, r.finite, opt.step,
+                            to_array(r.batch_loss), to_array(r.batch_weight),
+                            to_array(r.batch_penalty));
     });
   }
 
@@ -291,7 +320,7 @@ class PyMLP {
 };
 
 py::tuple loss_py(const std::string& loss, const std::string& reduction, const py::object& input_obj,
-                  const py::object& target_obj) {
+                  const py::object& target_obj, const py::object& weight_obj) {
   const LossKind kind = engine_call([&] { return parse_loss(loss); });
   const Reduction red = engine_call([&] { return parse_reduction(reduction); });
   Arg in = array_arg(input_obj, "input");
@@ -300,9 +329,11 @@ py::tuple loss_py(const std::string& loss, const std::string& reduction, const p
   py::array inc = contiguous(in);
   return by_dtype(in.dtype, [&](auto tag) -> py::tuple {
     using T = decltype(tag);
-    Targets<T> t = targets_arg<T>(target_obj, m, n, kind);
+    Targets<T> t = weighted_targets_arg<T>(target_obj, weight_obj, m, n, kind);
     py::array_t<T> grad({m, n});
-    const double denom = red == Reduction::mean ? loss_denominator(kind, m, n) : 1.0;
+    const double weight = rows_weight(m, t.weights);
+    if (weight == 0) throw py::value_error("sample_weight sums to zero: the loss is undefined");
+    const double denom = red == Reduction::mean ? loss_denominator(kind, weight, n) : 1.0;
     const T* ip = static_cast<const T*>(inc.data());
     T* gp = grad.mutable_data();
     const double sum = engine_call([&] { return loss_sum<T>(kind, m, n, ip, t, gp, T(1.0 / denom)); });
@@ -346,18 +377,22 @@ void register_mlp(py::module_& m) {
            py::arg("dropout"))
       .def("predict", &PyMLP::predict, py::arg("X"))
       .def("evaluate", &PyMLP::evaluate, py::arg("X"), py::arg("y"), py::arg("loss"),
-           "Unreduced (summed) loss over all rows.")
+           py::arg("sample_weight") = py::none(),
+           "Unreduced (summed, weighted) loss over all rows.")
       .def("loss_and_grads", &PyMLP::loss_and_grads, py::arg("X"), py::arg("y"), py::arg("loss"),
-           py::arg("reduction"))
+           py::arg("reduction"), py::arg("sample_weight") = py::none())
       .def("train_step", &PyMLP::train_step, py::arg("X"), py::arg("y"), py::arg("loss"),
            py::arg("reduction"), py::arg("optimizer"), py::arg("state"), py::arg("step"),
-           py::arg("seed"), py::arg("counter"), "Returns (loss, step).")
+           py::arg("seed"), py::arg("counter"), py::arg("sample_weight") = py::none(),
+           "Returns (loss, step).")
       .def("train_epoch", &PyMLP::train_epoch, py::arg("X"), py::arg("y"), py::arg("loss"),
            py::arg("reduction"), py::arg("optimizer"), py::arg("state"), py::arg("step"),
            py::arg("batch_size"), py::arg("shuffle"), py::arg("seed"), py::arg("epoch"),
-           "Returns (unreduced loss sum, rows trained, finite, step).");
+           py::arg("sample_weight") = py::none(),
+           "Returns (weighted loss sum, weight trained on, rows trained, finite, step, "
+           "per-batch reduced losses, weights and penalties).");
   m.def("_loss", &loss_py, py::arg("loss"), py::arg("reduction"), py::arg("input"), py::arg("target"),
-        "(reduced loss, gradient with respect to input).");
+        py::arg("sample_weight") = py::none(), "(reduced loss, gradient with respect to input).");
   m.def("_optimizer_step", &optimizer_step_py, py::arg("config"), py::arg("step"), py::arg("params"),
         py::arg("grads"), py::arg("state"), "One optimizer update of params in place.");
 }

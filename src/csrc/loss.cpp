@@ -19,9 +19,17 @@ Reduction parse_reduction(const std::string& name) {
   throw std::invalid_argument("unknown reduction '" + name + "' (expected mean or sum)");
 }
 
-double loss_denominator(LossKind kind, int64_t m, int64_t n) {
+template <class T>
+double rows_weight(int64_t m, const T* weights) {
+  if (!weights) return double(m);
+  double s = 0;
+  for (int64_t i = 0; i < m; ++i) s += double(weights[i]);
+  return s;
+}
+
+double loss_denominator(LossKind kind, double weight, int64_t n) {
   // As PyTorch: cross-entropy averages over samples, the elementwise losses over elements.
-  return kind == LossKind::cross_entropy ? double(m) : double(m) * double(n);
+  return kind == LossKind::cross_entropy ? weight : weight * double(n);
 }
 
 namespace {
@@ -39,20 +47,30 @@ double mse_row(const T* out, const T* t, T* grad, T scale, int64_t n) {
 
 // -log softmax(out)[target], with softmax(out) - target as its gradient; target is a
 // label (one-hot) or a probability row.
+// The gradient row first holds exp(out - max), so that each exp is computed once; the
+// softmax is then exp(out - max) / sum.
 template <class T>
 double cross_entropy_row(const T* out, Targets<T> t, int64_t i, T* grad, T scale, int64_t n) {
   T mx = out[0];
   for (int64_t j = 1; j < n; ++j) mx = std::max(mx, out[j]);
   T sum = 0;
-  for (int64_t j = 0; j < n; ++j) sum += std::exp(out[j] - mx);
+  if (grad) {
+    for (int64_t j = 0; j < n; ++j) {
+      grad[j] = std::exp(out[j] - mx);
+      sum += grad[j];
+    }
+  } else {
+    for (int64_t j = 0; j < n; ++j) sum += std::exp(out[j] - mx);
+  }
   const T lse = mx + std::log(sum);
+  const T inv_sum = T(1) / sum;
   if (t.labels) {
     const int64_t c = t.labels[i];
     if (c < 0 || c >= n)
       throw std::out_of_range("label " + std::to_string(c) + " of row " + std::to_string(i) +
                               " is outside [0, " + std::to_string(n) + ")");
     if (grad) {
-      for (int64_t j = 0; j < n; ++j) grad[j] = std::exp(out[j] - lse) * scale;
+      for (int64_t j = 0; j < n; ++j) grad[j] = grad[j] * inv_sum * scale;
       grad[c] -= scale;
     }
     return double(lse - out[c]);
@@ -65,7 +83,7 @@ double cross_entropy_row(const T* out, Targets<T> t, int64_t i, T* grad, T scale
     mass += p[j];
   }
   if (grad)
-    for (int64_t j = 0; j < n; ++j) grad[j] = (mass * std::exp(out[j] - lse) - p[j]) * scale;
+    for (int64_t j = 0; j < n; ++j) grad[j] = (mass * (grad[j] * inv_sum) - p[j]) * scale;
   return s;
 }
 
@@ -94,21 +112,32 @@ double loss_sum(LossKind kind, int64_t m, int64_t n, const T* output, Targets<T>
   for (int64_t i = 0; i < m; ++i) {
     const T* out = output + i * n;
     T* g = grad ? grad + i * n : nullptr;
+    // The weight scales the row's gradient through its scale (exactly grad_scale for
+    // a unit weight, so unit weights train bit-identically to no weights).
+    const T w = target.weights ? target.weights[i] : T(1);
+    const T scale = grad_scale * w;
+    double row = 0;
     switch (kind) {
       case LossKind::mse:
-        total += mse_row(out, target.values + i * n, g, grad_scale, n);
+        row = mse_row(out, target.values + i * n, g, scale, n);
         break;
       case LossKind::cross_entropy:
-        total += cross_entropy_row(out, target, i, g, grad_scale, n);
+        row = cross_entropy_row(out, target, i, g, scale, n);
         break;
       case LossKind::bce:
-        total += bce_row(out, target.values + i * n, g, grad_scale, n);
+        row = bce_row(out, target.values + i * n, g, scale, n);
         break;
     }
+    // A zero weight removes the row even if its loss is not finite (as a repeated-rows
+    // count of 0 would).
+    if (target.weights) row = w == T(0) ? 0.0 : row * double(w);
+    total += row;
   }
   return total;
 }
 
+template double rows_weight<float>(int64_t, const float*);
+template double rows_weight<double>(int64_t, const double*);
 template double loss_sum<float>(LossKind, int64_t, int64_t, const float*, Targets<float>, float*, float);
 template double loss_sum<double>(LossKind, int64_t, int64_t, const double*, Targets<double>, double*, double);
 

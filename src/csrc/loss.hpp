@@ -15,20 +15,31 @@ LossKind parse_loss(const std::string& name);
 Reduction parse_reduction(const std::string& name);
 
 // What a loss compares the output with: an m x width row-major array of values, or
-// (cross_entropy only) m class labels in [0, width).
+// (cross_entropy only) m class labels in [0, width); optionally a non-negative weight
+// per row (sample_weight), which travels with its row through shuffles and batches.
 template <class T>
 struct Targets {
   const T* values = nullptr;
   const int64_t* labels = nullptr;
+  const T* weights = nullptr;  // m values, or null: every row weighs 1
 };
 
-// The number a "mean" reduction divides the summed loss of m x n outputs by.
-double loss_denominator(LossKind kind, int64_t m, int64_t n);
+// The weight of m rows: their number, or the sum of their weights in row order (in
+// double, so the same for any thread count and exactly m for unit weights).
+template <class T>
+double rows_weight(int64_t m, const T* weights);
 
-// Unreduced loss of an m x n output, summed in row order (the same for any thread
-// count), accumulated in double. If grad is not null it receives
-// grad_scale * d(sum)/d(output), m x n row-major. Throws std::out_of_range for a
-// label outside [0, n).
+// The number a "mean" reduction divides the summed loss of rows of total weight
+// `weight` (rows_weight) with n outputs each by: weight for cross-entropy, weight * n
+// for the elementwise losses. Unweighted, this is PyTorch's (samples, resp. elements);
+// weighted, it normalises by the weights' sum as torch.nn.CrossEntropyLoss with class
+// weights does, and as scikit-learn's MLP (sum_i w_i l_i / sum_i w_i per minibatch).
+double loss_denominator(LossKind kind, double weight, int64_t n);
+
+// Weighted loss sum_i w_i l_i of an m x n output (w_i = 1 without weights), summed
+// in row order (the same for any thread count), accumulated in double. If grad is
+// not null it receives grad_scale * d(sum)/d(output), m x n row-major. Throws
+// std::out_of_range for a label outside [0, n).
 template <class T>
 double loss_sum(LossKind kind, int64_t m, int64_t n, const T* output, Targets<T> target,
                 T* grad, T grad_scale);

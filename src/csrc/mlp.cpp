@@ -21,6 +21,7 @@ template <class T>
 Targets<T> rows_from(Targets<T> t, int64_t row0, int64_t width) {
   if (t.values) t.values += row0 * width;
   if (t.labels) t.labels += row0;
+  if (t.weights) t.weights += row0;
   return t;
 }
 
@@ -97,6 +98,7 @@ void Mlp<T>::reserve(int64_t m, bool training) {
     grad_out_ = take(m * out_features());
     batch_x_ = take(m * in_features());
     batch_t_ = take(m * out_features());
+    batch_w_ = take(m);
     size_t i = 0;
     for (const LayerRef<T>& L : layers_) {
       param_grads_[i++] = training ? take(L.out * L.in) : nullptr;
@@ -142,11 +144,13 @@ void Mlp<T>::forward(int64_t m, MatView<T> x, bool keep_pre, const RandomKey* dr
 }
 
 template <class T>
-double Mlp<T>::loss_gradient(const LossSpec& loss, int64_t m, Targets<T> target) {
+BatchLoss Mlp<T>::loss_gradient(const LossSpec& loss, int64_t m, Targets<T> target) {
   const int64_t n = out_features();
+  const double weight = rows_weight(m, target.weights);
+  if (weight == 0) return {0.0, 0.0, 0.0};
   const double denom =
-      loss.reduction == Reduction::mean ? loss_denominator(loss.kind, m, n) : 1.0;
-  return loss_sum(loss.kind, m, n, act_.back(), target, grad_out_, T(1.0 / denom));
+      loss.reduction == Reduction::mean ? loss_denominator(loss.kind, weight, n) : 1.0;
+  return {loss_sum(loss.kind, m, n, act_.back(), target, grad_out_, T(1.0 / denom)), weight, denom};
 }
 
 template <class T>
@@ -176,9 +180,10 @@ void Mlp<T>::backward(int64_t m, MatView<T> x, T* const* grads) {
 }
 
 template <class T>
-void Mlp<T>::apply_optimizer(OptimState<T>& opt) {
-  const OptimStep<T> step(opt.config, ++opt.step);
-  const OptimStep<T> bias_step(bias_config(opt.config), opt.step);
+void Mlp<T>::apply_optimizer(OptimState<T>& opt, const BatchLoss& batch) {
+  const double penalty_scale = opt.config.penalty_in_loss ? 1.0 / batch.denominator : 1.0;
+  const OptimStep<T> step(opt.config, ++opt.step, penalty_scale);
+  const OptimStep<T> bias_step(bias_config(opt.config), opt.step, penalty_scale);
   int64_t p = 0;
   for (const LayerRef<T>& L : layers_) {
     optimizer_update(step, L.weight, param_grads_[p], opt.state[p].data(), L.out * L.in);
@@ -188,6 +193,37 @@ void Mlp<T>::apply_optimizer(OptimState<T>& opt) {
       ++p;
     }
   }
+}
+
+template <class T>
+double Mlp<T>::penalty(const OptimConfig& config) const {
+  auto of = [](const OptimConfig& c, const T* p, int64_t n) {
+    if (c.weight_decay == 0 && c.l1 == 0) return 0.0;
+    // Four interleaved partial sums in a fixed order: no loop-carried latency chain
+    // of one add per element, and the same result for any thread count.
+    double sq[4] = {0, 0, 0, 0}, abs[4] = {0, 0, 0, 0};
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4)
+      for (int j = 0; j < 4; ++j) {
+        const double v = double(p[i + j]);
+        sq[j] += v * v;
+        abs[j] += std::abs(v);
+      }
+    for (; i < n; ++i) {
+      const double v = double(p[i]);
+      sq[0] += v * v;
+      abs[0] += std::abs(v);
+    }
+    return 0.5 * c.weight_decay * ((sq[0] + sq[1]) + (sq[2] + sq[3])) +
+           c.l1 * ((abs[0] + abs[1]) + (abs[2] + abs[3]));
+  };
+  const OptimConfig bias = bias_config(config);
+  double total = 0;
+  for (const LayerRef<T>& L : layers_) {
+    total += of(config, L.weight, L.out * L.in);
+    if (L.bias) total += of(bias, L.bias, L.out);
+  }
+  return total;
 }
 
 template <class T>
@@ -219,9 +255,10 @@ double Mlp<T>::loss_and_grads(const LossSpec& loss, int64_t m, MatView<T> x, Tar
                               T* const* grads) {
   reserve(m, true);
   forward(m, x, true, nullptr, 0);
-  const double sum = loss_gradient(loss, m, target);
+  const BatchLoss b = loss_gradient(loss, m, target);
+  if (b.denominator == 0) throw std::invalid_argument("sample_weight sums to zero: no loss to differentiate");
   backward(m, x, grads);
-  return loss.reduction == Reduction::mean ? sum / loss_denominator(loss.kind, m, out_features()) : sum;
+  return b.reduced();
 }
 
 template <class T>
@@ -229,12 +266,13 @@ double Mlp<T>::train_step(const LossSpec& loss, OptimState<T>& opt, int64_t m, M
                           Targets<T> target, RandomKey key) {
   reserve(m, true);
   forward(m, x, true, &key, 0);
-  const double sum = loss_gradient(loss, m, target);
-  if (std::isfinite(sum)) {
+  const BatchLoss b = loss_gradient(loss, m, target);
+  if (b.denominator == 0) throw std::invalid_argument("sample_weight sums to zero: no loss to train on");
+  if (std::isfinite(b.sum)) {
     backward(m, x, param_grads_.data());
-    apply_optimizer(opt);
+    apply_optimizer(opt, b);
   }
-  return loss.reduction == Reduction::mean ? sum / loss_denominator(loss.kind, m, out_features()) : sum;
+  return b.reduced();
 }
 
 template <class T>
@@ -250,6 +288,10 @@ EpochResult Mlp<T>::train_epoch(const LossSpec& loss, OptimState<T>& opt, int64_
     for (int64_t i = n - 1; i > 0; --i) std::swap(order_[i], order_[rng.below(i, i + 1)]);
   }
   EpochResult result;
+  const int64_t n_batches = (n + batch_size - 1) / batch_size;
+  result.batch_loss.reserve(n_batches);
+  result.batch_weight.reserve(n_batches);
+  result.batch_penalty.reserve(n_batches);
   for (int64_t start = 0; start < n; start += batch_size) {
     const int64_t m = std::min(batch_size, n - start);
     MatView<T> xb{x + start * in, in, 1};
@@ -260,19 +302,32 @@ EpochResult Mlp<T>::train_epoch(const LossSpec& loss, OptimState<T>& opt, int64_
         copy_row(x + src * in, in, batch_x_ + r * in);
         if (target.values) copy_row(target.values + src * width, width, batch_t_ + r * width);
         if (target.labels) batch_labels_[r] = target.labels[src];
+        if (target.weights) batch_w_[r] = target.weights[src];
       }
       xb = MatView<T>{batch_x_, in, 1};
-      tb = Targets<T>{target.values ? batch_t_ : nullptr, target.labels ? batch_labels_.data() : nullptr};
+      tb = Targets<T>{target.values ? batch_t_ : nullptr, target.labels ? batch_labels_.data() : nullptr,
+                      target.weights ? batch_w_ : nullptr};
+    }
+    if (target.weights && rows_weight(m, tb.weights) == 0) {  // no sample in this batch: skip it
+      result.batch_loss.push_back(0.0);
+      result.batch_weight.push_back(0.0);
+      result.batch_penalty.push_back(0.0);
+      result.rows += m;
+      continue;
     }
     forward(m, xb, true, dropout_ > 0 ? &key : nullptr, start);
-    const double sum = loss_gradient(loss, m, tb);
-    if (!std::isfinite(sum)) {
+    const BatchLoss b = loss_gradient(loss, m, tb);
+    if (!std::isfinite(b.sum)) {
       result.finite = false;
       break;
     }
     backward(m, xb, param_grads_.data());
-    apply_optimizer(opt);
-    result.loss_sum += sum;
+    result.batch_penalty.push_back(opt.config.penalty_in_loss ? penalty(opt.config) / b.denominator : 0.0);
+    apply_optimizer(opt, b);
+    result.loss_sum += b.sum;
+    result.weight += b.weight;
+    result.batch_loss.push_back(b.reduced());
+    result.batch_weight.push_back(b.weight);
     result.rows += m;
   }
   return result;

@@ -36,9 +36,25 @@ struct OptimState {
 };
 
 struct EpochResult {
-  double loss_sum = 0;  // unreduced loss over the rows trained on
+  double loss_sum = 0;  // weighted loss sum_i w_i l_i over the rows trained on
+  double weight = 0;    // their weight (rows_weight)
   int64_t rows = 0;     // rows trained on (fewer than all if the loss became non-finite)
   bool finite = true;
+  // Per minibatch trained on: its reduced loss (as train_step returns it), its weight,
+  // and, if the optimizer puts its penalty in the loss (penalty_in_loss), the reduced
+  // penalty (weight_decay/2 ||p||^2 + l1 |p|_1 over the penalised parameters, before
+  // the batch's update, divided by the batch's denominator; else 0). A batch whose
+  // weights are all zero holds no sample: it is skipped (no update, no step counted)
+  // and reported with loss, weight and penalty 0.
+  std::vector<double> batch_loss, batch_weight, batch_penalty;
+};
+
+// The loss of one batch: its weighted sum, its weight, and what its reduction divides by.
+struct BatchLoss {
+  double sum;
+  double weight;
+  double denominator;
+  double reduced() const { return sum / denominator; }
 };
 
 // Where randomness of a training pass comes from: (seed, pass) keys the counter-based
@@ -64,6 +80,7 @@ class Mlp {
 
   // Reduced loss of one batch and its gradient with respect to every parameter,
   // written to grads (in parameter order, each the shape of its parameter). No dropout.
+  // Throws std::invalid_argument if the batch's weights sum to zero (as below).
   double loss_and_grads(const LossSpec& loss, int64_t m, MatView<T> x, Targets<T> target,
                         T* const* grads);
 
@@ -84,12 +101,17 @@ class Mlp {
   // Forward pass of m rows, keeping the pre-activations backward needs if keep_pre;
   // with a key, applies dropout masks keyed by (key, row0 + row).
   void forward(int64_t m, MatView<T> x, bool keep_pre, const RandomKey* dropout_key, int64_t row0);
-  // Unreduced loss of the last forward pass; its reduced gradient is left in grad_out_.
-  double loss_gradient(const LossSpec& loss, int64_t m, Targets<T> target);
+  // Loss of the last forward pass; its reduced gradient is left in grad_out_. The
+  // denominator is 0 if the weights of the batch sum to zero (then grad_out_ is not set).
+  BatchLoss loss_gradient(const LossSpec& loss, int64_t m, Targets<T> target);
+  // One update from param_grads_; penalty_scale multiplies weight_decay and l1 (the
+  // reduction's 1 / denominator when the optimizer puts its penalty in the loss).
+  void apply_optimizer(OptimState<T>& opt, const BatchLoss& batch);
   // Backward pass of the last forward pass from grad_out_ into grads.
   void backward(int64_t m, MatView<T> x, T* const* grads);
-  void apply_optimizer(OptimState<T>& opt);
   bool needs_pre(const LayerRef<T>& l) const;
+  // weight_decay/2 ||p||^2 + l1 |p|_1 over the parameters config penalises, in double.
+  double penalty(const OptimConfig& config) const;
 
   std::vector<LayerRef<T>> layers_;
   T slope_;
@@ -107,6 +129,7 @@ class Mlp {
   T* grad_out_ = nullptr;                       // loss gradient, m x out_features
   T* batch_x_ = nullptr;                        // gathered rows of an epoch
   T* batch_t_ = nullptr;
+  T* batch_w_ = nullptr;                        // and their sample weights
   std::vector<T*> param_grads_;                 // training only
   std::vector<int64_t> batch_labels_, order_;
 };

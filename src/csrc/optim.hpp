@@ -31,6 +31,17 @@ struct OptimConfig {
   // False: weight_decay and l1 leave biases (1-D parameters) alone, as scikit-learn's
   // alpha, which penalises coefs_ only. torch.optim's default (one group) decays all.
   bool decay_bias = true;
+  // True: weight_decay and l1 are terms of each batch's summed loss, so a "mean"
+  // reduction divides them by the batch's denominator like the loss (its samples, or
+  // its sum of sample weights): scikit-learn's alpha, whose batch objective is
+  // (sum_i w_i l_i + alpha/2 ||W||^2) / sum_i w_i. False: torch.optim's, added to
+  // the reduced gradient as they are.
+  bool penalty_in_loss = false;
+  // adam, adamw. True: eps is Kingma & Ba's epsilon-hat (the reordered update before
+  // their section 2.1, as scikit-learn's and Keras's Adam):
+  //   p -= lr sqrt(1 - beta2^t) / (1 - beta1^t) * m / (sqrt(v) + eps).
+  // False: torch.optim.Adam's (their Algorithm 1), eps added to sqrt(v) / sqrt(1 - beta2^t).
+  bool eps_hat = false;
 };
 
 // The configuration for biases: c itself, or c without weight_decay and l1.
@@ -45,10 +56,11 @@ inline OptimConfig bias_config(const OptimConfig& c) {
 // One step of an optimizer: its configuration and the scalars of the step, computed
 // in double as Python computes them in torch.optim, then rounded to T as PyTorch's
 // kernels do with Python-number arguments. Built once per step, used for every
-// parameter array.
+// parameter array. penalty_scale multiplies weight_decay and l1 for this step (see
+// OptimConfig::penalty_in_loss).
 template <class T>
 struct OptimStep {
-  OptimStep(const OptimConfig& c, int64_t step);
+  OptimStep(const OptimConfig& c, int64_t step, double penalty_scale = 1.0);
   OptimConfig cfg;
   bool first;  // the first update: SGD's momentum buffer starts as the gradient
   T lr, wd, l1, momentum, one_minus_dampening, lerp1, beta2, one_minus_beta2, eps;

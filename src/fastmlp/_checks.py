@@ -52,3 +52,25 @@ def check_features(X, name, n_features):
         raise ValueError(f"{name} has shape {X.shape} but the model takes {n_features} features "
                          f"(expected ({n_features},) or (n_samples, {n_features}))")
     return X2
+
+
+def check_sample_weight(sample_weight, n_samples, dtype, name="sample_weight"):
+    """sample_weight as a C-contiguous (n_samples,) array of `dtype`, or None.
+
+    Weights must be finite and >= 0 with at least one positive: a weight is how many
+    times its row counts (integer weights train as repeated rows), so a zero removes
+    the row and all zeros leave nothing to learn from.
+    """
+    if sample_weight is None:
+        return None
+    # Checked after the conversion: what the engine reads must be finite and not all zero.
+    w = as_float_array(sample_weight, name, dtype, finite=False)
+    if w.shape != (n_samples,):
+        raise ValueError(f"{name} has shape {w.shape}, expected ({n_samples},): one weight per sample")
+    if not np.isfinite(w).all():
+        raise ValueError(f"{name} contains NaN or inf (in {np.dtype(dtype)})")
+    if (w < 0).any():
+        raise ValueError(f"{name} has negative weights (e.g. {w[w < 0][0]}); weights must be >= 0")
+    if not (w > 0).any():
+        raise ValueError(f"{name} is all zero: no sample left to learn from")
+    return w

@@ -4,11 +4,26 @@ Each loss compares the network output (batch, n_outputs) with targets and averag
 (``reduction="mean"``, the default) or sums (``"sum"``) as the torch.nn loss of the
 same name does. Strings work wherever a loss is expected: ``"mse"``,
 ``"cross_entropy"``, ``"bce"`` (or ``"binary_cross_entropy"``).
+
+Sample weights
+--------------
+Every loss takes an optional ``sample_weight``, one non-negative weight w_i per row
+(sample), with per-sample losses l_i (for mse and bce: summed over the outputs):
+
+- ``reduction="sum"``: ``sum_i w_i l_i``;
+- ``reduction="mean"``: ``sum_i w_i l_i / sum_i w_i`` (divided further by n_outputs
+  for the elementwise losses mse and bce, as their unweighted mean is over elements).
+
+The mean normalises by the weights' sum, as torch.nn.CrossEntropyLoss does with class
+weights and as scikit-learn 1.9's MLP does per minibatch
+(``sklearn/neural_network/_multilayer_perceptron.py``: ``deltas *= sample_weight``,
+then gradients divided by ``sw_sum = sample_weight.sum()``). Unit weights give
+exactly the unweighted loss, and an integer weight k counts its row k times.
 """
 import numpy as np
 
 from fastmlp import _core
-from fastmlp._checks import as_float_array, check_choice
+from fastmlp._checks import as_float_array, check_choice, check_sample_weight
 
 __all__ = ["Loss", "MSELoss", "CrossEntropyLoss", "BCEWithLogitsLoss", "get"]
 
@@ -24,15 +39,16 @@ class Loss:
     def __repr__(self):
         return f"{type(self).__name__}(reduction={self.reduction!r})"
 
-    def __call__(self, input, target):
-        """The loss of ``input`` (batch, n_outputs) against ``target``, a float."""
-        return self.forward_backward(input, target)[0]
+    def __call__(self, input, target, sample_weight=None):
+        """The loss of ``input`` (batch, n_outputs) against ``target``, a float;
+        ``sample_weight`` (batch,) weights the rows (see the module docstring)."""
+        return self.forward_backward(input, target, sample_weight)[0]
 
-    def gradient(self, input, target):
+    def gradient(self, input, target, sample_weight=None):
         """d loss / d input, an array of the shape of ``input``."""
-        return self.forward_backward(input, target)[1]
+        return self.forward_backward(input, target, sample_weight)[1]
 
-    def forward_backward(self, input, target):
+    def forward_backward(self, input, target, sample_weight=None):
         """(loss, d loss / d input) in one pass."""
         x = np.asarray(input)
         if x.dtype not in (np.float32, np.float64):
@@ -40,10 +56,12 @@ class Loss:
         if x.ndim != 2:
             raise ValueError(f"input must be 2-D (batch, n_outputs), got shape {x.shape}")
         t = self.prepare_target(target, x.shape[0], x.shape[1], x.dtype, "target")
-        return _core._loss(self.name, self.reduction, x, t)
+        w = check_sample_weight(sample_weight, x.shape[0], x.dtype)
+        return _core._loss(self.name, self.reduction, x, t, w)
 
     def denominator(self, n_samples, n_outputs):
-        """What "mean" divides the summed loss of n_samples x n_outputs outputs by."""
+        """What "mean" divides the summed loss of n_samples x n_outputs outputs by;
+        with sample weights, n_samples is their sum (the rows' weight)."""
         if self.reduction == "sum":
             return 1.0
         return float(n_samples) * (1 if self.name == "cross_entropy" else n_outputs)

@@ -2,12 +2,13 @@
 import math
 import secrets
 import time
+from typing import NamedTuple
 
 import numpy as np
 
 from fastmlp import _core, init as _init, losses as _losses, optim as _optim
 from fastmlp._checks import (as_float_array, check_choice, check_features, check_int,
-                             check_number)
+                             check_number, check_sample_weight)
 from fastmlp._progress import ProgressBar
 from fastmlp.early_stopping import EarlyStopping
 
@@ -203,41 +204,49 @@ class MLP:
         out = self._engine.predict(check_features(X, "X", self.n_features))
         return out[0] if X.ndim == 1 else out
 
-    def evaluate(self, X, y, loss="mse"):
-        """The loss (with its reduction) of the network on (X, y), without dropout."""
+    def evaluate(self, X, y, loss="mse", sample_weight=None):
+        """The loss (with its reduction) of the network on (X, y), without dropout.
+
+        sample_weight : array (n_samples,) of weights >= 0, optional; "mean" is then
+            ``sum_i w_i l_i / sum_i w_i`` (see fastmlp.losses).
+        """
         loss = _losses.get(loss)
-        X, y = self._data(X, y, loss, "X", "y")
-        total = self._engine.evaluate(X, y, loss.name)
-        return total / loss.denominator(len(X), self.n_outputs)
+        X, y, w = self._data(X, y, loss, "X", "y", sample_weight)
+        total = self._engine.evaluate(X, y, loss.name, w)
+        return total / loss.denominator(_weight(X, w), self.n_outputs)
 
     # ---- gradients and single steps --------------------------------------------------
 
-    def loss_and_grads(self, X, y, loss="mse"):
+    def loss_and_grads(self, X, y, loss="mse", sample_weight=None):
         """The loss on one batch and its gradients, without dropout or update.
+
+        sample_weight : array (n_samples,) of weights >= 0, optional (fastmlp.losses
+            says how they enter the loss).
 
         Returns ``(loss, [(grad_weight, grad_bias), ...])``, one pair per layer with
         the shapes of its weight and bias (grad_bias None without bias).
         """
         loss = _losses.get(loss)
         self._require_trainable()
-        X, y = self._data(X, y, loss, "X", "y")
-        value, grads = self._engine.loss_and_grads(X, y, loss.name, loss.reduction)
+        X, y, w = self._data(X, y, loss, "X", "y", sample_weight)
+        value, grads = self._engine.loss_and_grads(X, y, loss.name, loss.reduction, w)
         return value, self._per_layer(grads)
 
-    def train_step(self, X, y, loss="mse", optimizer="adam"):
+    def train_step(self, X, y, loss="mse", optimizer="adam", sample_weight=None):
         """One optimizer step on the batch (X, y) (forward with dropout, loss, backward,
-        update). An optimizer given by name is created once and kept by the model for
-        later train_step calls. Returns the batch loss as a float."""
+        update), with optional per-sample weights (n_samples,). An optimizer given by
+        name is created once and kept by the model for later train_step calls.
+        Returns the batch loss as a float."""
         loss = _losses.get(loss)
         if isinstance(optimizer, str):
             optimizer = self._step_optimizers.setdefault(optimizer, _optim.get(optimizer))
         optimizer = _optim.get(optimizer)
         self._require_trainable()
-        X, y = self._data(X, y, loss, "X", "y")
+        X, y, w = self._data(X, y, loss, "X", "y", sample_weight)
         state = optimizer._bind(self.parameters())
         value, optimizer.steps = self._engine.train_step(
             X, y, loss.name, loss.reduction, optimizer.config(), state, optimizer.steps,
-            self.seed, _STEP_STREAM | self._steps_done)
+            self.seed, _STEP_STREAM | self._steps_done, w)
         self._steps_done += 1
         if not math.isfinite(value):
             raise FloatingPointError(f"train_step: the loss is {value}; the parameters were not updated")
@@ -246,7 +255,7 @@ class MLP:
     # ---- training --------------------------------------------------------------------
 
     def fit(self, X, y, loss="mse", optimizer="adam", epochs=10, batch_size=32, shuffle=True,
-            validation_data=None, early_stopping=None, verbose=True):
+            validation_data=None, early_stopping=None, verbose=True, sample_weight=None):
         """Train on (X, y) in minibatches; each epoch runs in one C++ call.
 
         Parameters
@@ -260,13 +269,22 @@ class MLP:
         epochs : int
         batch_size : int (the last batch of an epoch may be smaller)
         shuffle : bool, reshuffle the rows every epoch (seeded by the model's seed).
-        validation_data : (X_val, y_val), optional, evaluated after each epoch.
+        validation_data : (X_val, y_val) or (X_val, y_val, sample_weight_val),
+            optional, evaluated after each epoch.
         early_stopping : int (patience) or fastmlp.EarlyStopping, optional.
         verbose : bool, show a progress bar with the running loss.
+        sample_weight : array (n_samples,) of weights >= 0, optional
+            Per-sample weights that travel with their rows through the shuffle. Each
+            minibatch's loss is ``sum_i w_i l_i`` ("sum") or ``sum_i w_i l_i /
+            sum_i w_i`` ("mean", as scikit-learn's MLP; see fastmlp.losses); integer
+            weights train as repeated rows would in one batch. A minibatch whose
+            weights are all zero holds no sample and is skipped (no update).
 
         Returns
         -------
-        history : dict with lists ``loss`` (mean training loss of each epoch),
+        history : dict with lists ``loss`` (mean training loss of each epoch,
+            weighted: sum_i w_i l_i over the epoch divided by the denominator of the
+            epoch's total weight),
             ``val_loss`` (with validation_data) and ``seconds``; also kept as
             ``history_``.
 
@@ -282,12 +300,16 @@ class MLP:
         batch_size = check_int(batch_size, "batch_size", 1)
         stopper = EarlyStopping.from_arg(early_stopping)
         self._require_trainable()
-        X, y = self._data(X, y, loss, "X", "y")
+        X, y, w = self._data(X, y, loss, "X", "y", sample_weight)
         validation = None
         if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise ValueError("validation_data must be a pair (X_val, y_val)")
-            validation = self._data(*validation_data, loss, "validation_data[0]", "validation_data[1]")
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+                raise ValueError("validation_data must be a pair (X_val, y_val) or a triple "
+                                 "(X_val, y_val, sample_weight_val)")
+            Xv, yv, wv = (*validation_data, None)[:3]
+            validation = self._data(Xv, yv, loss, "validation_data[0]", "validation_data[1]", wv,
+                                    "validation_data[2]")
+            val_denominator = loss.denominator(_weight(validation[0], validation[2]), self.n_outputs)
 
         params = self.parameters()
         state = optimizer._bind(params)
@@ -299,34 +321,31 @@ class MLP:
         if stopper is not None:
             stopper.start(params)
         bar = ProgressBar(epochs) if verbose else None
-        denominator = loss.denominator(len(X), self.n_outputs)
         for epoch in range(1, epochs + 1):
             live = params + [s for slots in state for s in slots]
             for keep, a in zip(saved, live):
                 keep[...] = a
             saved_steps = optimizer.steps
             t0 = time.perf_counter()
-            total, rows, finite, optimizer.steps = self._engine.train_epoch(
-                X, y, loss.name, loss.reduction, optimizer.config(), state, optimizer.steps,
-                batch_size, shuffle, self.seed, self._epochs_done)
+            result = self._train_epoch(X, y, w, loss, optimizer, state, batch_size, shuffle)
             seconds = time.perf_counter() - t0
-            self._epochs_done += 1
-            if not finite:
+            if not result.finite:
                 for keep, a in zip(saved, live):
                     a[...] = keep
                 optimizer.steps = saved_steps
                 if bar is not None:
                     bar.close()
                 raise FloatingPointError(
-                    f"fit: the loss became NaN or inf at epoch {epoch} (after {rows} of {len(X)} "
+                    f"fit: the loss became NaN or inf at epoch {epoch} (after {result.rows} of {len(X)} "
                     f"samples); the weights are those after epoch {epoch - 1}. Try a smaller "
                     f"learning rate or scaling the inputs.")
-            history["loss"].append(total / denominator)
+            history["loss"].append(result.loss_sum / loss.denominator(result.weight, self.n_outputs))
             history["seconds"].append(seconds)
             shown = {"loss": history["loss"][-1]}
             if validation is not None:
-                history["val_loss"].append(self._engine.evaluate(*validation, loss.name)
-                                           / loss.denominator(len(validation[0]), self.n_outputs))
+                Xv, yv, wv = validation
+                history["val_loss"].append(self._engine.evaluate(Xv, yv, loss.name, wv)
+                                           / val_denominator)
                 shown["val_loss"] = history["val_loss"][-1]
             if bar is not None:
                 bar.update(epoch, **shown, time=f"{seconds:.3g}s")
@@ -340,6 +359,17 @@ class MLP:
             bar.close()
         self.history_ = history
         return history
+
+    def _train_epoch(self, X, y, sample_weight, loss, optimizer, state, batch_size, shuffle):
+        """One epoch on data already checked by _data (fit's loop, and the scikit-learn
+        estimators' own epoch loop): one C++ call, the optimizer's step count updated.
+        Returns an EpochResult."""
+        (loss_sum, weight, rows, finite, optimizer.steps, batch_loss, batch_weight,
+         batch_penalty) = self._engine.train_epoch(
+            X, y, loss.name, loss.reduction, optimizer.config(), state, optimizer.steps,
+            batch_size, shuffle, self.seed, self._epochs_done, sample_weight)
+        self._epochs_done += 1
+        return EpochResult(loss_sum, weight, rows, finite, batch_loss, batch_weight, batch_penalty)
 
     # ---- persistence and interoperability ---------------------------------------------
 
@@ -362,13 +392,13 @@ class MLP:
 
     # ---- helpers -------------------------------------------------------------------
 
-    def _data(self, X, y, loss, x_name, y_name):
+    def _data(self, X, y, loss, x_name, y_name, sample_weight=None, w_name="sample_weight"):
         X = as_float_array(X, x_name, self.dtype, ndim=(1, 2))
         X = check_features(X, x_name, self.n_features)
         if len(X) == 0:
             raise ValueError(f"{x_name} is empty (0 samples)")
         y = loss.prepare_target(y, len(X), self.n_outputs, self.dtype, y_name)
-        return X, y
+        return X, y, check_sample_weight(sample_weight, len(X), self.dtype, w_name)
 
     def _per_layer(self, grads):
         if self.bias:
@@ -379,6 +409,25 @@ class MLP:
         if "step" in self._activations:
             raise ValueError("activation 'step' has no gradient: a network with step layers "
                              "can predict but not be trained by backpropagation")
+
+
+class EpochResult(NamedTuple):
+    """What one training epoch reports."""
+
+    loss_sum: float            # sum_i w_i l_i over the rows trained on
+    weight: float              # their weight (number of rows, or sum of their weights)
+    rows: int                  # rows trained on (fewer if the loss became non-finite)
+    finite: bool               # False: stopped before the batch whose loss was not
+    batch_loss: np.ndarray     # (n_batches,) each minibatch's reduced loss
+    batch_weight: np.ndarray   # (n_batches,) and its weight (0: skipped, no sample)
+    batch_penalty: np.ndarray  # (n_batches,) its reduced penalty (penalty_in_loss), else 0
+
+
+def _weight(X, sample_weight):
+    """The weight of the rows of X: their number, or the sum of their weights."""
+    if sample_weight is None:
+        return float(len(X))
+    return math.fsum(sample_weight.tolist())
 
 
 def _is_dtype(dtype):

@@ -9,7 +9,13 @@ Every optimizer also takes ``l1``: an L1 penalty ``l1 * sum(|p|)`` added to the 
 i.e. ``l1 * sign(p)`` added to the gradient (before weight decay), and ``decay_bias``:
 with ``decay_bias=False`` neither ``weight_decay`` nor ``l1`` touches the biases (1-D
 parameters), as scikit-learn's ``alpha``; the default decays every parameter, as a
-torch.optim optimizer with one parameter group does.
+torch.optim optimizer with one parameter group does; and ``penalty_in_loss``: with
+``penalty_in_loss=True`` the weight_decay and l1 penalties are terms of each
+minibatch's summed loss, so a "mean" reduction divides them by the batch's
+denominator like the loss (its number of samples, or its sum of sample weights, times
+n_outputs for mse/bce). That is scikit-learn's ``alpha``, whose minibatch objective is
+``(sum_i w_i l_i + alpha/2 ||W||^2) / sum_i w_i``; the default (False) adds them to
+the reduced gradient unscaled, as torch.optim. ``step()`` has no loss: it never scales.
 """
 import numpy as np
 
@@ -25,12 +31,14 @@ class Optimizer:
 
     kind = None
     state_names = ()
+    penalty_in_loss = False  # class default: optimizers pickled before the option load
 
-    def __init__(self, lr, weight_decay=0.0, l1=0.0, decay_bias=True):
+    def __init__(self, lr, weight_decay=0.0, l1=0.0, decay_bias=True, penalty_in_loss=False):
         self.lr = check_number(lr, "lr", 0.0)
         self.weight_decay = check_number(weight_decay, "weight_decay", 0.0)
         self.l1 = check_number(l1, "l1", 0.0)
         self.decay_bias = bool(decay_bias)
+        self.penalty_in_loss = bool(penalty_in_loss)
         self.reset()
 
     def reset(self):
@@ -42,7 +50,7 @@ class Optimizer:
     def config(self):
         """The hyperparameters, as the C++ update reads them."""
         return {"kind": self.kind, "lr": self.lr, "weight_decay": self.weight_decay, "l1": self.l1,
-                "decay_bias": self.decay_bias}
+                "decay_bias": self.decay_bias, "penalty_in_loss": self.penalty_in_loss}
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.config().items() if k != "kind")
@@ -88,13 +96,13 @@ class SGD(Optimizer):
     state_names = ("momentum_buffer",)
 
     def __init__(self, lr=1e-3, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0, l1=0.0,
-                 decay_bias=True):
+                 decay_bias=True, penalty_in_loss=False):
         self.momentum = check_number(momentum, "momentum", 0.0)
         self.dampening = check_number(dampening, "dampening")
         self.nesterov = bool(nesterov)
         if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
             raise ValueError("nesterov requires momentum > 0 and dampening = 0")
-        super().__init__(lr, weight_decay, l1, decay_bias)
+        super().__init__(lr, weight_decay, l1, decay_bias, penalty_in_loss)
 
     def config(self):
         return {**super().config(), "momentum": self.momentum, "dampening": self.dampening,
@@ -107,26 +115,39 @@ class Adam(Optimizer):
     ``m = lerp(m, g, 1 - beta1)``, ``v = beta2 v + (1 - beta2) g^2``,
     ``p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)``.
     State: ``exp_avg``, ``exp_avg_sq``.
+
+    eps_hat : bool, default False
+        Where eps goes. False: torch.optim.Adam's placement above (Kingma & Ba's
+        Algorithm 1, eps added to the bias-corrected sqrt(v_hat)). True: eps is Kingma
+        & Ba's "epsilon hat" of the reordered update just before their section 2.1,
+        as in scikit-learn's and Keras's Adam:
+        ``p -= lr * sqrt(1 - beta2^t) / (1 - beta1^t) * m / (sqrt(v) + eps)``.
+        The two agree for eps_hat = eps * sqrt(1 - beta2^t), so they differ early in
+        training and when sqrt(v) is small compared with eps.
     """
 
     kind = "adam"
     state_names = ("exp_avg", "exp_avg_sq")
+    eps_hat = False  # class default: optimizers pickled before the option load
 
     def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, l1=0.0,
-                 decay_bias=True):
+                 decay_bias=True, eps_hat=False, penalty_in_loss=False):
         if len(betas) != 2:
             raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
         self.betas = (check_number(betas[0], "betas[0]", 0.0, 1.0, open_max=True),
                       check_number(betas[1], "betas[1]", 0.0, 1.0, open_max=True))
         self.eps = check_number(eps, "eps", 0.0)
-        super().__init__(lr, weight_decay, l1, decay_bias)
+        self.eps_hat = bool(eps_hat)
+        super().__init__(lr, weight_decay, l1, decay_bias, penalty_in_loss)
 
     def config(self):
-        return {**super().config(), "beta1": self.betas[0], "beta2": self.betas[1], "eps": self.eps}
+        return {**super().config(), "beta1": self.betas[0], "beta2": self.betas[1], "eps": self.eps,
+                "eps_hat": self.eps_hat}
 
     def __repr__(self):
         return (f"{type(self).__name__}(lr={self.lr!r}, betas={self.betas!r}, eps={self.eps!r}, "
-                f"weight_decay={self.weight_decay!r}, l1={self.l1!r}, decay_bias={self.decay_bias!r})")
+                f"weight_decay={self.weight_decay!r}, l1={self.l1!r}, decay_bias={self.decay_bias!r}, "
+                f"eps_hat={self.eps_hat!r}, penalty_in_loss={self.penalty_in_loss!r})")
 
 
 class AdamW(Adam):
@@ -136,8 +157,8 @@ class AdamW(Adam):
     kind = "adamw"
 
     def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, l1=0.0,
-                 decay_bias=True):
-        super().__init__(lr, betas, eps, weight_decay, l1, decay_bias)
+                 decay_bias=True, eps_hat=False, penalty_in_loss=False):
+        super().__init__(lr, betas, eps, weight_decay, l1, decay_bias, eps_hat, penalty_in_loss)
 
 
 class RMSprop(Optimizer):
@@ -153,12 +174,12 @@ class RMSprop(Optimizer):
     state_names = ("square_avg", "momentum_buffer", "grad_avg")
 
     def __init__(self, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
-                 centered=False, l1=0.0, decay_bias=True):
+                 centered=False, l1=0.0, decay_bias=True, penalty_in_loss=False):
         self.alpha = check_number(alpha, "alpha", 0.0)
         self.eps = check_number(eps, "eps", 0.0)
         self.momentum = check_number(momentum, "momentum", 0.0)
         self.centered = bool(centered)
-        super().__init__(lr, weight_decay, l1, decay_bias)
+        super().__init__(lr, weight_decay, l1, decay_bias, penalty_in_loss)
 
     def config(self):
         return {**super().config(), "alpha": self.alpha, "eps": self.eps,

@@ -4,7 +4,8 @@ epoch loop of scikit-learn's stochastic solvers on top of fastmlp.MLP.
 The loop follows ``sklearn.neural_network._multilayer_perceptron.
 BaseMultilayerPerceptron._fit_stochastic`` (scikit-learn 1.9) step for step; only
 the epoch itself (shuffle, minibatches, forward, backward, update) is delegated to
-``fastmlp.MLP.fit(epochs=1)`` with an optimizer object kept between epochs.
+the engine (``fastmlp.MLP._train_epoch``, one C++ call on data converted once per
+fit) with an optimizer object kept between epochs.
 """
 import copy
 import math
@@ -20,7 +21,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from fastmlp import optim
+from fastmlp import losses, optim
+from fastmlp._checks import check_sample_weight
 from fastmlp.model import MLP
 
 # scikit-learn's activation names, and ours (fastmlp's engine names them differently).
@@ -144,9 +146,9 @@ class BaseMLP(BaseEstimator, ABC):
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         sample_weight : array-like of shape (n_samples,), default=None
-            Sample weights, as in scikit-learn >= 1.7: the per-sample losses and
-            gradients are weighted and each minibatch is normalised by its weight
-            (see the class docstring for what the engine supports).
+            Sample weights (>= 0), as in scikit-learn >= 1.7: the per-sample losses
+            and gradients are weighted and each minibatch, its alpha term included,
+            is normalised by its weight.
 
         Returns
         -------
@@ -331,49 +333,35 @@ class BaseMLP(BaseEstimator, ABC):
 
     def _make_optimizer(self):
         s = _LOSSES[self.out_activation_][2](self.n_outputs_)
+        # alpha enters the loss before its reduction (sklearn's batch objective is
+        # (sum_i w_i l_i + alpha/2 ||W||^2) / sum_i w_i): penalty_in_loss divides it by
+        # each batch's weight, as sklearn does, the partial last batch included.
+        # decay_bias=False: sklearn's alpha penalises coefs_, not intercepts_.
+        penalty = dict(decay_bias=False, penalty_in_loss=True)
         if self.solver == "sgd":
             # torch-style SGD with lr/s on gradients scaled by s is sklearn's update;
             # torch's nesterov (needs momentum > 0) equals sklearn's nesterov step.
             nesterov = self.nesterovs_momentum and self.momentum > 0
             return optim.SGD(lr=self.learning_rate_init / s, momentum=self.momentum,
-                             nesterov=nesterov, decay_bias=False)
-        # Adam is invariant to the gradient scale s except for eps: see _set_adam_epsilon.
-        # decay_bias=False: sklearn's alpha penalises coefs_, not intercepts_.
+                             nesterov=nesterov, **penalty)
+        # sklearn's Adam: eps is Kingma & Ba's epsilon-hat (eps_hat); Adam is invariant
+        # to the gradient scale s except for eps, which scales with it.
         return optim.Adam(lr=self.learning_rate_init, betas=(self.beta_1, self.beta_2),
-                          eps=self.epsilon * s, decay_bias=False)
+                          eps=self.epsilon * s, eps_hat=True, **penalty)
 
     def _engine_data(self, X, Y, sample_weight):
-        """(X, targets, weight_scale) as the engine trains on them.
-
-        Weights are normalised to mean 1 (their mean, weight_scale, rescales alpha as
-        sklearn's division by the batch weight does). Cross-entropy takes them exactly
-        as weighted probability targets. The other losses have no per-sample weights
-        in fastmlp.MLP yet: integer weights are applied as repetitions (what
-        scikit-learn defines sample_weight to mean); other weights raise.
-        """
+        """(X, targets, sample_weight) as the engine trains on them: the model's dtype,
+        C-contiguous, converted once per fit. Softmax targets become class labels (the
+        same loss as one-hot rows, without reading them)."""
         model = self._model
-        loss = _LOSSES[self.out_activation_][0]
-        X = np.asarray(X, dtype=model.dtype)
-        Y = np.asarray(Y, dtype=model.dtype)
-        if sample_weight is None:
-            sample_weight = np.ones(len(X))
-        scale = float(np.mean(sample_weight)) if len(X) else 1.0
-        if scale <= 0:
-            raise ValueError("Sample weights must contain at least one non-zero weight.")
-        unit = bool(np.all(sample_weight == scale))
-        if loss == "cross_entropy":
-            if unit:
-                return X, np.argmax(Y, axis=1), scale
-            return X, Y * (sample_weight / scale)[:, None].astype(model.dtype), scale
-        if unit and scale == 1.0:
-            return X, Y, 1.0
-        if np.all(sample_weight == np.round(sample_weight)):
-            counts = sample_weight.astype(np.int64)
-            return X.repeat(counts, axis=0), Y.repeat(counts, axis=0), 1.0
-        raise NotImplementedError(
-            f"non-integer sample_weight (or class_weight) with out_activation_="
-            f"{self.out_activation_!r} needs per-sample weights in fastmlp.MLP's losses, "
-            f"which it does not have yet; integer weights and softmax classification work.")
+        X = np.ascontiguousarray(X, dtype=model.dtype)
+        if self.out_activation_ == "softmax":
+            T = np.ascontiguousarray(np.argmax(Y, axis=1), dtype=np.int64)
+        else:
+            T = np.ascontiguousarray(Y, dtype=model.dtype)
+        if sample_weight is not None:
+            sample_weight = check_sample_weight(sample_weight, len(X), model.dtype)
+        return X, T, sample_weight
 
     def _fit_stochastic(self, X, Y, sample_weight, incremental):
         model = self._model
@@ -382,7 +370,7 @@ class BaseMLP(BaseEstimator, ABC):
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
         early_stopping = self.early_stopping
-        sw_val = None
+        sw_val = X_val = y_val = None
         if early_stopping:
             # As sklearn: no stratification for multi-output/multilabel targets.
             stratify = Y if (is_classifier(self) and self.n_outputs_ == 1) else None
@@ -396,49 +384,52 @@ class BaseMLP(BaseEstimator, ABC):
                 raise ValueError("The validation set is too small. Increase "
                                  "'validation_fraction' or the size of your dataset.")
             y_val = self._validation_targets(Y_val)
+            if sw_val is not None and not np.any(sw_val > 0):
+                sw_val = None  # no weight left to score with: score unweighted
             val_data = self._engine_data(X_val, Y_val, sw_val)
         n_samples = X.shape[0]
-        X_fit, T_fit, weight_scale = self._engine_data(X, Y, sample_weight)
-        n_fit = X_fit.shape[0]
-        if n_fit == 0:
-            raise ValueError("Sample weights must contain at least one non-zero weight.")
+        X_fit, T_fit, w_fit = self._engine_data(X, Y, sample_weight)
         if self.batch_size == "auto":
-            batch_size = min(200, n_fit)
+            batch_size = min(200, n_samples)
         else:
-            if self.batch_size > n_fit:
+            if self.batch_size > n_samples:
                 warnings.warn("Got `batch_size` less than 1 or larger than sample size. "
                               "It is going to be clipped")
-            batch_size = int(np.clip(self.batch_size, 1, n_fit))
+            batch_size = int(np.clip(self.batch_size, 1, n_samples))
         loss_name, report, grad_scale = _LOSSES[self.out_activation_]
         report, grad_scale = report(self.n_outputs_), grad_scale(self.n_outputs_)
-        # sklearn adds alpha * W / (batch weight) to each batch's gradient; the engine
-        # adds weight_decay * W to its gradient, which is grad_scale times sklearn's.
+        loss = losses.get(loss_name)
         opt = self._optimizer
-        opt.weight_decay = grad_scale * self.alpha / (batch_size * weight_scale)
-        n_batches = math.ceil(n_fit / batch_size)
-        l2_factor = 0.5 * self.alpha * n_batches / (n_fit * weight_scale)
+        # The engine's gradient is grad_scale times sklearn's, whose alpha term is
+        # alpha W / (batch weight); with penalty_in_loss the engine divides weight_decay
+        # by the batch's "mean" denominator: the batch weight, times n_outputs for the
+        # elementwise losses (mse, bce).
+        elementwise = 1 if loss_name == "cross_entropy" else self.n_outputs_
+        opt.weight_decay = grad_scale * self.alpha * elementwise
+        state = opt._bind(model.parameters())
+        # Row counts of the minibatches (sklearn's gen_batches), which weigh each
+        # batch's loss in sklearn's loss_.
+        batch_rows = np.full(-(-n_samples // batch_size), batch_size, dtype=float)
+        batch_rows[-1] = n_samples - batch_size * (len(batch_rows) - 1)
 
         self.n_iter_ = 0
         try:
             for _ in range(self.max_iter):
-                self._set_adam_epsilon(grad_scale)
-                history = model.fit(X_fit, T_fit, loss=loss_name, optimizer=opt, epochs=1,
-                                    batch_size=batch_size, shuffle=self.shuffle, verbose=False)
+                epoch = model._train_epoch(X_fit, T_fit, w_fit, loss, opt, state, batch_size,
+                                           self.shuffle)
+                if not epoch.finite:
+                    raise FloatingPointError(
+                        f"the loss became NaN or inf at epoch {self.n_iter_ + 1}")
                 self.n_iter_ += 1
-                # sklearn's loss_: the running minibatch loss of the epoch plus each
-                # batch's L2 term 0.5 alpha ||W||^2 / (batch weight), averaged over
-                # samples; here with the weights at the end of the epoch.
-                sq = sum(float(np.dot(w.ravel(), w.ravel())) for w in self.coefs_)
-                self.loss_ = report * history["loss"][0] + l2_factor * sq
+                self.loss_ = self._epoch_loss(epoch, batch_rows, report, grad_scale, n_samples)
                 self.t_ += n_samples
                 self.loss_curve_.append(self.loss_)
                 if self.verbose:
                     print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
                 if early_stopping:
-                    self.validation_loss_curve_.append(
-                        report * model.evaluate(val_data[0], val_data[1], loss_name))
-                self._update_no_improvement_count(early_stopping, X_val if early_stopping else None,
-                                                  y_val if early_stopping else None, sw_val)
+                    self.validation_loss_curve_.append(report * model.evaluate(
+                        val_data[0], val_data[1], loss, sample_weight=val_data[2]))
+                self._update_no_improvement_count(early_stopping, X_val, y_val, sw_val)
                 self._iteration_ends()
                 if self._no_improvement_count > self.n_iter_no_change:
                     if early_stopping:
@@ -463,16 +454,14 @@ class BaseMLP(BaseEstimator, ABC):
                 layer.weight = c.T
                 layer.bias = b
 
-    def _set_adam_epsilon(self, grad_scale):
-        # sklearn adds epsilon to sqrt(v) before the bias correction (Kingma & Ba's
-        # algorithm), PyTorch's Adam to sqrt(v_hat) after it: the same update if the
-        # engine's eps is epsilon / sqrt(1 - beta_2^t). The engine takes one eps per
-        # call, so this is exact for the first step of each epoch and close after it
-        # (the factor tends to 1 as t grows); times grad_scale, for the gradient scale.
-        if self.solver != "adam":
-            return
-        t = self._optimizer.steps + 1
-        self._optimizer.eps = grad_scale * self.epsilon / math.sqrt(1.0 - self.beta_2 ** t)
+    def _epoch_loss(self, epoch, batch_rows, report, grad_scale, n_samples):
+        """sklearn's loss_: each minibatch's loss (weighted mean loss plus its L2 term
+        0.5 alpha ||W||^2 / (batch weight), with the weights before the batch's update)
+        weighted by its number of rows, over the samples. The engine's batch penalty is
+        grad_scale times sklearn's L2 term (its weight_decay is in gradient units)."""
+        rows = batch_rows[:len(epoch.batch_loss)]
+        per_batch = report * epoch.batch_loss + epoch.batch_penalty / grad_scale
+        return float(np.dot(rows, per_batch)) / n_samples
 
     def _update_no_improvement_count(self, early_stopping, X_val, y_val, sw_val):
         # sklearn's rule, verbatim: count epochs that do not improve by tol.

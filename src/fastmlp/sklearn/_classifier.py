@@ -30,17 +30,15 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     - ``solver="lbfgs"`` raises NotImplementedError at fit; sparse X is refused.
     - Shuffling and dropout come from the engine's generator seeded from
       ``random_state``, so minibatches differ from scikit-learn's (not the init).
-    - The engine's Adam adds its eps after the bias correction (PyTorch), sklearn's
-      before it; eps is rescaled at each epoch to match, which is exact for the
-      first step of every epoch and tends to exact as training goes on.
-    - The L2 penalty (``alpha``) is the engine's weight decay, which also decays
-      the intercepts (scikit-learn penalises coefs_ only): a difference of order
-      ``alpha / batch_size`` per step, negligible for the default alpha=1e-4.
-    - ``loss_`` adds the L2 term with the weights at the end of the epoch
-      (scikit-learn uses each batch's weights).
-    - ``sample_weight``/``class_weight``: exact for softmax (multiclass) outputs;
-      for binary/multilabel outputs integer weights are applied as repetitions and
-      other weights raise NotImplementedError until the engine has per-sample weights.
+      With ``shuffle=False`` the updates, ``loss_curve_`` and the weights are
+      scikit-learn's to rounding (float64), minibatches, ``alpha`` and
+      ``sample_weight`` included.
+    - Negative ``sample_weight`` raises ValueError.
+
+    ``sample_weight`` (and ``class_weight``) follow scikit-learn 1.9 for every output
+    (softmax, binary and multilabel logistic): each minibatch's loss and gradient are
+    ``sum_i w_i l_i / sum_i w_i`` and the ``alpha`` term is divided by the same
+    batch weight; the engine carries the weights with their rows through its shuffle.
 
     Extra parameters
     ----------------
@@ -52,7 +50,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         float32, anything else in float64). float32 is about twice as fast.
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes, as in other scikit-learn classifiers
-        (``compute_sample_weight``); multiplied with ``sample_weight``.
+        (``compute_sample_weight``; for multilabel targets the product over labels),
+        applied as per-sample weights and multiplied with ``sample_weight``.
 
     Extra attributes
     ----------------

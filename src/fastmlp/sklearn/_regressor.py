@@ -19,11 +19,13 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     plus ``0.5 * alpha * ||W||^2`` divided by the batch weight, identity output,
     any number of outputs.
 
+    ``sample_weight`` is scikit-learn 1.9's: each minibatch's loss and gradient are
+    ``sum_i w_i l_i / sum_i w_i``, and the ``alpha`` term is divided by the same
+    batch weight.
+
     ``loss="poisson"`` (scikit-learn 1.9) needs a Poisson loss with an exp output in
     fastmlp's engine, which it does not have yet: it raises NotImplementedError at
-    fit. Non-integer ``sample_weight`` raises NotImplementedError for the same
-    reason (the engine's losses have no per-sample weights); integer weights are
-    applied as repetitions, which is what scikit-learn defines them to mean.
+    fit.
 
     Extra parameters: ``activation`` "leaky_relu"/"gelu", ``dropout``, ``dtype``
     (see MLPClassifier); extra attribute ``validation_loss_curve_``.
