@@ -17,7 +17,8 @@ RELEVANT_ENV = ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "OPENBLA
 @functools.lru_cache(maxsize=None)
 def peak_gflops(isa, dtype, threads):
     """FMA peak of this machine for fastmlp's ``isa``, ``dtype`` and ``threads`` (probed once)."""
-    return fastmlp._core._peak_gflops(isa, dtype, threads, 0.2)
+    # Best of short rounds over half a second: a brief disturbance only lowers some rounds.
+    return fastmlp._core._peak_gflops(isa, dtype, threads, 0.5)
 
 
 def numpy_blas():
