@@ -9,7 +9,9 @@
 namespace fastmlp {
 namespace {
 
-constexpr int64_t kMaddsPerThread = int64_t(1) << 17;
+// Finer than the packed path's grain: with short rows the horizontal sums make each
+// multiply-add here several times dearer, so a second thread pays off sooner.
+constexpr int64_t kMaddsPerThread = int64_t(1) << 15;
 // Outputs this narrow (classifier heads) take the unpacked path whatever their rows.
 constexpr int64_t kDotMaxColumns = 16;
 
