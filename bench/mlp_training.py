@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import fastmlp
 import numpy as np
 
-from bench.optional import Unavailable, require_torch
+from bench.optional import require_torch
 
 
 @dataclass(frozen=True)
@@ -184,16 +184,13 @@ class TorchMLP:
         return self
 
 
-# --- fastmlp: the adapter (fastmlp.MLP, issue 4) --------------------------------------
+# --- fastmlp: the adapter (fastmlp.MLP) ------------------------------------------------
 
 def fastmlp_model(net, weights):
-    """A fastmlp.MLP of the network's shape holding ``weights``, or Unavailable."""
-    mlp_class = getattr(fastmlp, "MLP", None)
-    if mlp_class is None:
-        raise Unavailable("not available yet")
+    """A fastmlp.MLP of the network's shape holding ``weights``."""
     dtype = np.dtype(weights[0][0].dtype).name
-    model = mlp_class(list(net.layer_sizes), activation="relu", output_activation="identity",
-                      dtype=dtype, seed=0)
+    model = fastmlp.MLP(list(net.layer_sizes), activation="relu", output_activation="identity",
+                        dtype=dtype, seed=0)
     for layer, (w, b) in zip(model.layers, weights):
         layer.weight[...] = w
         layer.bias[...] = b
