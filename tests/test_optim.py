@@ -107,3 +107,30 @@ def test_an_optimizer_serves_one_set_of_parameters():
 def test_bad_hyperparameters(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+@pytest.mark.parametrize("make", [
+    lambda: optim.Adam(lr=0.01, weight_decay=0.1),
+    lambda: optim.AdamW(lr=0.01, eps_hat=True),
+    lambda: optim.SGD(lr=0.1, momentum=0.9, nesterov=True, l1=0.01),
+    lambda: optim.RMSprop(lr=0.01, centered=True, momentum=0.5),
+])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_updates_are_bit_identical_on_every_isa(make, dtype):
+    """The update loops are compiled per ISA without FMA contraction: same bits everywhere."""
+    import fastmlp
+    from fastmlp import _core
+    results = []
+    try:
+        for isa in fastmlp.cpu_info()["available_isas"]:
+            _core._set_isa(isa)
+            rng = np.random.default_rng(1)
+            params = [rng.standard_normal((37, 53)).astype(dtype), rng.standard_normal(37).astype(dtype)]
+            opt = make()
+            for _ in range(5):
+                opt.step(params, [rng.standard_normal(p.shape).astype(dtype) for p in params])
+            results.append(np.concatenate([p.ravel() for p in params]))
+    finally:
+        _core._init_isa_from_environment()
+    for r in results[1:]:
+        np.testing.assert_array_equal(r, results[0])

@@ -71,6 +71,18 @@ struct OptimStep {
 // optimizer_state_slots(kind) arrays of n values, zero before the first step.
 // Elementwise, so threads split the range and the result does not depend on their
 // number.
+// Update parameters [lo, hi) in place (the loops of optim_update/, one set per ISA).
+template <class T>
+using UpdateRangeFn = void (*)(const OptimStep<T>& s, T* p, const T* g, T* const* state,
+                               int64_t lo, int64_t hi);
+struct OptimUpdateKernels {
+  UpdateRangeFn<float> f32;
+  UpdateRangeFn<double> f64;
+};
+extern const OptimUpdateKernels optim_update_generic, optim_update_avx2, optim_update_avx512;
+// The set for the ISA in use (gemm/dispatch.cpp).
+const OptimUpdateKernels& optim_update_kernels();
+
 template <class T>
 void optimizer_update(const OptimStep<T>& s, T* p, const T* g, T* const* state, int64_t n);
 

@@ -1,6 +1,7 @@
 #include "gemm/dispatch.hpp"
 
 #include "elementwise/elementwise.hpp"
+#include "optim.hpp"
 
 #include <atomic>
 #include <cstdlib>
@@ -101,6 +102,16 @@ const ElementwiseF32& elementwise_f32() {
     case Isa::avx2: return elementwise_f32_avx2;
 #endif
     default: return elementwise_f32_generic;
+  }
+}
+
+const OptimUpdateKernels& optim_update_kernels() {
+  switch (current_isa()) {
+#if defined(FASTMLP_X86)
+    case Isa::avx512: return optim_update_avx512;
+    case Isa::avx2: return optim_update_avx2;
+#endif
+    default: return optim_update_generic;
   }
 }
 
