@@ -14,8 +14,9 @@ namespace {
 
 // Largest MR x NR tile of any micro-kernel; edge tiles go through a buffer this size.
 constexpr int kMaxTile = 512;
-// Multiply-adds below which a second thread costs more than it brings.
-constexpr int64_t kMaddsPerThread = int64_t(1) << 18;
+// Multiply-adds per thread below which another thread costs more than it brings (a
+// 64^3 product already gains from two).
+constexpr int64_t kMaddsPerThread = int64_t(1) << 17;
 
 // Packing buffers of the calling thread (OpenMP workers write into them through
 // pointers); one set per Python thread, so concurrent calls never share one.
