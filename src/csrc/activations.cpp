@@ -179,15 +179,14 @@ void activation_forward_2d(Activation act, T slope, const T* x, T* y, int64_t m,
   if (m == 0 || n == 0) return;
   const int nt = threads_for(m * n, kElementsPerThread);
   if (act == Activation::softmax) {
-    parallel(nt, [&](int t, int tn) {
-      for (int64_t i = m * t / tn; i < m * (t + 1) / tn; ++i) softmax_row(x + i * n, y + i * n, n);
+    parallel_ranges(nt, m, [&](int64_t lo, int64_t hi) {
+      for (int64_t i = lo; i < hi; ++i) softmax_row(x + i * n, y + i * n, n);
     });
     return;
   }
   // Elementwise: split the flat array, so one long row is parallel too.
   const int64_t total = m * n;
-  parallel(nt, [&](int t, int tn) {
-    const int64_t lo = total * t / tn, hi = total * (t + 1) / tn;
+  parallel_ranges(nt, total, [&](int64_t lo, int64_t hi) {
     activation_forward(act, slope, x + lo, y + lo, hi - lo);
   });
 }
@@ -199,15 +198,13 @@ void activation_backward_2d(Activation act, T slope, const T* g, const T* y, con
   if (act == Activation::step) throw std::invalid_argument("activation 'step' has no gradient");
   const int nt = threads_for(m * n, kElementsPerThread);
   if (act == Activation::softmax) {
-    parallel(nt, [&](int t, int tn) {
-      for (int64_t i = m * t / tn; i < m * (t + 1) / tn; ++i)
-        softmax_backward_row(g + i * n, y + i * n, out + i * n, n);
+    parallel_ranges(nt, m, [&](int64_t lo, int64_t hi) {
+      for (int64_t i = lo; i < hi; ++i) softmax_backward_row(g + i * n, y + i * n, out + i * n, n);
     });
     return;
   }
   const int64_t total = m * n;
-  parallel(nt, [&](int t, int tn) {
-    const int64_t lo = total * t / tn, hi = total * (t + 1) / tn;
+  parallel_ranges(nt, total, [&](int64_t lo, int64_t hi) {
     activation_backward(act, slope, g + lo, y ? y + lo : nullptr, x ? x + lo : nullptr, out + lo,
                         hi - lo);
   });

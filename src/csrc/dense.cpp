@@ -34,9 +34,8 @@ void for_column_ranges(int64_t m, int64_t n, Fn fn) {
   constexpr int64_t kLine = 64 / sizeof(T);
   const int64_t chunks = ceil_div(n, kLine);
   const int nt = static_cast<int>(std::min<int64_t>(threads_for(m * n, 1 << 15), chunks));
-  parallel(nt, [&](int t, int tn) {
-    const int64_t lo = std::min(n, chunks * t / tn * kLine);
-    const int64_t hi = std::min(n, chunks * (t + 1) / tn * kLine);
+  parallel_ranges(nt, chunks, [&](int64_t chunk_lo, int64_t chunk_hi) {
+    const int64_t lo = std::min(n, chunk_lo * kLine), hi = std::min(n, chunk_hi * kLine);
     if (hi > lo) fn(lo, hi);
   });
 }
@@ -61,16 +60,15 @@ void dense_backward(int64_t m, int64_t n, int64_t k, const T* grad_y, MatView<T>
                     const T* y, const T* pre, Activation act, T negative_slope, T* grad_x,
                     T* grad_w, T* grad_b) {
   if (act == Activation::step) throw std::invalid_argument("activation 'step' has no gradient");
+  thread_local AlignedBuffer scratch;  // grad_pre, when it is not grad_y itself
   const T* grad_pre = grad_y;
   if (act == Activation::softmax) {  // couples each row: a row-wise pass, then the sums
-    thread_local AlignedBuffer scratch;
     T* buf = scratch.get<T>(m * n);
     activation_backward_2d(act, negative_slope, grad_y, y, pre, buf, m, n);
     grad_pre = buf;
     if (grad_b) column_sums(grad_pre, m, n, grad_b);
   } else if (act != Activation::identity) {
     // grad_pre = grad_y * act'(.) and its column sums (the bias gradient) in one pass.
-    thread_local AlignedBuffer scratch;
     T* buf = scratch.get<T>(m * n);
     for_column_ranges<T>(m, n, [&](int64_t lo, int64_t hi) {
       if (grad_b) std::fill(grad_b + lo, grad_b + hi, T(0));

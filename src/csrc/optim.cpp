@@ -81,7 +81,7 @@ void optimizer_update(const OptimStep<T>& s, T* p, const T* g, T* const* state, 
     else return kernels.f64;
   }();
   const int nt = threads_for(n, kParamsPerThread);
-  parallel(nt, [&](int t, int tn) { update_range(s, p, g, state, n * t / tn, n * (t + 1) / tn); });
+  parallel_ranges(nt, n, [&](int64_t lo, int64_t hi) { update_range(s, p, g, state, lo, hi); });
 }
 
 template struct OptimStep<float>;

@@ -38,6 +38,12 @@ void parallel(int nt, Body&& body) {
   body(omp_get_thread_num(), omp_get_num_threads());
 }
 
+// Runs fn(lo, hi) on nt threads, each with an equal contiguous share of [0, count).
+template <class Fn>
+void parallel_ranges(int nt, int64_t count, Fn&& fn) {
+  parallel(nt, [&](int t, int tn) { fn(count * t / tn, count * (t + 1) / tn); });
+}
+
 // Threads worth starting for `work` units when one thread should get at least `grain`.
 inline int threads_for(int64_t work, int64_t grain) {
   const int64_t useful = std::max<int64_t>(1, work / std::max<int64_t>(1, grain));

@@ -41,9 +41,7 @@ void gemm_dot(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T* c,
   // part of B once, NR rows at a time in L1 while it runs through A's few rows. An
   // output with fewer column blocks than threads is split by rows instead.
   const bool split_rows = n_blocks < nt;
-  parallel(nt, [&](int t, int tn) {
-    const int64_t blocks = split_rows ? m_blocks : n_blocks;
-    const int64_t lo = blocks * t / tn, hi = blocks * (t + 1) / tn;
+  parallel_ranges(nt, split_rows ? m_blocks : n_blocks, [&](int64_t lo, int64_t hi) {
     const int64_t i_lo = split_rows ? lo * MR : 0, i_hi = split_rows ? std::min(m, hi * MR) : m;
     const int64_t j_lo = split_rows ? 0 : lo * NR, j_hi = split_rows ? n : std::min(n, hi * NR);
     for (int64_t j = j_lo; j < j_hi; j += NR) {
