@@ -29,6 +29,17 @@ def check_choice(value, name, choices):
     return value
 
 
+def instance_or_named(value, kind, base, by_name):
+    """value if it is a `base` instance, a default `by_name[value]()` for a known name,
+    else a ValueError listing the names (fastmlp.losses.get, fastmlp.optim.get)."""
+    if isinstance(value, base):
+        return value
+    if isinstance(value, str) and value in by_name:
+        return by_name[value]()
+    raise ValueError(f"unknown {kind} {value!r} (expected a {base.__module__}.{base.__name__} or "
+                     f"one of: {', '.join(by_name)})")
+
+
 def as_float_array(X, name, dtype, *, ndim=None, finite=True):
     """X as a C-contiguous array of `dtype` (a copy only if needed)."""
     try:

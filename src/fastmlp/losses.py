@@ -23,7 +23,7 @@ exactly the unweighted loss, and an integer weight k counts its row k times.
 import numpy as np
 
 from fastmlp import _core
-from fastmlp._checks import as_float_array, check_choice, check_sample_weight
+from fastmlp._checks import as_float_array, check_choice, check_sample_weight, instance_or_named
 
 __all__ = ["Loss", "MSELoss", "CrossEntropyLoss", "BCEWithLogitsLoss", "get"]
 
@@ -127,9 +127,4 @@ _BY_NAME = {"mse": MSELoss, "cross_entropy": CrossEntropyLoss, "bce": BCEWithLog
 
 def get(loss):
     """A Loss from a Loss instance or a name ("mse", "cross_entropy", "bce")."""
-    if isinstance(loss, Loss):
-        return loss
-    if isinstance(loss, str) and loss in _BY_NAME:
-        return _BY_NAME[loss]()
-    raise ValueError(f"unknown loss {loss!r} (expected a fastmlp.losses.Loss or one of: "
-                     f"{', '.join(_BY_NAME)})")
+    return instance_or_named(loss, "loss", Loss, _BY_NAME)

@@ -238,8 +238,10 @@ class MLP:
         name is created once and kept by the model for later train_step calls.
         Returns the batch loss as a float."""
         loss = _losses.get(loss)
-        if isinstance(optimizer, str):
-            optimizer = self._step_optimizers.setdefault(optimizer, _optim.get(optimizer))
+        if isinstance(optimizer, str):  # created on first use only, then kept
+            if optimizer not in self._step_optimizers:
+                self._step_optimizers[optimizer] = _optim.get(optimizer)
+            optimizer = self._step_optimizers[optimizer]
         optimizer = _optim.get(optimizer)
         self._require_trainable()
         X, y, w = self._data(X, y, loss, "X", "y", sample_weight)

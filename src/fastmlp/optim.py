@@ -20,7 +20,7 @@ the reduced gradient unscaled, as torch.optim. ``step()`` has no loss: it never 
 import numpy as np
 
 from fastmlp import _core
-from fastmlp._checks import check_number
+from fastmlp._checks import check_number, instance_or_named
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "get"]
 
@@ -191,9 +191,4 @@ _BY_NAME = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop}
 
 def get(optimizer):
     """An Optimizer from an instance (returned as is) or a name (default settings)."""
-    if isinstance(optimizer, Optimizer):
-        return optimizer
-    if isinstance(optimizer, str) and optimizer in _BY_NAME:
-        return _BY_NAME[optimizer]()
-    raise ValueError(f"unknown optimizer {optimizer!r} (expected a fastmlp.optim.Optimizer or "
-                     f"one of: {', '.join(_BY_NAME)})")
+    return instance_or_named(optimizer, "optimizer", Optimizer, _BY_NAME)
