@@ -24,16 +24,18 @@ def test_digits_classifier_accuracy():
     assert accuracy >= 0.97
 
 
-def test_same_seed_is_bit_identical_for_one_and_two_threads():
+@pytest.mark.parametrize("weighted", [False, True])
+def test_same_seed_is_bit_identical_for_one_and_two_threads(weighted):
     X, y = _regression(2000, 8)
+    w = np.random.default_rng(1).random(2000) * 2 if weighted else None
     results = []
     before = fastmlp.get_num_threads()
     try:
         for threads in (1, 2):
             fastmlp.set_num_threads(threads)
             model = fastmlp.MLP([8, 256, 128, 1], dropout=0.2, seed=7)
-            history = model.fit(X, y, epochs=2, batch_size=100, verbose=False)
-            model.train_step(X[:50], y[:50])
+            history = model.fit(X, y, epochs=2, batch_size=100, verbose=False, sample_weight=w)
+            model.train_step(X[:50], y[:50], sample_weight=None if w is None else w[:50])
             results.append((history["loss"], [p.copy() for p in model.parameters()]))
     finally:
         fastmlp.set_num_threads(before)

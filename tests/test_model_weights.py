@@ -140,27 +140,6 @@ def test_unit_weights_are_bit_identical_to_none(dtype):
         np.testing.assert_array_equal(a, b)
 
 
-def test_weighted_fit_is_bit_identical_for_one_and_two_threads():
-    rng = np.random.default_rng(0)
-    X = rng.standard_normal((2000, 8))
-    y = np.sin(X.sum(1, keepdims=True))
-    w = rng.random(2000) * 2
-    results = []
-    before = fastmlp.get_num_threads()
-    try:
-        for threads in (1, 2):
-            fastmlp.set_num_threads(threads)
-            model = fastmlp.MLP([8, 256, 128, 1], dropout=0.2, seed=7)
-            history = model.fit(X, y, epochs=2, batch_size=100, verbose=False, sample_weight=w)
-            model.train_step(X[:50], y[:50], sample_weight=w[:50])
-            results.append((history["loss"], [p.copy() for p in model.parameters()]))
-    finally:
-        fastmlp.set_num_threads(before)
-    assert results[0][0] == results[1][0]
-    for a, b in zip(results[0][1], results[1][1]):
-        np.testing.assert_array_equal(a, b)
-
-
 def test_batch_with_only_zero_weights_is_skipped():
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((30, 2)), rng.standard_normal((30, 1))
