@@ -2,6 +2,7 @@
 penalty_in_loss (alpha divided by the batch weight) and Adam's eps_hat (Kingma & Ba's
 epsilon-hat, scikit-learn's placement)."""
 import numpy as np
+import pytest
 
 import fastmlp
 from fastmlp import losses
@@ -51,3 +52,35 @@ def test_adam_eps_hat_is_sklearns_update():
         one.train_step(X, y, "mse", fastmlp.optim.Adam(lr=lr, betas=(b1, b2), eps=eps, eps_hat=eps_hat))
         first.append(one.layers[0].weight)
     assert not np.allclose(first[0], first[1], rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_epoch_reports_each_batch_penalty_before_its_update(dtype):
+    # batch_penalty[b] = (wd/2 ||W||^2 + l1 |W|_1) / (what the mean MSE divides by: rows x
+    # outputs), from the weights that batch b starts from; decay_bias=False leaves the
+    # biases out. Weight counts that are not multiples of the 8 partial sums, every ISA.
+    from fastmlp import _core
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((40, 7)), rng.standard_normal((40, 3))
+    wd, l1, batch = 0.3, 0.02, 16
+    reports = []
+    try:
+        for isa in fastmlp.cpu_info()["available_isas"]:
+            _core._set_isa(isa)
+            model = fastmlp.MLP([7, 13, 3], dtype=dtype, seed=0)
+            start = [layer.weight.astype(np.float64) for layer in model.layers]
+            opt = fastmlp.optim.SGD(lr=0.1, weight_decay=wd, l1=l1, decay_bias=False,
+                                    penalty_in_loss=True)
+            loss = losses.MSELoss()
+            Xc, yc, w = model._data(X, y, loss, "X", "y")
+            result = model._train_epoch(Xc, yc, w, loss, opt, opt._bind(model.parameters()), batch,
+                                        False)
+            expected = sum(0.5 * wd * np.sum(W ** 2) + l1 * np.sum(np.abs(W)) for W in start) / (batch * 3)
+            np.testing.assert_allclose(result.batch_penalty[0], expected, rtol=1e-13)
+            # Later batches start from updated weights: a different penalty.
+            assert result.batch_penalty[1] != result.batch_penalty[0]
+            reports.append(result.batch_penalty)
+    finally:
+        _core._init_isa_from_environment()
+    for r in reports[1:]:
+        np.testing.assert_array_equal(r[:1], reports[0][:1])

@@ -199,23 +199,8 @@ template <class T>
 double Mlp<T>::penalty(const OptimConfig& config) const {
   auto of = [](const OptimConfig& c, const T* p, int64_t n) {
     if (c.weight_decay == 0 && c.l1 == 0) return 0.0;
-    // Four interleaved partial sums in a fixed order: no loop-carried latency chain
-    // of one add per element, and the same result for any thread count.
-    double sq[4] = {0, 0, 0, 0}, abs[4] = {0, 0, 0, 0};
-    int64_t i = 0;
-    for (; i + 4 <= n; i += 4)
-      for (int j = 0; j < 4; ++j) {
-        const double v = double(p[i + j]);
-        sq[j] += v * v;
-        abs[j] += std::abs(v);
-      }
-    for (; i < n; ++i) {
-      const double v = double(p[i]);
-      sq[0] += v * v;
-      abs[0] += std::abs(v);
-    }
-    return 0.5 * c.weight_decay * ((sq[0] + sq[1]) + (sq[2] + sq[3])) +
-           c.l1 * ((abs[0] + abs[1]) + (abs[2] + abs[3]));
+    const NormSums sums = norm_sums(p, n);
+    return 0.5 * c.weight_decay * sums.squares + c.l1 * sums.absolute;
   };
   const OptimConfig bias = bias_config(config);
   double total = 0;

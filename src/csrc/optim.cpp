@@ -84,11 +84,20 @@ void optimizer_update(const OptimStep<T>& s, T* p, const T* g, T* const* state, 
   parallel_ranges(nt, n, [&](int64_t lo, int64_t hi) { update_range(s, p, g, state, lo, hi); });
 }
 
+template <class T>
+NormSums norm_sums(const T* p, int64_t n) {
+  const OptimUpdateKernels& kernels = optim_update_kernels();
+  if constexpr (std::is_same_v<T, float>) return kernels.norms_f32(p, n);
+  else return kernels.norms_f64(p, n);
+}
+
 template struct OptimStep<float>;
 template struct OptimStep<double>;
 template void optimizer_update<float>(const OptimStep<float>&, float*, const float*, float* const*,
                                       int64_t);
 template void optimizer_update<double>(const OptimStep<double>&, double*, const double*,
                                        double* const*, int64_t);
+template NormSums norm_sums<float>(const float*, int64_t);
+template NormSums norm_sums<double>(const double*, int64_t);
 
 }  // namespace fastmlp

@@ -75,9 +75,18 @@ struct OptimStep {
 template <class T>
 using UpdateRangeFn = void (*)(const OptimStep<T>& s, T* p, const T* g, T* const* state,
                                int64_t lo, int64_t hi);
+// Sum of squares and sum of absolute values of n parameters, in double (the L2 and L1
+// penalties); the same bits on every ISA.
+struct NormSums {
+  double squares = 0, absolute = 0;
+};
+template <class T>
+using NormSumsFn = NormSums (*)(const T* p, int64_t n);
 struct OptimUpdateKernels {
   UpdateRangeFn<float> f32;
   UpdateRangeFn<double> f64;
+  NormSumsFn<float> norms_f32;
+  NormSumsFn<double> norms_f64;
 };
 extern const OptimUpdateKernels optim_update_generic, optim_update_avx2, optim_update_avx512;
 // The set for the ISA in use (gemm/dispatch.cpp).
@@ -85,5 +94,9 @@ const OptimUpdateKernels& optim_update_kernels();
 
 template <class T>
 void optimizer_update(const OptimStep<T>& s, T* p, const T* g, T* const* state, int64_t n);
+
+// NormSums of p[0, n) with the loop of the ISA in use.
+template <class T>
+NormSums norm_sums(const T* p, int64_t n);
 
 }  // namespace fastmlp
