@@ -38,6 +38,22 @@ def test_set_and_get_num_threads(restore_threads):
     assert fastmlp.cpu_info()["num_threads"] == 2
 
 
+def test_small_training_steps_leave_the_thread_count_as_it_was(restore_threads):
+    # Steps too small to share run capped at one thread; the cap must end with them,
+    # also when the step raises.
+    fastmlp.set_num_threads(2)
+    model = fastmlp.MLP([3, 4, 1], seed=0)
+    X, y = np.ones((8, 3)), np.ones((8, 1))
+    model.fit(X, y, epochs=1)
+    model.train_step(X, y, "mse", "sgd")
+    with pytest.raises(ValueError, match="sample_weight"):
+        model.train_step(X, y, "mse", "sgd", sample_weight=np.zeros(8))
+    with pytest.raises(ValueError, match="sample_weight"):
+        model.loss_and_grads(X, y, sample_weight=np.zeros(8))
+    assert fastmlp.get_num_threads() == 2
+    assert fastmlp.cpu_info()["num_threads"] == 2
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_one_and_two_threads_bit_identical(isa, rng, restore_threads, dtype):
     x, w = make(rng, (M, K), dtype), make(rng, (N, K), dtype)

@@ -110,6 +110,8 @@ class Mlp {
   // Backward pass of the last forward pass from grad_out_ into grads.
   void backward(int64_t m, MatView<T> x, T* const* grads);
   bool needs_pre(const LayerRef<T>& l) const;
+  // The thread cap for a training step on m rows (ThreadCap: 0 for none).
+  int step_thread_cap(int64_t m) const;
   // weight_decay/2 ||p||^2 + l1 |p|_1 over the parameters config penalises, in double.
   double penalty(const OptimConfig& config) const;
 
@@ -117,6 +119,7 @@ class Mlp {
   T slope_;
   double dropout_;
   int64_t n_params_;  // parameter arrays: 2 per layer with bias, else 1
+  int64_t weights_;   // weights of all layers: the forward pass's multiply-adds per row
 
   AlignedBuffer arena_;
   int64_t capacity_rows_ = -1;

@@ -15,11 +15,34 @@ inline std::atomic<int>& thread_limit() {
   return limit;
 }
 
-inline int max_threads() {
-  const int omp = omp_get_max_threads();
-  const int lim = thread_limit().load(std::memory_order_relaxed);
-  return lim > 0 ? std::min(omp, lim) : omp;
+// A further cap for the kernels the calling thread runs while a ThreadCap lives (0: none).
+inline int& local_thread_cap() {
+  thread_local int cap = 0;
+  return cap;
 }
+
+inline int max_threads() {
+  int n = omp_get_max_threads();
+  const int lim = thread_limit().load(std::memory_order_relaxed);
+  if (lim > 0) n = std::min(n, lim);
+  if (local_thread_cap() > 0) n = std::min(n, local_thread_cap());
+  return n;
+}
+
+// Caps the threads of the calling thread's kernels at n while it lives (n <= 0: no cap;
+// nested caps keep the smallest).
+class ThreadCap {
+ public:
+  explicit ThreadCap(int n) : saved_(local_thread_cap()) {
+    if (n > 0 && (saved_ == 0 || n < saved_)) local_thread_cap() = n;
+  }
+  ~ThreadCap() { local_thread_cap() = saved_; }
+  ThreadCap(const ThreadCap&) = delete;
+  ThreadCap& operator=(const ThreadCap&) = delete;
+
+ private:
+  int saved_;
+};
 
 inline void set_max_threads(int n) {
   thread_limit().store(n, std::memory_order_relaxed);
