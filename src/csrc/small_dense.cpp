@@ -1,23 +1,52 @@
 #include "small_dense.hpp"
 
 #include <algorithm>
+#include <type_traits>
 
 #include "activations.hpp"
 
 namespace fastmlp {
 
+namespace {
+
+// Calls body(cs) with x's column stride, as a compile-time 1 when x's rows are contiguous:
+// the loops along a row then vectorise.
+template <class T, class Body>
+void with_column_stride(const MatView<T>& x, Body&& body) {
+  if (x.cs == 1) body(std::integral_constant<int64_t, 1>{});
+  else body(x.cs);
+}
+
+// sum_p a[p * a_cs] b[p] in eight interleaved partial sums added pairwise at the end: the
+// compiler vectorises it without reassociating anything, and the order is fixed.
+template <class T, class Stride>
+T dot(const T* a, Stride a_cs, const T* b, int64_t k) {
+  constexpr int kLanes = 8;
+  T part[kLanes] = {};
+  int64_t p = 0;
+  for (; p + kLanes <= k; p += kLanes)
+    for (int l = 0; l < kLanes; ++l) part[l] += a[(p + l) * a_cs] * b[p + l];
+  for (int l = 0; p < k; ++p, ++l) part[l] += a[p * a_cs] * b[p];
+  for (int width = kLanes / 2; width > 0; width /= 2)
+    for (int l = 0; l < width; ++l) part[l] += part[l + width];
+  return part[0];
+}
+
+}  // namespace
+
 template <class T>
 void small_dense_forward(int64_t m, int64_t n, int64_t k, MatView<T> x, const T* w,
                          const T* bias, Activation act, T negative_slope, T* y, T* pre) {
-  for (int64_t i = 0; i < m; ++i) {
-    T* row = y + i * n;
-    for (int64_t j = 0; j < n; ++j) {
-      const T* wj = w + j * k;
-      T s = 0;
-      for (int64_t p = 0; p < k; ++p) s += x(i, p) * wj[p];
-      row[j] = bias ? s + bias[j] : s;
+  with_column_stride(x, [&](auto cs) {
+    for (int64_t i = 0; i < m; ++i) {
+      T* row = y + i * n;
+      const T* xi = x.ptr + i * x.rs;
+      for (int64_t j = 0; j < n; ++j) {
+        const T s = dot(xi, cs, w + j * k, k);
+        row[j] = bias ? s + bias[j] : s;
+      }
     }
-  }
+  });
   if (pre) std::copy(y, y + m * n, pre);
   if (act == Activation::softmax) {
     for (int64_t i = 0; i < m; ++i) activation_forward(act, negative_slope, y + i * n, y + i * n, n);
@@ -37,22 +66,27 @@ void small_dense_backward(int64_t m, int64_t n, int64_t k, const T* grad_y, MatV
   }
   std::fill(grad_w, grad_w + n * k, T(0));
   if (grad_b) std::fill(grad_b, grad_b + n, T(0));
-  for (int64_t i = 0; i < m; ++i) {
-    const T* gi = g + i * n;
-    for (int64_t j = 0; j < n; ++j) {
-      T* gw = grad_w + j * k;
-      for (int64_t p = 0; p < k; ++p) gw[p] += gi[j] * x(i, p);
-      if (grad_b) grad_b[j] += gi[j];
-    }
-    if (grad_x) {
-      T* gx = grad_x + i * k;
-      for (int64_t p = 0; p < k; ++p) {
-        T s = 0;
-        for (int64_t j = 0; j < n; ++j) s += gi[j] * w[j * k + p];
-        gx[p] = s;
+  with_column_stride(x, [&](auto cs) {
+    for (int64_t i = 0; i < m; ++i) {
+      const T* gi = g + i * n;
+      const T* xi = x.ptr + i * x.rs;
+      for (int64_t j = 0; j < n; ++j) {
+        T* gw = grad_w + j * k;
+        const T gij = gi[j];
+        for (int64_t p = 0; p < k; ++p) gw[p] += gij * xi[p * cs];
+        if (grad_b) grad_b[j] += gij;
+      }
+      if (grad_x) {  // row i of g W, summed over j in order for every p at once
+        T* gx = grad_x + i * k;
+        std::fill(gx, gx + k, T(0));
+        for (int64_t j = 0; j < n; ++j) {
+          const T gij = gi[j];
+          const T* wj = w + j * k;
+          for (int64_t p = 0; p < k; ++p) gx[p] += gij * wj[p];
+        }
       }
     }
-  }
+  });
 }
 
 #define FASTMLP_INSTANTIATE(T)                                                                 \

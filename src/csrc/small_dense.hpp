@@ -1,8 +1,8 @@
 // Dense layers too small for the packed GEMM: direct loops on one thread, with no
 // packing and no OpenMP region (whose ~1 us start-up is more than such a layer costs).
 // This is what makes tiny networks (2-4-3-1) train at a few microseconds per step.
-// Summation order is fixed (rows, then the inner dimension in order), so results do
-// not depend on the number of threads.
+// Summation order is fixed (each sum over the inner dimension in the same partial sums
+// or in order), so results do not depend on the number of threads.
 #pragma once
 #include <cstdint>
 
