@@ -29,9 +29,10 @@ Workspace& workspace() {
 }
 
 // Rows [i0, i0+rows) x columns [p0, p0+kc) of A into an MR-row micro-panel
-// dst[kk*MR + r], rows past the edge zero-filled. One loop for every layout: per kk it
-// reads one element of each of the MR rows (MR sequential streams when A is row-major,
-// one contiguous run when it is column-major) and writes contiguously.
+// dst[kk*MR + r], rows past the edge zero-filled. A row-major A goes through the
+// micro-kernel's vectorised transposing packer; otherwise one loop for every layout: per
+// kk it reads one element of each of the MR rows (one contiguous run when A is
+// column-major) and writes contiguously.
 template <class T, int MR>
 void pack_a_panel(const MatView<T>& a, int64_t i0, int64_t rows, int64_t p0, int64_t kc, T* dst) {
   if (rows == MR) {
@@ -47,9 +48,10 @@ void pack_a_panel(const MatView<T>& a, int64_t i0, int64_t rows, int64_t p0, int
 }
 
 template <class T>
-void pack_a_panel(const MatView<T>& a, int64_t i0, int64_t rows, int64_t p0, int64_t kc, int mr,
-                  T* dst) {
-  switch (mr) {  // the register-tile heights of gemm_kernel's micro-kernels
+void pack_a_panel(const GemmKernel<T>& kern, const MatView<T>& a, int64_t i0, int64_t rows,
+                  int64_t p0, int64_t kc, T* dst) {
+  if (a.cs == 1) return kern.pack_transposed(&a(i0, p0), a.rs, rows, kern.mr, kc, dst);
+  switch (kern.mr) {  // the register-tile heights of gemm_kernel's micro-kernels
     case 6: return pack_a_panel<T, 6>(a, i0, rows, p0, kc, dst);
     case 12: return pack_a_panel<T, 12>(a, i0, rows, p0, kc, dst);
     default: throw std::logic_error("pack_a_panel: no packing for this MR");
@@ -59,8 +61,9 @@ void pack_a_panel(const MatView<T>& a, int64_t i0, int64_t rows, int64_t p0, int
 // Rows [p0, p0+kc) x columns [j0, j0+cols) of B into an NR-column micro-panel
 // dst[kk*NR + c], columns past the edge zero-filled.
 template <class T>
-void pack_b_panel(const MatView<T>& b, int64_t p0, int64_t kc, int64_t j0, int64_t cols, int nr,
-                  T* dst) {
+void pack_b_panel(const GemmKernel<T>& kern, const MatView<T>& b, int64_t p0, int64_t kc,
+                  int64_t j0, int64_t cols, T* dst) {
+  const int nr = kern.nr;
   if (b.cs == 1) {  // row-major B: one copy per row
     for (int64_t kk = 0; kk < kc; ++kk) {
       const T* src = &b(p0 + kk, j0);
@@ -70,8 +73,10 @@ void pack_b_panel(const MatView<T>& b, int64_t p0, int64_t kc, int64_t j0, int64
     }
     return;
   }
-  // Column-major B (W^T of a row-major W in a dense layer): transpose in blocks of one
-  // cache line of each column, so reads and writes both stay within L1.
+  // Column-major B (W^T of a row-major W in a dense layer): its columns are contiguous
+  // rows for the transposing packer.
+  if (b.rs == 1) return kern.pack_transposed(&b(p0, j0), b.cs, cols, nr, kc, dst);
+  // Any other strides: transpose in blocks of one cache line of each column.
   constexpr int64_t kBlock = 64 / sizeof(T);
   for (int64_t k0 = 0; k0 < kc; k0 += kBlock) {
     const int64_t k1 = std::min(kc, k0 + kBlock);
@@ -168,7 +173,7 @@ void gemm_packed(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T*
         const int64_t m_panels = ceil_div(mc, MR);
 #pragma omp for schedule(static)
         for (int64_t ip = 0; ip < m_panels; ++ip)
-          pack_a_panel(a, ic + ip * MR, std::min<int64_t>(MR, mc - ip * MR), pc, kc, MR,
+          pack_a_panel(kern, a, ic + ip * MR, std::min<int64_t>(MR, mc - ip * MR), pc, kc,
                        abuf + ip * MR * kc);
         // (implicit barrier: the whole A block is packed)
         const int64_t mp_lo = m_panels * ti / tm, mp_hi = m_panels * (ti + 1) / tm;
@@ -176,7 +181,7 @@ void gemm_packed(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T*
         for (int64_t jb = np_lo; jb < np_hi; jb += NCP) {
           const int64_t jb_hi = std::min(np_hi, jb + NCP);
           for (int64_t jp = jb; jp < jb_hi; ++jp)
-            pack_b_panel(b, pc, kc, jp * NR, std::min<int64_t>(NR, n - jp * NR), NR,
+            pack_b_panel(kern, b, pc, kc, jp * NR, std::min<int64_t>(NR, n - jp * NR),
                          bbuf + (jp - jb) * NR * kc);
 
           for (int64_t ip = mp_lo; ip < mp_hi; ++ip) {

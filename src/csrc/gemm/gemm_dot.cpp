@@ -15,9 +15,15 @@ constexpr int64_t kMaddsPerThread = int64_t(1) << 15;
 // Outputs this narrow (classifier heads) take the unpacked path whatever their rows.
 constexpr int64_t kDotMaxColumns = 16;
 
-// Rows up to which the unpacked path beats packing: measured on AVX-512 for widths 64 to
-// 1024, both paths in one process on an idle machine (at 64 rows they are about even).
-constexpr int64_t kDotMaxRows = 64;
+// Rows up to which the unpacked path beats packing, by the depth k. Its horizontal sums
+// cost about as much as the multiply-adds of a short row, so a shallow product packs
+// from a few rows on; a deep one keeps the dot products to 64 rows, where packing W^T
+// (n x k, beyond L2) costs more than the sums. Measured on AVX-512, float32, one thread,
+// both paths alternating on an idle machine: at k 10-32 packing wins from 16 rows (up
+// to 2x), at k 64 from 48, at k 128 from 32; at k >= 256 the dot path wins to 64 rows.
+int64_t dot_max_rows(int64_t k) {
+  return k >= 256 ? 64 : k >= 64 ? 32 : 8;
+}
 
 }  // namespace
 
@@ -25,7 +31,7 @@ template <class T>
 bool dot_path_applies(int64_t m, int64_t n, int64_t k, const MatView<T>& a, const MatView<T>& b) {
   // Few rows (inference, small batches) or few columns (an output layer): either way
   // packing would cost about as much as the arithmetic it prepares.
-  const bool small = m <= kDotMaxRows || n <= kDotMaxColumns;
+  const bool small = m <= dot_max_rows(k) || n <= kDotMaxColumns;
   return small && k > 0 && a.cs == 1 && b.rs == 1;
 }
 

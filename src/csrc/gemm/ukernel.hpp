@@ -17,6 +17,11 @@ template <class T>
 using UkernelFn = void (*)(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, const T* bias,
                            unsigned flags);
 
+// Packs rows rows of a block whose rows run contiguously along k (row stride ld) into an
+// R-wide micro-panel: dst[kk * R + r] = src[r * ld + kk], zero for rows <= r < R.
+template <class T>
+using PackFn = void (*)(const T* src, int64_t ld, int64_t rows, int R, int64_t kc, T* dst);
+
 // The unpacked kernel of the small-M path (dot_impl.hpp): C[0:r, 0:nr] = A[0:r, :] Bt[0:nr, :]^T
 // for r rows of A, rows of A and Bt contiguous along k.
 template <class T>
@@ -40,6 +45,7 @@ struct GemmKernel {
   int mr, nr;
   int64_t mc, kc, nc;
   UkernelFn<T> ukernel;
+  PackFn<T> pack_transposed;
   DotKernel<T> dot;
 };
 

@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 
+#include "gemm/pack_impl.hpp"
 #include "gemm/ukernel.hpp"
 
 namespace fastmlp {
@@ -65,7 +66,7 @@ void ukernel(int64_t kc, const typename V::T* __restrict a, const typename V::T*
 template <class V, int MR, int NV>
 constexpr GemmKernel<typename V::T> make_gemm_kernel(const char* isa, int64_t mc, int64_t kc,
                                                      int64_t nc, DotKernel<typename V::T> dot) {
-  return {isa, MR, NV * V::width, mc, kc, nc, &ukernel<V, MR, NV>, dot};
+  return {isa, MR, NV * V::width, mc, kc, nc, &ukernel<V, MR, NV>, &pack_transposed<V>, dot};
 }
 
 }  // namespace fastmlp

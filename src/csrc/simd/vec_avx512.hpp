@@ -18,6 +18,34 @@ struct Avx512<float> {
   static vec load_partial(const T* p, int count) {  // lanes >= count are 0
     return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << count) - 1), p);
   }
+  static void store_partial(T* p, vec x, int count) {  // lanes < count only
+    _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << count) - 1), x);
+  }
+  // r[i] = column i of the 16 x 16 matrix whose rows were r[0..15].
+  static void transpose(vec (&r)[width]) {
+    vec t[width];
+    for (int i = 0; i < width; i += 2) {  // pairs of rows interleaved per 128-bit chunk
+      t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+      t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < width; i += 4) {  // r[i + c], chunk l: column 4l + c of rows i..i+3
+      r[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
+      r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xEE);
+      r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+      r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+    }
+    for (int c = 0; c < 4; ++c) {  // a 4 x 4 transpose of 128-bit chunks
+      const vec u0 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0x44);
+      const vec u1 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0xEE);
+      const vec u2 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0x44);
+      const vec u3 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0xEE);
+      t[c] = _mm512_shuffle_f32x4(u0, u2, 0x88);
+      t[4 + c] = _mm512_shuffle_f32x4(u0, u2, 0xDD);
+      t[8 + c] = _mm512_shuffle_f32x4(u1, u3, 0x88);
+      t[12 + c] = _mm512_shuffle_f32x4(u1, u3, 0xDD);
+    }
+    for (int i = 0; i < width; ++i) r[i] = t[i];
+  }
   static T hsum(vec x) { return _mm512_reduce_add_ps(x); }
   static vec zero() { return _mm512_setzero_ps(); }
   static vec set1(T x) { return _mm512_set1_ps(x); }
@@ -36,6 +64,27 @@ struct Avx512<double> {
   static void storeu(T* p, vec x) { _mm512_storeu_pd(p, x); }
   static vec load_partial(const T* p, int count) {  // lanes >= count are 0
     return _mm512_maskz_loadu_pd(static_cast<__mmask8>((1u << count) - 1), p);
+  }
+  static void store_partial(T* p, vec x, int count) {  // lanes < count only
+    _mm512_mask_storeu_pd(p, static_cast<__mmask8>((1u << count) - 1), x);
+  }
+  // r[i] = column i of the 8 x 8 matrix whose rows were r[0..7].
+  static void transpose(vec (&r)[width]) {
+    vec t[width];
+    for (int i = 0; i < width; i += 2) {  // t[i + c], chunk l: column 2l + c of rows i, i+1
+      t[i] = _mm512_unpacklo_pd(r[i], r[i + 1]);
+      t[i + 1] = _mm512_unpackhi_pd(r[i], r[i + 1]);
+    }
+    for (int c = 0; c < 2; ++c) {  // a 4 x 4 transpose of 128-bit chunks
+      const vec u0 = _mm512_shuffle_f64x2(t[c], t[2 + c], 0x44);
+      const vec u1 = _mm512_shuffle_f64x2(t[c], t[2 + c], 0xEE);
+      const vec u2 = _mm512_shuffle_f64x2(t[4 + c], t[6 + c], 0x44);
+      const vec u3 = _mm512_shuffle_f64x2(t[4 + c], t[6 + c], 0xEE);
+      r[c] = _mm512_shuffle_f64x2(u0, u2, 0x88);
+      r[2 + c] = _mm512_shuffle_f64x2(u0, u2, 0xDD);
+      r[4 + c] = _mm512_shuffle_f64x2(u1, u3, 0x88);
+      r[6 + c] = _mm512_shuffle_f64x2(u1, u3, 0xDD);
+    }
   }
   static T hsum(vec x) { return _mm512_reduce_add_pd(x); }
   static vec zero() { return _mm512_setzero_pd(); }

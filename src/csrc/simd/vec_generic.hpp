@@ -18,6 +18,16 @@ struct Generic {
     for (int i = 0; i < count; ++i) x[i] = p[i];
     return x;
   }
+  static void store_partial(T* p, vec x, int count) {  // lanes < count only
+    for (int i = 0; i < count; ++i) p[i] = x[i];
+  }
+  // r[i] = column i of the width x width matrix whose rows were r[0..width).
+  static void transpose(vec (&r)[width]) {
+    vec t[width];
+    for (int i = 0; i < width; ++i)
+      for (int j = 0; j < width; ++j) t[j][i] = r[i][j];
+    for (int i = 0; i < width; ++i) r[i] = t[i];
+  }
   static T hsum(vec x) {
     T s = 0;
     for (int i = 0; i < width; ++i) s += x[i];

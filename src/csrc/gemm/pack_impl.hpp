@@ -1,0 +1,38 @@
+// Packing of a block whose rows run contiguously along k (a row-major A, or the columns of
+// a column-major B such as W^T in a dense layer's forward pass) into the interleaved
+// micro-panel layout: in-register transposes of width x width tiles instead of one
+// scalar load and store per element. Written once over a vector traits type V; include
+// only from ukernel_<isa>.cpp (through ukernel_impl.hpp), compiled with that ISA's flags.
+#pragma once
+#include <cstdint>
+
+namespace fastmlp {
+
+// dst[kk * R + r] = src[r * ld + kk] for kk < kc and r < rows; 0 for rows <= r < R.
+template <class V>
+void pack_transposed(const typename V::T* src, int64_t ld, int64_t rows, int R, int64_t kc,
+                     typename V::T* dst) {
+  using T = typename V::T;
+  using vec = typename V::vec;
+  constexpr int W = V::width;
+  int64_t kk = 0;
+  for (; kk + W <= kc; kk += W) {
+    for (int r0 = 0; r0 < R; r0 += W) {
+      vec t[W];
+      for (int i = 0; i < W; ++i)
+        t[i] = r0 + i < rows ? V::loadu(src + (r0 + i) * ld + kk) : V::zero();
+      V::transpose(t);  // t[j]: rows r0.. of column kk + j
+      T* d = dst + kk * R + r0;
+      const int lanes = R - r0 < W ? R - r0 : W;  // a panel narrower than a tile (MR 12 or 6)
+      if (lanes == W) {
+        for (int j = 0; j < W; ++j) V::storeu(d + j * R, t[j]);
+      } else {
+        for (int j = 0; j < W; ++j) V::store_partial(d + j * R, t[j], lanes);
+      }
+    }
+  }
+  for (; kk < kc; ++kk)
+    for (int r = 0; r < R; ++r) dst[kk * R + r] = r < rows ? src[r * ld + kk] : T(0);
+}
+
+}  // namespace fastmlp
