@@ -136,20 +136,23 @@ void update_range(const OptimStep<T>& step, T* p, const T* g, T* const* st, int6
 }
 
 
-// Eight interleaved partial sums (one AVX-512 vector of doubles, two AVX2 ones) combined
-// in a fixed order: no loop-carried chain of one add per element, and, without FMA
-// contraction, the same bits on every ISA.
+// Eight interleaved partial sums (one AVX-512 vector of doubles, two AVX2 ones: written
+// as a vector type because GCC turns the equivalent scalar loop into shuffles) combined in
+// a fixed order: without FMA contraction, the same bits on every ISA.
 template <class T>
 NormSums norm_sums_loop(const T* p, int64_t n) {
   constexpr int kLanes = 8;
-  double sq[kLanes] = {}, abs[kLanes] = {};
+  typedef double lanes __attribute__((vector_size(kLanes * sizeof(double))));
+  typedef T chunk __attribute__((vector_size(kLanes * sizeof(T))));
+  lanes sq = {}, abs = {};
   int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int j = 0; j < kLanes; ++j) {
-      const double v = double(p[i + j]);
-      sq[j] = sq[j] + v * v;
-      abs[j] = abs[j] + __builtin_fabs(v);
-    }
+  for (; i + kLanes <= n; i += kLanes) {
+    chunk c;
+    __builtin_memcpy(&c, p + i, sizeof c);  // an unaligned load
+    const lanes v = __builtin_convertvector(c, lanes);
+    sq = sq + v * v;
+    abs = abs + (v < 0 ? -v : v);
+  }
   for (int j = 0; i < n; ++i, ++j) {
     const double v = double(p[i]);
     sq[j] = sq[j] + v * v;
