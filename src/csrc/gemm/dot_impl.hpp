@@ -51,11 +51,32 @@ void dot_tile(int64_t k, const typename V::T* a, int64_t lda, const typename V::
       for (int i = 0; i < MR; ++i) acc[i][j] = V::fma(av[i], bv, acc[i][j]);
     }
   }
+  // The MR x NR horizontal sums, W at a time (accumulator q = i * NR + j), in one
+  // shuffle-and-add tree each; a tile with fewer than W / 2 sums (one row of A) does them
+  // one by one, which then costs fewer shuffles.
+  constexpr int kAcc = MR * NR;
+  if constexpr (2 * kAcc < W) {
 #pragma GCC unroll 8
-  for (int i = 0; i < MR; ++i)
+    for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 8
-    for (int j = 0; j < NR; ++j)
-      if (j < nr) c[i * ldc + j] = V::hsum(acc[i][j]);
+      for (int j = 0; j < NR; ++j)
+        if (j < nr) c[i * ldc + j] = V::hsum(acc[i][j]);
+    return;
+  }
+#pragma GCC unroll 16
+  for (int q0 = 0; q0 < kAcc; q0 += W) {
+    vec group[W];
+#pragma GCC unroll 16
+    for (int g = 0; g < W; ++g)
+      group[g] = q0 + g < kAcc ? acc[(q0 + g) / NR][(q0 + g) % NR] : V::zero();
+    alignas(64) T sums[W];
+    V::storeu(sums, V::reduce_add(group));
+#pragma GCC unroll 16
+    for (int g = 0; g < W && q0 + g < kAcc; ++g) {
+      const int i = (q0 + g) / NR, j = (q0 + g) % NR;
+      if (j < nr) c[i * ldc + j] = sums[g];
+    }
+  }
 }
 
 // The set for one ISA: fn[r - 1] handles r rows of A, for r = 1 .. MRMAX.

@@ -47,6 +47,18 @@ struct Avx2<float> {
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
   }
+  // Lane j of the result = the sum of r[j]'s lanes, in 21 shuffles and adds.
+  static vec reduce_add(const vec (&r)[width]) {
+    vec s[4], u[2];
+    for (int p = 0; p < 4; ++p)  // lane l of s[p]: r[2p], r[2p+1] over lanes {0,2}, {1,3}
+      s[p] = _mm256_add_ps(_mm256_unpacklo_ps(r[2 * p], r[2 * p + 1]),
+                           _mm256_unpackhi_ps(r[2 * p], r[2 * p + 1]));
+    for (int q = 0; q < 2; ++q)  // 128-bit lane l of u[q]: r[4q..4q+3] summed over lane l
+      u[q] = _mm256_add_ps(_mm256_shuffle_ps(s[2 * q], s[2 * q + 1], 0x44),
+                           _mm256_shuffle_ps(s[2 * q], s[2 * q + 1], 0xEE));
+    return _mm256_add_ps(_mm256_permute2f128_ps(u[0], u[1], 0x20),
+                         _mm256_permute2f128_ps(u[0], u[1], 0x31));
+  }
   static vec zero() { return _mm256_setzero_ps(); }
   static vec set1(T x) { return _mm256_set1_ps(x); }
   static vec add(vec a, vec b) { return _mm256_add_ps(a, b); }
@@ -82,6 +94,12 @@ struct Avx2<double> {
   static T hsum(vec x) {
     __m128d s = _mm_add_pd(_mm256_castpd256_pd128(x), _mm256_extractf128_pd(x, 1));
     return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
+  }
+  // Lane j of the result = the sum of r[j]'s lanes, in 6 shuffles and adds.
+  static vec reduce_add(const vec (&r)[width]) {
+    const vec s0 = _mm256_add_pd(_mm256_unpacklo_pd(r[0], r[1]), _mm256_unpackhi_pd(r[0], r[1]));
+    const vec s1 = _mm256_add_pd(_mm256_unpacklo_pd(r[2], r[3]), _mm256_unpackhi_pd(r[2], r[3]));
+    return _mm256_add_pd(_mm256_permute2f128_pd(s0, s1, 0x20), _mm256_permute2f128_pd(s0, s1, 0x31));
   }
   static vec zero() { return _mm256_setzero_pd(); }
   static vec set1(T x) { return _mm256_set1_pd(x); }

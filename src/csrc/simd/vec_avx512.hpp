@@ -47,6 +47,26 @@ struct Avx512<float> {
     for (int i = 0; i < width; ++i) r[i] = t[i];
   }
   static T hsum(vec x) { return _mm512_reduce_add_ps(x); }
+  // Lane j of the result = the sum of r[j]'s lanes: sixteen horizontal sums in 45
+  // shuffles and adds (one _mm512_reduce_add_ps costs about 8).
+  static vec reduce_add(const vec (&r)[width]) {
+    vec s[8], u[4];
+    for (int p = 0; p < 8; ++p)  // chunk l of s[p]: r[2p], r[2p+1] over lanes {0,2}, {1,3}
+      s[p] = _mm512_add_ps(_mm512_unpacklo_ps(r[2 * p], r[2 * p + 1]),
+                           _mm512_unpackhi_ps(r[2 * p], r[2 * p + 1]));
+    for (int q = 0; q < 4; ++q)  // chunk l of u[q]: r[4q..4q+3] summed over chunk l
+      u[q] = _mm512_add_ps(_mm512_shuffle_ps(s[2 * q], s[2 * q + 1], 0x44),
+                           _mm512_shuffle_ps(s[2 * q], s[2 * q + 1], 0xEE));
+    return sum_chunks(u);
+  }
+  // Chunk q of the result = the sum of the four 128-bit chunks of u[q].
+  static vec sum_chunks(const vec (&u)[4]) {
+    const vec w0 = _mm512_add_ps(_mm512_shuffle_f32x4(u[0], u[1], 0x44),
+                                 _mm512_shuffle_f32x4(u[0], u[1], 0xEE));
+    const vec w1 = _mm512_add_ps(_mm512_shuffle_f32x4(u[2], u[3], 0x44),
+                                 _mm512_shuffle_f32x4(u[2], u[3], 0xEE));
+    return _mm512_add_ps(_mm512_shuffle_f32x4(w0, w1, 0x88), _mm512_shuffle_f32x4(w0, w1, 0xDD));
+  }
   static vec zero() { return _mm512_setzero_ps(); }
   static vec set1(T x) { return _mm512_set1_ps(x); }
   static vec add(vec a, vec b) { return _mm512_add_ps(a, b); }
@@ -87,6 +107,18 @@ struct Avx512<double> {
     }
   }
   static T hsum(vec x) { return _mm512_reduce_add_pd(x); }
+  // Lane j of the result = the sum of r[j]'s lanes, in 21 shuffles and adds.
+  static vec reduce_add(const vec (&r)[width]) {
+    vec s[4];
+    for (int p = 0; p < 4; ++p)  // chunk l of s[p]: r[2p], r[2p+1] summed over chunk l
+      s[p] = _mm512_add_pd(_mm512_unpacklo_pd(r[2 * p], r[2 * p + 1]),
+                           _mm512_unpackhi_pd(r[2 * p], r[2 * p + 1]));
+    const vec w0 = _mm512_add_pd(_mm512_shuffle_f64x2(s[0], s[1], 0x44),
+                                 _mm512_shuffle_f64x2(s[0], s[1], 0xEE));
+    const vec w1 = _mm512_add_pd(_mm512_shuffle_f64x2(s[2], s[3], 0x44),
+                                 _mm512_shuffle_f64x2(s[2], s[3], 0xEE));
+    return _mm512_add_pd(_mm512_shuffle_f64x2(w0, w1, 0x88), _mm512_shuffle_f64x2(w0, w1, 0xDD));
+  }
   static vec zero() { return _mm512_setzero_pd(); }
   static vec set1(T x) { return _mm512_set1_pd(x); }
   static vec add(vec a, vec b) { return _mm512_add_pd(a, b); }

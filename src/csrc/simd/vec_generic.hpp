@@ -33,6 +33,12 @@ struct Generic {
     for (int i = 0; i < width; ++i) s += x[i];
     return s;
   }
+  // Lane j of the result = the sum of r[j]'s lanes.
+  static vec reduce_add(const vec (&r)[width]) {
+    vec out;
+    for (int j = 0; j < width; ++j) out[j] = hsum(r[j]);
+    return out;
+  }
   static vec zero() { return vec{}; }
   static vec set1(T x) { return vec{} + x; }
   static vec add(vec a, vec b) { return a + b; }
