@@ -17,11 +17,17 @@ void with_column_stride(const MatView<T>& x, Body&& body) {
   else body(x.cs);
 }
 
-// sum_p a[p * a_cs] b[p] in eight interleaved partial sums added pairwise at the end: the
-// compiler vectorises it without reassociating anything, and the order is fixed.
+// sum_p a[p * a_cs] b[p]: in order for short rows (the tiny layers this path exists for),
+// else in eight interleaved partial sums added pairwise at the end, which the compiler
+// vectorises without reassociating anything. The order depends on k only.
 template <class T, class Stride>
 T dot(const T* a, Stride a_cs, const T* b, int64_t k) {
   constexpr int kLanes = 8;
+  if (k < 2 * kLanes) {
+    T s = 0;
+    for (int64_t p = 0; p < k; ++p) s += a[p * a_cs] * b[p];
+    return s;
+  }
   T part[kLanes] = {};
   int64_t p = 0;
   for (; p + kLanes <= k; p += kLanes)
@@ -76,13 +82,21 @@ void small_dense_backward(int64_t m, int64_t n, int64_t k, const T* grad_y, MatV
         for (int64_t p = 0; p < k; ++p) gw[p] += gij * xi[p * cs];
         if (grad_b) grad_b[j] += gij;
       }
-      if (grad_x) {  // row i of g W, summed over j in order for every p at once
+      if (grad_x) {  // row i of g W: each gx[p] summed over j in order, in either loop
         T* gx = grad_x + i * k;
-        std::fill(gx, gx + k, T(0));
-        for (int64_t j = 0; j < n; ++j) {
-          const T gij = gi[j];
-          const T* wj = w + j * k;
-          for (int64_t p = 0; p < k; ++p) gx[p] += gij * wj[p];
+        if (k >= 16) {  // a j at a time for all p: vectorises along the row
+          std::fill(gx, gx + k, T(0));
+          for (int64_t j = 0; j < n; ++j) {
+            const T gij = gi[j];
+            const T* wj = w + j * k;
+            for (int64_t p = 0; p < k; ++p) gx[p] += gij * wj[p];
+          }
+        } else {  // short rows: no vector loop to set up per j
+          for (int64_t p = 0; p < k; ++p) {
+            T s = 0;
+            for (int64_t j = 0; j < n; ++j) s += gi[j] * w[j * k + p];
+            gx[p] = s;
+          }
         }
       }
     }
