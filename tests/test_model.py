@@ -44,6 +44,23 @@ def test_same_seed_is_bit_identical_for_one_and_two_threads(weighted):
         np.testing.assert_array_equal(a, b)
 
 
+def test_dropout_masks_follow_rows_in_halved_steps():
+    # Masks are keyed by a row's place in the epoch: with the weights held still, the
+    # epoch's summed loss is the same whether a batch is the whole epoch (a halved step:
+    # two halves on two threads) or 8 rows (one pass each).
+    X, y = _regression(120, 8)
+    losses = []
+    for batch_size in (120, 8):
+        model = fastmlp.MLP([8, 256, 128, 1], dropout=0.3, dtype="float64", seed=3)
+        loss = fastmlp.losses.MSELoss(reduction="sum")
+        history = model.fit(X, y, loss=loss, optimizer=fastmlp.optim.SGD(lr=0.0), epochs=1,
+                            batch_size=batch_size, shuffle=False, verbose=False)
+        losses.append(history["loss"][0])
+    np.testing.assert_allclose(losses[0], losses[1], rtol=1e-12)
+    no_dropout = fastmlp.MLP([8, 256, 128, 1], dtype="float64", seed=3)
+    assert not np.isclose(losses[0], no_dropout.evaluate(X, y, loss=loss), rtol=1e-3)
+
+
 def test_seed_controls_shuffle_and_dropout():
     X, y = _regression()
     def run(seed, **kw):

@@ -23,22 +23,25 @@ def _close(a, b, tol):
     assert np.abs(np.asarray(a) - b).max() <= tol * max(np.abs(b).max(), 1e-30)
 
 
+# 33 rows make one pass over the batch; 101 rows (x 13400 weights) a halved step: two
+# halves of 51 and 50 rows, each on its own thread, their gradients added.
+@pytest.mark.parametrize("rows", [33, 101])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("hidden", ["identity", "relu", "leaky_relu", "sigmoid", "tanh", "gelu"])
 @pytest.mark.parametrize("output,loss,reduction", [
     ("identity", "mse", "mean"), ("tanh", "mse", "sum"), ("identity", "cross_entropy", "mean"),
     ("softmax", "cross_entropy", "sum"), ("identity", "bce", "mean"), ("sigmoid", "bce", "sum"),
 ])
-def test_gradients_match_autograd(dtype, hidden, output, loss, reduction):
+def test_gradients_match_autograd(dtype, hidden, output, loss, reduction, rows):
     rng = np.random.default_rng(0)
     # Wide enough that the packed-GEMM layers run too, not only the small-layer path.
     model = fastmlp.MLP([5, 40, 300, 4], activation=hidden, output_activation=output, dtype=dtype,
                         seed=1, negative_slope=0.1)
-    X = rng.standard_normal((33, 5)).astype(dtype)
+    X = rng.standard_normal((rows, 5)).astype(dtype)
     if loss == "cross_entropy":
-        y = rng.integers(0, 4, 33)
+        y = rng.integers(0, 4, rows)
     else:
-        y = rng.random((33, 4)).astype(dtype)
+        y = rng.random((rows, 4)).astype(dtype)
     loss_fn = fastmlp.losses.get(loss)
     loss_fn.reduction = reduction
     value, grads = model.loss_and_grads(X, y, loss_fn)

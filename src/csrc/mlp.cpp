@@ -26,6 +26,12 @@ constexpr int64_t kInferenceRows = 2048;
 // faster on one thread; 64-256-256-10 at batch 16 (1.3M) gains 7% from the second.
 constexpr int64_t kThreadedStepMadds = int64_t(1) << 20;
 
+// Forward multiply-adds of a training step from kThreadedStepMadds up to which the step
+// is split into two fixed halves of its rows, each propagated forward and backward on one
+// thread, their gradients added at the end: one OpenMP region per step instead of one per
+// op, whose ops at these sizes gain little from two threads. Bigger steps thread each op.
+constexpr int64_t kHalvedStepMadds = int64_t(1) << 24;
+
 template <class T>
 Targets<T> rows_from(Targets<T> t, int64_t row0, int64_t width) {
   if (t.values) t.values += row0 * width;
@@ -62,9 +68,11 @@ Mlp<T>::Mlp(std::vector<LayerRef<T>> layers, T negative_slope, double dropout)
                                   std::to_string(l - 1));
   n_params_ = 0;
   weights_ = 0;
+  widest_ = 0;
   for (const auto& l : layers_) {
     n_params_ += l.bias ? 2 : 1;
     weights_ += l.out * l.in;
+    widest_ = std::max(widest_, l.out);
   }
   const size_t n = layers_.size();
   act_.assign(n, nullptr);
@@ -72,6 +80,8 @@ Mlp<T>::Mlp(std::vector<LayerRef<T>> layers, T negative_slope, double dropout)
   mask_.assign(n, nullptr);
   dropped_.assign(n, nullptr);
   param_grads_.assign(n_params_, nullptr);
+  half_grads_.assign(n_params_, nullptr);
+  param_sizes_.assign(n_params_, 0);
 }
 
 template <class T>
@@ -82,6 +92,12 @@ bool Mlp<T>::needs_pre(const LayerRef<T>& l) const {
 template <class T>
 int Mlp<T>::step_thread_cap(int64_t m) const {
   return m * weights_ < kThreadedStepMadds ? 1 : 0;
+}
+
+template <class T>
+bool Mlp<T>::halved_step(int64_t m) const {
+  const int64_t madds = m * weights_;
+  return m >= 2 && madds >= kThreadedStepMadds && madds < kHalvedStepMadds;
 }
 
 template <class T>
@@ -99,28 +115,30 @@ void Mlp<T>::reserve(int64_t m, bool training) {
   };
   for (int pass = 0; pass < 2; ++pass) {
     used = 0;
-    int64_t widest = 0;
     for (size_t l = 0; l < layers_.size(); ++l) {
       const LayerRef<T>& L = layers_[l];
       const bool hidden = l + 1 < layers_.size();
-      widest = std::max(widest, L.out);
       act_[l] = take(m * L.out);
       pre_[l] = training && needs_pre(L) ? take(m * L.out) : nullptr;
       const bool drop = training && hidden && dropout_ > 0;
       mask_[l] = drop ? take(m * L.out) : nullptr;
       dropped_[l] = drop ? take(m * L.out) : nullptr;
     }
-    grad_a_ = take(m * widest);
-    grad_b_ = take(m * widest);
-    grad_pre_ = training ? take(m * widest) : nullptr;
+    grad_a_ = take(m * widest_);
+    grad_b_ = take(m * widest_);
+    grad_pre_ = training ? take(m * widest_) : nullptr;
     grad_out_ = take(m * out_features());
     batch_x_ = take(m * in_features());
     batch_t_ = take(m * out_features());
     batch_w_ = take(m);
     size_t i = 0;
     for (const LayerRef<T>& L : layers_) {
-      param_grads_[i++] = training ? take(L.out * L.in) : nullptr;
-      if (L.bias) param_grads_[i++] = training ? take(L.out) : nullptr;
+      for (const int64_t size : {L.out * L.in, L.bias ? L.out : int64_t(0)}) {
+        if (size == 0) continue;
+        param_grads_[i] = training ? take(size) : nullptr;
+        half_grads_[i] = training ? take(size) : nullptr;
+        param_sizes_[i++] = size;
+      }
     }
     if (pass == 0) base = arena_.get<T>(used);
   }
@@ -130,19 +148,21 @@ void Mlp<T>::reserve(int64_t m, bool training) {
 }
 
 template <class T>
-void Mlp<T>::forward(int64_t m, MatView<T> x, bool keep_pre, const RandomKey* dropout_key,
+void Mlp<T>::forward(Rows rows, MatView<T> x, bool keep_pre, const RandomKey* dropout_key,
                      int64_t row0) {
-  dropout_applied_ = dropout_key != nullptr && dropout_ > 0;
-  MatView<T> in = x;
+  const int64_t m = rows.count();
+  MatView<T> in = rows_of(x, rows.r0);
   for (size_t l = 0; l < layers_.size(); ++l) {
     const LayerRef<T>& L = layers_[l];
-    T* pre = keep_pre ? pre_[l] : nullptr;
+    const int64_t at = rows.r0 * L.out;
+    T* act = act_[l] + at;
+    T* pre = keep_pre && pre_[l] ? pre_[l] + at : nullptr;
     if (use_small_dense(m, L.out, L.in))
-      small_dense_forward<T>(m, L.out, L.in, in, L.weight, L.bias, L.act, slope_, act_[l], pre);
+      small_dense_forward<T>(m, L.out, L.in, in, L.weight, L.bias, L.act, slope_, act, pre);
     else
       dense_forward<T>(m, L.out, L.in, in, MatView<T>{L.weight, L.in, 1}, L.bias, 1, L.act, slope_,
-                       act_[l], pre);
-    const T* next = act_[l];
+                       act, pre);
+    const T* next = act;
     if (dropout_applied_ && mask_[l]) {
       // Inverted dropout as torch.nn.Dropout: keep with probability 1 - p, scale by
       // 1 / (1 - p). Keyed by the row's position in the epoch, so masks do not depend
@@ -150,51 +170,94 @@ void Mlp<T>::forward(int64_t m, MatView<T> x, bool keep_pre, const RandomKey* dr
       const CounterRng rng(dropout_key->seed, RngStream::dropout, dropout_key->pass, l);
       const T keep_scale = T(1) / T(1 - dropout_);
       const int64_t count = m * L.out;
-      const uint64_t first = uint64_t(row0) * uint64_t(L.out);
+      const uint64_t first = uint64_t(row0 + rows.r0) * uint64_t(L.out);
+      T* mask = mask_[l] + at;
+      T* dropped = dropped_[l] + at;
       for (int64_t i = 0; i < count; ++i) {
-        mask_[l][i] = rng.uniform(first + i) >= dropout_ ? keep_scale : T(0);
-        dropped_[l][i] = act_[l][i] * mask_[l][i];
+        mask[i] = rng.uniform(first + i) >= dropout_ ? keep_scale : T(0);
+        dropped[i] = act[i] * mask[i];
       }
-      next = dropped_[l];
+      next = dropped;
     }
     in = MatView<T>{next, L.out, 1};
   }
 }
 
 template <class T>
-BatchLoss Mlp<T>::loss_gradient(const LossSpec& loss, int64_t m, Targets<T> target) {
+void Mlp<T>::inference_pass(int64_t m, MatView<T> x) {
+  dropout_applied_ = false;
+  forward({0, m}, x, false, nullptr, 0);
+}
+
+template <class T>
+void Mlp<T>::backward(Rows rows, MatView<T> x, T* const* grads) {
+  const int64_t m = rows.count(), scratch = rows.r0 * widest_;
+  T* const grad_a = grad_a_ + scratch;
+  T* const grad_b = grad_b_ + scratch;
+  const T* grad_y = grad_out_ + rows.r0 * out_features();
+  int64_t p = n_params_;
+  for (size_t l = layers_.size(); l-- > 0;) {
+    const LayerRef<T>& L = layers_[l];
+    T* grad_bias = L.bias ? grads[--p] : nullptr;
+    T* grad_w = grads[--p];
+    const bool first = l == 0;
+    T* grad_x = first ? nullptr : (grad_y == grad_a ? grad_b : grad_a);
+    const bool dropped = !first && dropout_applied_ && mask_[l - 1];
+    const int64_t at = rows.r0 * L.out, below = rows.r0 * L.in;
+    const MatView<T> in = first ? rows_of(x, rows.r0)
+                                : MatView<T>{(dropped ? dropped_[l - 1] : act_[l - 1]) + below, L.in, 1};
+    const T* pre = pre_[l] ? pre_[l] + at : nullptr;
+    if (use_small_dense(m, L.out, L.in))
+      small_dense_backward<T>(m, L.out, L.in, grad_y, in, L.weight, act_[l] + at, pre, L.act,
+                              slope_, grad_pre_ + scratch, grad_x, grad_w, grad_bias);
+    else
+      dense_backward<T>(m, L.out, L.in, grad_y, in, MatView<T>{L.weight, L.in, 1}, act_[l] + at,
+                        pre, L.act, slope_, grad_x, grad_w, grad_bias);
+    if (dropped) {  // through the dropout of the layer below
+      const T* mask = mask_[l - 1] + below;
+      const int64_t count = m * L.in;
+      for (int64_t i = 0; i < count; ++i) grad_x[i] *= mask[i];
+    }
+    grad_y = grad_x;
+  }
+}
+
+template <class T>
+BatchLoss Mlp<T>::forward_backward(const LossSpec& loss, int64_t m, MatView<T> x,
+                                   Targets<T> target, const RandomKey* dropout_key, int64_t row0,
+                                   T* const* grads, bool backward_if_not_finite) {
   const int64_t n = out_features();
   const double weight = rows_weight(m, target.weights);
   if (weight == 0) return {0.0, 0.0, 0.0};
   const double denom =
       loss.reduction == Reduction::mean ? loss_denominator(loss.kind, weight, n) : 1.0;
-  return {loss_sum(loss.kind, m, n, act_.back(), target, grad_out_, T(1.0 / denom)), weight, denom};
-}
-
-template <class T>
-void Mlp<T>::backward(int64_t m, MatView<T> x, T* const* grads) {
-  const T* grad_y = grad_out_;
-  int64_t p = n_params_;
-  for (size_t l = layers_.size(); l-- > 0;) {
-    const LayerRef<T>& L = layers_[l];
-    T* grad_b = L.bias ? grads[--p] : nullptr;
-    T* grad_w = grads[--p];
-    const bool first = l == 0;
-    T* grad_x = first ? nullptr : (grad_y == grad_a_ ? grad_b_ : grad_a_);
-    const bool dropped = !first && dropout_applied_ && mask_[l - 1];
-    const MatView<T> in = first ? x : MatView<T>{dropped ? dropped_[l - 1] : act_[l - 1], L.in, 1};
-    if (use_small_dense(m, L.out, L.in))
-      small_dense_backward<T>(m, L.out, L.in, grad_y, in, L.weight, act_[l], pre_[l], L.act, slope_,
-                              grad_pre_, grad_x, grad_w, grad_b);
-    else
-      dense_backward<T>(m, L.out, L.in, grad_y, in, MatView<T>{L.weight, L.in, 1}, act_[l],
-                        pre_[l], L.act, slope_, grad_x, grad_w, grad_b);
-    if (dropped) {  // through the dropout of the layer below
-      const int64_t count = m * L.in;
-      for (int64_t i = 0; i < count; ++i) grad_x[i] *= mask_[l - 1][i];
-    }
-    grad_y = grad_x;
+  dropout_applied_ = dropout_key != nullptr && dropout_ > 0;
+  // The rows' loss, its gradient into grad_out_, and their backward pass into g.
+  auto forward_loss = [&](Rows rows) {
+    forward(rows, x, true, dropout_key, row0);
+    return loss_sum(loss.kind, rows.count(), n, act_.back() + rows.r0 * n,
+                    rows_from(target, rows.r0, n), grad_out_ + rows.r0 * n, T(1.0 / denom));
+  };
+  if (!halved_step(m)) {
+    const double sum = forward_loss({0, m});
+    if (backward_if_not_finite || std::isfinite(sum)) backward({0, m}, x, grads);
+    return {sum, weight, denom};
   }
+  const Rows halves[2] = {{0, (m + 1) / 2}, {(m + 1) / 2, m}};
+  double sums[2] = {0.0, 0.0};
+  parallel(std::min(2, max_threads()), [&](int t, int nt) {
+    const ThreadCap one(1);  // each half's ops on its own thread
+    for (int h = t; h < 2; h += nt) sums[h] = forward_loss(halves[h]);
+    team_barrier(nt);
+    if (!backward_if_not_finite && !std::isfinite(sums[0] + sums[1])) return;
+    for (int h = t; h < 2; h += nt) backward(halves[h], x, h == 0 ? grads : half_grads_.data());
+    team_barrier(nt);
+    for (int64_t i = 0; i < n_params_; ++i) {  // grads += the second half's, a share each
+      const int64_t size = param_sizes_[i], lo = size * t / nt, hi = size * (t + 1) / nt;
+      for (int64_t j = lo; j < hi; ++j) grads[i][j] += half_grads_[i][j];
+    }
+  });
+  return {sums[0] + sums[1], weight, denom};
 }
 
 template <class T>
@@ -235,7 +298,7 @@ void Mlp<T>::predict(int64_t m, MatView<T> x, T* y) {
   for (int64_t r0 = 0; r0 < m; r0 += kInferenceRows) {
     const int64_t rows = std::min(kInferenceRows, m - r0);
     reserve(rows, false);
-    forward(rows, rows_of(x, r0), false, nullptr, 0);
+    inference_pass(rows, rows_of(x, r0));
     std::memcpy(y + r0 * n, act_.back(), sizeof(T) * rows * n);
   }
 }
@@ -247,7 +310,7 @@ double Mlp<T>::evaluate(LossKind kind, int64_t m, MatView<T> x, Targets<T> targe
   for (int64_t r0 = 0; r0 < m; r0 += kInferenceRows) {
     const int64_t rows = std::min(kInferenceRows, m - r0);
     reserve(rows, false);
-    forward(rows, rows_of(x, r0), false, nullptr, 0);
+    inference_pass(rows, rows_of(x, r0));
     total += loss_sum<T>(kind, rows, n, act_.back(), rows_from(target, r0, n), nullptr, T(1));
   }
   return total;
@@ -258,10 +321,8 @@ double Mlp<T>::loss_and_grads(const LossSpec& loss, int64_t m, MatView<T> x, Tar
                               T* const* grads) {
   const ThreadCap cap(step_thread_cap(m));
   reserve(m, true);
-  forward(m, x, true, nullptr, 0);
-  const BatchLoss b = loss_gradient(loss, m, target);
+  const BatchLoss b = forward_backward(loss, m, x, target, nullptr, 0, grads, true);
   if (b.denominator == 0) throw std::invalid_argument("sample_weight sums to zero: no loss to differentiate");
-  backward(m, x, grads);
   return b.reduced();
 }
 
@@ -270,13 +331,9 @@ double Mlp<T>::train_step(const LossSpec& loss, OptimState<T>& opt, int64_t m, M
                           Targets<T> target, RandomKey key) {
   const ThreadCap cap(step_thread_cap(m));
   reserve(m, true);
-  forward(m, x, true, &key, 0);
-  const BatchLoss b = loss_gradient(loss, m, target);
+  const BatchLoss b = forward_backward(loss, m, x, target, &key, 0, param_grads_.data(), false);
   if (b.denominator == 0) throw std::invalid_argument("sample_weight sums to zero: no loss to train on");
-  if (std::isfinite(b.sum)) {
-    backward(m, x, param_grads_.data());
-    apply_optimizer(opt, b);
-  }
+  if (std::isfinite(b.sum)) apply_optimizer(opt, b);
   return b.reduced();
 }
 
@@ -321,13 +378,12 @@ EpochResult Mlp<T>::train_epoch(const LossSpec& loss, OptimState<T>& opt, int64_
       result.rows += m;
       continue;
     }
-    forward(m, xb, true, dropout_ > 0 ? &key : nullptr, start);
-    const BatchLoss b = loss_gradient(loss, m, tb);
+    const BatchLoss b = forward_backward(loss, m, xb, tb, dropout_ > 0 ? &key : nullptr, start,
+                                         param_grads_.data(), false);
     if (!std::isfinite(b.sum)) {
       result.finite = false;
       break;
     }
-    backward(m, xb, param_grads_.data());
     result.batch_penalty.push_back(opt.config.penalty_in_loss ? penalty(opt.config) / b.denominator : 0.0);
     apply_optimizer(opt, b);
     result.loss_sum += b.sum;

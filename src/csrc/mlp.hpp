@@ -98,20 +98,37 @@ class Mlp {
  private:
   // Buffers for batches of up to m rows, carved from one allocation that only grows.
   void reserve(int64_t m, bool training);
-  // Forward pass of m rows, keeping the pre-activations backward needs if keep_pre;
-  // with a key, applies dropout masks keyed by (key, row0 + row).
-  void forward(int64_t m, MatView<T> x, bool keep_pre, const RandomKey* dropout_key, int64_t row0);
-  // Loss of the last forward pass; its reduced gradient is left in grad_out_. The
-  // denominator is 0 if the weights of the batch sum to zero (then grad_out_ is not set).
-  BatchLoss loss_gradient(const LossSpec& loss, int64_t m, Targets<T> target);
+  // Rows [r0, r1) of a batch. In the per-layer buffers they start at row r0 of the
+  // layer's width; in the scratch buffers (grad_a_, grad_b_, grad_pre_) at r0 * widest_,
+  // so that two row ranges never share memory whatever the layers' widths.
+  struct Rows {
+    int64_t r0, r1;
+    int64_t count() const { return r1 - r0; }
+  };
+  // Forward pass of the given rows of the batch x (whose row 0 is batch row 0), keeping
+  // the pre-activations backward needs if keep_pre; with dropout_applied_, applies
+  // dropout masks keyed by (dropout_key, row0 + row).
+  void forward(Rows rows, MatView<T> x, bool keep_pre, const RandomKey* dropout_key, int64_t row0);
+  // Forward pass of m rows without dropout, for predict and evaluate.
+  void inference_pass(int64_t m, MatView<T> x);
+  // Backward pass of those rows of the last forward pass, from grad_out_ into grads.
+  void backward(Rows rows, MatView<T> x, T* const* grads);
+  // Forward pass, loss (its reduced gradient into grad_out_) and, if the loss is finite
+  // or backward_if_not_finite, backward pass of a batch of m rows into grads. Halved
+  // steps (halved_step) run the two halves of the rows on two threads. The denominator
+  // is 0, and nothing is computed, if the batch's weights sum to zero.
+  BatchLoss forward_backward(const LossSpec& loss, int64_t m, MatView<T> x, Targets<T> target,
+                             const RandomKey* dropout_key, int64_t row0, T* const* grads,
+                             bool backward_if_not_finite);
   // One update from param_grads_; penalty_scale multiplies weight_decay and l1 (the
   // reduction's 1 / denominator when the optimizer puts its penalty in the loss).
   void apply_optimizer(OptimState<T>& opt, const BatchLoss& batch);
-  // Backward pass of the last forward pass from grad_out_ into grads.
-  void backward(int64_t m, MatView<T> x, T* const* grads);
   bool needs_pre(const LayerRef<T>& l) const;
   // The thread cap for a training step on m rows (ThreadCap: 0 for none).
   int step_thread_cap(int64_t m) const;
+  // Whether a training step on m rows runs as two halves (see kHalvedStepMadds); a
+  // matter of the shape only, so that results do not depend on the number of threads.
+  bool halved_step(int64_t m) const;
   // weight_decay/2 ||p||^2 + l1 |p|_1 over the parameters config penalises, in double.
   double penalty(const OptimConfig& config) const;
 
@@ -120,6 +137,7 @@ class Mlp {
   double dropout_;
   int64_t n_params_;  // parameter arrays: 2 per layer with bias, else 1
   int64_t weights_;   // weights of all layers: the forward pass's multiply-adds per row
+  int64_t widest_;    // the widest layer's outputs
 
   AlignedBuffer arena_;
   int64_t capacity_rows_ = -1;
@@ -134,6 +152,8 @@ class Mlp {
   T* batch_t_ = nullptr;
   T* batch_w_ = nullptr;                        // and their sample weights
   std::vector<T*> param_grads_;                 // training only
+  std::vector<T*> half_grads_;                  // a halved step's second half (training only)
+  std::vector<int64_t> param_sizes_;            // values per parameter array
   std::vector<int64_t> batch_labels_, order_;
 };
 

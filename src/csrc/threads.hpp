@@ -61,6 +61,16 @@ void parallel(int nt, Body&& body) {
   body(omp_get_thread_num(), omp_get_num_threads());
 }
 
+// A barrier among the nt threads of a parallel() body. With one thread it does nothing:
+// that body runs directly, perhaps inside another region (a halved training step, whose
+// halves each run their kernels on one thread), whose team an orphaned barrier would
+// wait for.
+inline void team_barrier(int nt) {
+  if (nt > 1) {
+#pragma omp barrier
+  }
+}
+
 // Runs fn(lo, hi) on nt threads, each with an equal contiguous share of [0, count).
 template <class Fn>
 void parallel_ranges(int nt, int64_t count, Fn&& fn) {

@@ -155,8 +155,6 @@ void gemm_packed(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T*
   const unsigned relu_flag = activation_in_ukernel(ep) && !transposed ? kRelu : 0u;
   const unsigned done = (transposed ? 0u : kBiasAdded) | (relu_flag ? kActivationApplied : 0u);
 
-  // (With one thread the body runs directly: its `omp for` and `omp barrier` then bind
-  // to no team and act serially.)
   parallel(nt, [&](int tid, int) {
     const int ti = tid / tn, tj = tid % tn;
     const int64_t np_lo = n_panels * tj / tn, np_hi = n_panels * (tj + 1) / tn;
@@ -171,11 +169,10 @@ void gemm_packed(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T*
       for (int64_t ic = 0; ic < m; ic += MC) {
         const int64_t mc = std::min(MC, m - ic);
         const int64_t m_panels = ceil_div(mc, MR);
-#pragma omp for schedule(static)
-        for (int64_t ip = 0; ip < m_panels; ++ip)
+        for (int64_t ip = m_panels * tid / nt; ip < m_panels * (tid + 1) / nt; ++ip)
           pack_a_panel(kern, a, ic + ip * MR, std::min<int64_t>(MR, mc - ip * MR), pc, kc,
                        abuf + ip * MR * kc);
-        // (implicit barrier: the whole A block is packed)
+        team_barrier(nt);  // the whole A block is packed
         const int64_t mp_lo = m_panels * ti / tm, mp_hi = m_panels * (ti + 1) / tm;
 
         for (int64_t jb = np_lo; jb < np_hi; jb += NCP) {
@@ -215,7 +212,7 @@ void gemm_packed(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T*
             }
           }
         }
-#pragma omp barrier  // the A buffer is repacked next
+        team_barrier(nt);  // the A buffer is repacked next
       }
     }
   });
