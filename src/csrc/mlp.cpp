@@ -18,18 +18,22 @@ namespace {
 // Rows per pass of predict/evaluate: bounds the workspace, not the GEMM efficiency.
 constexpr int64_t kInferenceRows = 2048;
 
-// Forward multiply-adds of a training step below which the whole step runs on the calling
-// thread. Its ops then take microseconds each, and one split across cores must first move
-// the weights and activations that the ops before it (the last update, the layer below)
-// left in this core's cache. Measured with the scikit-learn estimators on 2 cores, float32:
-// digits 64-100-10 at batch 16-128 and diabetes 10-64-64-1 at batch 16-200 train 4-25%
-// faster on one thread; 64-256-256-10 at batch 16 (1.3M) gains 7% from the second.
-constexpr int64_t kThreadedStepMadds = int64_t(1) << 20;
-
-// Forward multiply-adds of a training step from kThreadedStepMadds up to which the step
-// is split into two fixed halves of its rows, each propagated forward and backward on one
-// thread, their gradients added at the end: one OpenMP region per step instead of one per
-// op, whose ops at these sizes gain little from two threads. Bigger steps thread each op.
+// How a training step uses threads, by its forward multiply-adds (batch rows x weights):
+// - below kThreadedStepMadds, all of it on the calling thread. Its ops take microseconds
+//   each, and splitting one across cores first moves the weights and activations that
+//   the ops before it left in one core's cache: such steps were 4-25% slower on two
+//   threads than on one;
+// - up to kHalvedStepMadds, as two fixed halves of its rows, each propagated forward and
+//   backward on one thread, their gradients then added in order: one OpenMP region per
+//   step instead of one per op, whose ops at these sizes gained little from a second
+//   thread. (Fixed halves, whatever the thread count, keep results thread-independent;
+//   one thread runs them one after the other, 0-10% slower than unhalved.)
+// - above, each op threaded on its own (a whole step's work is then large enough to
+//   spread over any number of cores).
+// Measured with the scikit-learn estimators on 2 cores, float32, 2 threads vs 1: digits
+// 64-100-10 (7400 weights) 1.00x at batches 16-64, 0.74x at 128, 0.67x at 200; diabetes
+// 10-64-64-1 1.00x at 16-64, 0.69x at 200; 64-256-256-10 0.59-0.74x at 16-200.
+constexpr int64_t kThreadedStepMadds = int64_t(1) << 19;
 constexpr int64_t kHalvedStepMadds = int64_t(1) << 24;
 
 template <class T>
