@@ -73,46 +73,38 @@ void init_isa_from_environment() {
   }
 }
 
+// The member of a per-ISA set (name_generic, name_avx2, name_avx512) for the ISA in use;
+// only x86 builds compile the AVX sets (and set_isa refuses them elsewhere).
+#if defined(FASTMLP_X86)
+namespace {
+template <class K>
+const K& for_isa(const K& generic, const K& avx2, const K& avx512) {
+  switch (current_isa()) {
+    case Isa::avx512: return avx512;
+    case Isa::avx2: return avx2;
+    default: return generic;
+  }
+}
+}  // namespace
+#define FASTMLP_FOR_ISA(name) for_isa(name##_generic, name##_avx2, name##_avx512)
+#else
+#define FASTMLP_FOR_ISA(name) name##_generic
+#endif
+
 template <>
 const GemmKernel<float>& gemm_kernel<float>() {
-  switch (current_isa()) {
-#if defined(FASTMLP_X86)
-    case Isa::avx512: return gemm_f32_avx512;
-    case Isa::avx2: return gemm_f32_avx2;
-#endif
-    default: return gemm_f32_generic;
-  }
+  return FASTMLP_FOR_ISA(gemm_f32);
 }
 
 template <>
 const GemmKernel<double>& gemm_kernel<double>() {
-  switch (current_isa()) {
-#if defined(FASTMLP_X86)
-    case Isa::avx512: return gemm_f64_avx512;
-    case Isa::avx2: return gemm_f64_avx2;
-#endif
-    default: return gemm_f64_generic;
-  }
+  return FASTMLP_FOR_ISA(gemm_f64);
 }
 
-const ElementwiseF32& elementwise_f32() {
-  switch (current_isa()) {
-#if defined(FASTMLP_X86)
-    case Isa::avx512: return elementwise_f32_avx512;
-    case Isa::avx2: return elementwise_f32_avx2;
-#endif
-    default: return elementwise_f32_generic;
-  }
-}
+const ElementwiseF32& elementwise_f32() { return FASTMLP_FOR_ISA(elementwise_f32); }
 
-const OptimUpdateKernels& optim_update_kernels() {
-  switch (current_isa()) {
-#if defined(FASTMLP_X86)
-    case Isa::avx512: return optim_update_avx512;
-    case Isa::avx2: return optim_update_avx2;
-#endif
-    default: return optim_update_generic;
-  }
-}
+const OptimUpdateKernels& optim_update_kernels() { return FASTMLP_FOR_ISA(optim_update); }
+
+#undef FASTMLP_FOR_ISA
 
 }  // namespace fastmlp
