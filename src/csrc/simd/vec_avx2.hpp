@@ -19,9 +19,23 @@ struct Avx2<float> {
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     return _mm256_maskload_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(count), lane));
   }
-  static void store_partial(T* p, vec x, int count) {  // lanes < count only
-    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    _mm256_maskstore_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(count), lane), x);
+  // Lanes < count only, in 4-, 2- and 1-lane stores: AMD runs the masked vmaskmovps store
+  // as a slow microcoded sequence.
+  static void store_partial(T* p, vec x, int count) {
+    __m128 part = _mm256_castps256_ps128(x);
+    if (count >= 4) {
+      _mm_storeu_ps(p, part);
+      part = _mm256_extractf128_ps(x, 1);
+      p += 4;
+      count -= 4;
+    }
+    if (count >= 2) {
+      _mm_storel_pi(reinterpret_cast<__m64*>(p), part);
+      part = _mm_movehl_ps(part, part);
+      p += 2;
+      count -= 2;
+    }
+    if (count >= 1) _mm_store_ss(p, part);
   }
   // r[i] = column i of the 8 x 8 matrix whose rows were r[0..7].
   static void transpose(vec (&r)[width]) {
@@ -78,9 +92,16 @@ struct Avx2<double> {
     const __m256i lane = _mm256_setr_epi64x(0, 1, 2, 3);
     return _mm256_maskload_pd(p, _mm256_cmpgt_epi64(_mm256_set1_epi64x(count), lane));
   }
-  static void store_partial(T* p, vec x, int count) {  // lanes < count only
-    const __m256i lane = _mm256_setr_epi64x(0, 1, 2, 3);
-    _mm256_maskstore_pd(p, _mm256_cmpgt_epi64(_mm256_set1_epi64x(count), lane), x);
+  // Lanes < count only, in 2- and 1-lane stores (see Avx2<float>::store_partial).
+  static void store_partial(T* p, vec x, int count) {
+    __m128d part = _mm256_castpd256_pd128(x);
+    if (count >= 2) {
+      _mm_storeu_pd(p, part);
+      part = _mm256_extractf128_pd(x, 1);
+      p += 2;
+      count -= 2;
+    }
+    if (count >= 1) _mm_store_sd(p, part);
   }
   // r[i] = column i of the 4 x 4 matrix whose rows were r[0..3].
   static void transpose(vec (&r)[width]) {
