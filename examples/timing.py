@@ -2,7 +2,7 @@
 
 Each task trains the same architecture with the same optimizer (Adam, lr 1e-3),
 batch size and number of epochs (tol=0 so that no one stops early) and reports the
-wall time of fit and the test score. fastmlp.sklearn and scikit-learn also start
+wall time of fit (the best of 3 fits for the estimators) and the test score. fastmlp.sklearn and scikit-learn also start
 from the same weights (same random_state). PyTorch runs a plain training loop
 (DataLoader-free: shuffled index slices), skipped if torch is not installed.
 Threads: fastmlp and PyTorch use the same number (OMP_NUM_THREADS or all cores);
@@ -43,12 +43,16 @@ def tasks(epochs):
     ]
 
 
-def timed(fit):
-    t0 = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        model = fit()
-    return model, time.perf_counter() - t0
+def timed(fit, repeats):
+    """The model of the last fit and the shortest of `repeats` fit times."""
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model = fit()
+        best = min(best, time.perf_counter() - t0)
+    return model, best
 
 
 def torch_fit(kind, data, params, dtype):
@@ -88,6 +92,7 @@ def torch_fit(kind, data, params, dtype):
 def main():
     args = parse_args(__doc__)
     epochs = 2 if args.quick else 50
+    repeats = 1 if args.quick else 3  # the best of 3 fits: this is a shared, noisy machine
     try:
         import torch  # noqa: F401
         have_torch = True
@@ -101,10 +106,11 @@ def main():
         Xtr, Xte, ytr, yte = data
         ours_cls, ref_cls = (MLPClassifier, sk_nn.MLPClassifier) if kind == "clf" else (MLPRegressor, sk_nn.MLPRegressor)
         row = {"task": name}
-        ref, row["sklearn"] = timed(lambda: ref_cls(**params).fit(Xtr, ytr))
+        ref, row["sklearn"] = timed(lambda: ref_cls(**params).fit(Xtr, ytr), repeats)
         row["sklearn score"] = ref.score(Xte, yte)
         for dtype in ("float64", "float32"):
-            ours, row[f"fastmlp {dtype}"] = timed(lambda: ours_cls(dtype=dtype, **params).fit(Xtr, ytr))
+            ours, row[f"fastmlp {dtype}"] = timed(lambda: ours_cls(dtype=dtype, **params).fit(Xtr, ytr),
+                                                  repeats)
             row[f"fastmlp {dtype} score"] = ours.score(Xte, yte)
             if have_torch:
                 row[f"torch {dtype}"], row[f"torch {dtype} score"] = torch_fit(kind, data, params, dtype)
