@@ -266,3 +266,18 @@ def test_kernels_keep_working_after_errors():
         with pytest.raises(case[0]):
             case[2]()
     np.testing.assert_array_equal(fastmlp.matmul(arr(2, 3), arr(3, 4)), np.full((2, 4), 3.0))
+
+
+def test_an_error_inside_a_halved_training_step_reaches_python():
+    # A halved step (64 rows x 35k weights) runs its two halves in one OpenMP region; an
+    # exception there (a label the Python checks would have refused, in the second half)
+    # must come back as a Python error, not end the process or hang the other thread.
+    model = fastmlp.MLP([8, 256, 128, 4], seed=0)
+    X = np.ones((64, 8), np.float32)
+    labels = np.zeros(64, np.int64)
+    labels[-1] = 7
+    with pytest.raises(ValueError, match="label 7 of row 63 "):
+        model._engine.loss_and_grads(X, labels, "cross_entropy", "mean", None)
+    # and the engine still works afterwards
+    value, _ = model.loss_and_grads(X, np.zeros(64, np.int64), "cross_entropy")
+    assert np.isfinite(value)

@@ -50,7 +50,8 @@ double mse_row(const T* out, const T* t, T* grad, T scale, int64_t n) {
 // The gradient row first holds exp(out - max), so that each exp is computed once; the
 // softmax is then exp(out - max) / sum.
 template <class T>
-double cross_entropy_row(const T* out, Targets<T> t, int64_t i, T* grad, T scale, int64_t n) {
+double cross_entropy_row(const T* out, Targets<T> t, int64_t i, T* grad, T scale, int64_t n,
+                         int64_t row_number) {
   T mx = out[0];
   for (int64_t j = 1; j < n; ++j) mx = std::max(mx, out[j]);
   T sum = 0;
@@ -67,7 +68,7 @@ double cross_entropy_row(const T* out, Targets<T> t, int64_t i, T* grad, T scale
   if (t.labels) {
     const int64_t c = t.labels[i];
     if (c < 0 || c >= n)
-      throw std::out_of_range("label " + std::to_string(c) + " of row " + std::to_string(i) +
+      throw std::out_of_range("label " + std::to_string(c) + " of row " + std::to_string(row_number) +
                               " is outside [0, " + std::to_string(n) + ")");
     if (grad) {
       for (int64_t j = 0; j < n; ++j) grad[j] = grad[j] * inv_sum * scale;
@@ -107,7 +108,7 @@ double bce_row(const T* out, const T* t, T* grad, T scale, int64_t n) {
 
 template <class T>
 double loss_sum(LossKind kind, int64_t m, int64_t n, const T* output, Targets<T> target,
-                T* grad, T grad_scale) {
+                T* grad, T grad_scale, int64_t first_row) {
   double total = 0;
   for (int64_t i = 0; i < m; ++i) {
     const T* out = output + i * n;
@@ -122,7 +123,7 @@ double loss_sum(LossKind kind, int64_t m, int64_t n, const T* output, Targets<T>
         row = mse_row(out, target.values + i * n, g, scale, n);
         break;
       case LossKind::cross_entropy:
-        row = cross_entropy_row(out, target, i, g, scale, n);
+        row = cross_entropy_row(out, target, i, g, scale, n, first_row + i);
         break;
       case LossKind::bce:
         row = bce_row(out, target.values + i * n, g, scale, n);
@@ -138,7 +139,9 @@ double loss_sum(LossKind kind, int64_t m, int64_t n, const T* output, Targets<T>
 
 template double rows_weight<float>(int64_t, const float*);
 template double rows_weight<double>(int64_t, const double*);
-template double loss_sum<float>(LossKind, int64_t, int64_t, const float*, Targets<float>, float*, float);
-template double loss_sum<double>(LossKind, int64_t, int64_t, const double*, Targets<double>, double*, double);
+template double loss_sum<float>(LossKind, int64_t, int64_t, const float*, Targets<float>, float*,
+                                float, int64_t);
+template double loss_sum<double>(LossKind, int64_t, int64_t, const double*, Targets<double>,
+                                 double*, double, int64_t);
 
 }  // namespace fastmlp

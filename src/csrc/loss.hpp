@@ -39,9 +39,10 @@ double loss_denominator(LossKind kind, double weight, int64_t n);
 // Weighted loss sum_i w_i l_i of an m x n output (w_i = 1 without weights), summed
 // in row order (the same for any thread count), accumulated in double. If grad is
 // not null it receives grad_scale * d(sum)/d(output), m x n row-major. Throws
-// std::out_of_range for a label outside [0, n).
+// std::out_of_range for a label outside [0, n), naming its row as first_row + i (the
+// rows' place in the caller's batch).
 template <class T>
 double loss_sum(LossKind kind, int64_t m, int64_t n, const T* output, Targets<T> target,
-                T* grad, T grad_scale);
+                T* grad, T grad_scale, int64_t first_row = 0);
 
 }  // namespace fastmlp

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <exception>
 #include <numeric>
 #include <stdexcept>
 
@@ -236,11 +237,12 @@ BatchLoss Mlp<T>::forward_backward(const LossSpec& loss, int64_t m, MatView<T> x
   const double denom =
       loss.reduction == Reduction::mean ? loss_denominator(loss.kind, weight, n) : 1.0;
   dropout_applied_ = dropout_key != nullptr && dropout_ > 0;
-  // The rows' loss, its gradient into grad_out_, and their backward pass into g.
+  // Forward pass of the rows, and their loss (its gradient into grad_out_).
   auto forward_loss = [&](Rows rows) {
     forward(rows, x, true, dropout_key, row0);
     return loss_sum(loss.kind, rows.count(), n, act_.back() + rows.r0 * n,
-                    rows_from(target, rows.r0, n), grad_out_ + rows.r0 * n, T(1.0 / denom));
+                    rows_from(target, rows.r0, n), grad_out_ + rows.r0 * n, T(1.0 / denom),
+                    rows.r0);
   };
   if (!halved_step(m)) {
     const double sum = forward_loss({0, m});
@@ -249,18 +251,35 @@ BatchLoss Mlp<T>::forward_backward(const LossSpec& loss, int64_t m, MatView<T> x
   }
   const Rows halves[2] = {{0, (m + 1) / 2}, {(m + 1) / 2, m}};
   double sums[2] = {0.0, 0.0};
+  // An exception must not leave an OpenMP region (that terminates the process), nor skip
+  // a barrier the other thread waits at: the first is kept and rethrown after the region.
+  std::exception_ptr error;
+  auto guarded = [&](auto&& work) {
+    try {
+      work();
+    } catch (...) {
+#pragma omp critical(fastmlp_halved_step_error)
+      if (!error) error = std::current_exception();
+    }
+  };
   parallel(std::min(2, max_threads()), [&](int t, int nt) {
     const ThreadCap one(1);  // each half's ops on its own thread
-    for (int h = t; h < 2; h += nt) sums[h] = forward_loss(halves[h]);
+    guarded([&] {
+      for (int h = t; h < 2; h += nt) sums[h] = forward_loss(halves[h]);
+    });
     team_barrier(nt);
-    if (!backward_if_not_finite && !std::isfinite(sums[0] + sums[1])) return;
-    for (int h = t; h < 2; h += nt) backward(halves[h], x, h == 0 ? grads : half_grads_.data());
+    if (error || (!backward_if_not_finite && !std::isfinite(sums[0] + sums[1]))) return;
+    guarded([&] {
+      for (int h = t; h < 2; h += nt) backward(halves[h], x, h == 0 ? grads : half_grads_.data());
+    });
     team_barrier(nt);
+    if (error) return;
     for (int64_t i = 0; i < n_params_; ++i) {  // grads += the second half's, a share each
       const int64_t size = param_sizes_[i], lo = size * t / nt, hi = size * (t + 1) / nt;
       for (int64_t j = lo; j < hi; ++j) grads[i][j] += half_grads_[i][j];
     }
   });
+  if (error) std::rethrow_exception(error);
   return {sums[0] + sums[1], weight, denom};
 }
 
@@ -315,7 +334,7 @@ double Mlp<T>::evaluate(LossKind kind, int64_t m, MatView<T> x, Targets<T> targe
     const int64_t rows = std::min(kInferenceRows, m - r0);
     reserve(rows, false);
     inference_pass(rows, rows_of(x, r0));
-    total += loss_sum<T>(kind, rows, n, act_.back(), rows_from(target, r0, n), nullptr, T(1));
+    total += loss_sum<T>(kind, rows, n, act_.back(), rows_from(target, r0, n), nullptr, T(1), r0);
   }
   return total;
 }
