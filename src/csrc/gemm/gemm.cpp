@@ -112,6 +112,24 @@ void gemm_empty_k(int64_t m, int64_t n, T* c, int64_t ldc, const Epilogue<T>& ep
   finish_tile(ep, 0u, c, ldc, 0, 0, m, n);
 }
 
+// Moves an mr x nr tile from the edge buffer (row stride NR) to C' (element (i, j) at
+// c[i*rs + j*cs]) if to_c, else back. The inner loop runs along C's unit stride: a
+// transposed C' would otherwise take one strided store per element.
+template <bool to_c, class T>
+void move_tile(T* edge, int64_t NR, T* c, int64_t rs, int64_t cs, int64_t mr, int64_t nr) {
+  auto move = [&](int64_t i, int64_t j) {
+    if constexpr (to_c) c[i * rs + j * cs] = edge[i * NR + j];
+    else edge[i * NR + j] = c[i * rs + j * cs];
+  };
+  if (cs == 1) {
+    for (int64_t i = 0; i < mr; ++i)
+      for (int64_t j = 0; j < nr; ++j) move(i, j);
+  } else {
+    for (int64_t j = 0; j < nr; ++j)
+      for (int64_t i = 0; i < mr; ++i) move(i, j);
+  }
+}
+
 // Share of the register tiles' lanes that hold real elements of an m x n result.
 double tile_efficiency(int64_t m, int64_t n, int mr, int nr) {
   return double(m) / double(round_up(m, mr)) * double(n) / double(round_up(n, nr));
@@ -197,12 +215,9 @@ void gemm_packed(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T*
               // (C' element (i, j) lives at c[i*rs + j*cs].)
               const int64_t rs = transposed ? 1 : ldc, cs = transposed ? ldc : 1;
               T* ct = c + i0 * rs + j0 * cs;
-              if (!first)
-                for (int64_t i = 0; i < mr; ++i)
-                  for (int64_t j = 0; j < nr; ++j) edge[i * NR + j] = ct[i * rs + j * cs];
+              if (!first) move_tile<false>(edge, NR, ct, rs, cs, mr, nr);
               kern.ukernel(kc, ap, bp, edge, NR, tile_bias, flags);
-              for (int64_t i = 0; i < mr; ++i)
-                for (int64_t j = 0; j < nr; ++j) ct[i * rs + j * cs] = edge[i * NR + j];
+              move_tile<true>(edge, NR, ct, rs, cs, mr, nr);
               if (last) {
                 if (transposed)
                   finish_tile(ep, done, c, ldc, j0, i0, nr, mr);
