@@ -1,6 +1,7 @@
 // Branch-free float32 math that compilers vectorize: compiled inside a loop in a
-// translation unit with AVX-512 flags, each function becomes straight-line AVX-512 code
-// (no libm calls, no data-dependent branches). Everything here is `static`: each ISA's
+// translation unit with an ISA's flags, each function becomes straight-line vector code
+// (no libm calls, no data-dependent branches; the selects become blends, which GCC does
+// only with -fno-trapping-math, set for every file in CMakeLists.txt). Everything here is `static`: each ISA's
 // translation unit gets its own copy, so the linker can never hand one ISA's code to
 // another (an inline function with external linkage would be merged across them). Accuracy: a few ulp for exp, sigmoid and
 // tanh; erfc (Numerical Recipes' Chebyshev form) has relative error < 1.2e-7 everywhere,
