@@ -74,10 +74,20 @@ def _matmul_case(n, dtype, quick, subject="matmul", isa=None, threads=None):
                 threads=threads, isa=isa, size=n)
 
 
+# in-cache shape (input and output in a 1 MiB L2) for the per-ISA elementwise kernels
+# (vmath.hpp): sigmoid exercises exp and a division, gelu erfc
+ELEMENTWISE_MICROKERNEL_SHAPE = (128, 1024)
+ELEMENTWISE_MICROKERNELS = ("sigmoid", "gelu")
+
+
 def microkernel_cases():
     import fastmlp
-    return [_matmul_case(MICROKERNEL_SIZE[dtype], dtype, True, "microkernel", isa, threads=1)
-            for isa in fastmlp.cpu_info()["available_isas"] for dtype in ("float32", "float64")]
+    isas = fastmlp.cpu_info()["available_isas"]
+    return ([_matmul_case(MICROKERNEL_SIZE[dtype], dtype, True, "microkernel", isa, threads=1)
+             for isa in isas for dtype in ("float32", "float64")]
+            + [_activation_case(name, ELEMENTWISE_MICROKERNEL_SHAPE, True, "microkernel", isa,
+                                threads=1)
+               for isa in isas for name in ELEMENTWISE_MICROKERNELS])
 
 
 def matmul_cases():
@@ -126,13 +136,17 @@ ACTIVATION_NAMES_FULL = ("relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softm
 ACTIVATION_SHAPE = (4096, 1024)
 
 
+def _activation_case(name, shape, quick, subject="activations", isa=None, threads=None):
+    rows, cols = shape
+    return Case(subject, name if isa is None else f"{name} {isa}, 1 thread", f"{rows}x{cols}",
+                "float32", None, lambda: ops.activation_inputs(rows, cols, "float32"),
+                {"fastmlp": ops.activation_fastmlp(name), "numpy": ops.activation_numpy(name),
+                 "torch": ops.activation_torch(name)},
+                ops.activation_reference(name), quick, 1e-5, threads=threads, isa=isa)
+
+
 def activation_cases():
-    rows, cols = ACTIVATION_SHAPE
-    return [Case("activations", name, f"{rows}x{cols}", "float32", None,
-                 lambda: ops.activation_inputs(rows, cols, "float32"),
-                 {"fastmlp": ops.activation_fastmlp(name), "numpy": ops.activation_numpy(name),
-                  "torch": ops.activation_torch(name)},
-                 ops.activation_reference(name), name in ACTIVATION_NAMES_QUICK, 1e-5)
+    return [_activation_case(name, ACTIVATION_SHAPE, name in ACTIVATION_NAMES_QUICK)
             for name in ACTIVATION_NAMES_FULL]
 
 
