@@ -70,6 +70,24 @@ def footer(rows):
     return "\n".join(lines)
 
 
+def best_of_runs(runs):
+    """The rows of several runs' JSON results (same cases, in the same order) with, per case
+    and library, the result whose best time is shortest: the best-of-blocks of one run,
+    taken over the blocks of all of them."""
+    ids = [[row["id"] for row in run["results"]] for run in runs]
+    if any(i != ids[0] for i in ids[1:]):
+        raise ValueError("the runs to combine measured different cases")
+    rows = []
+    for same_case in zip(*(run["results"] for run in runs)):
+        row = dict(same_case[0], results={})
+        for library in same_case[0]["results"]:
+            results = [r["results"][library] for r in same_case if library in r["results"]]
+            timed = [r for r in results if r.get("status") == "ok" and r.get("best_s")]
+            row["results"][library] = min(timed, key=lambda r: r["best_s"]) if timed else results[0]
+        rows.append(row)
+    return rows
+
+
 def write_json(path, machine, rows, settings):
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "w") as f:

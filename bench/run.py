@@ -4,6 +4,7 @@
     python bench/run.py --full          # every size (matmul 32..4096, all widths, activations)
     python bench/run.py --only matmul   # cases whose subject/workload/shape contain a pattern
     python bench/run.py --threads 1 --json out.json --png out.png
+    python bench/run.py --combine a.json b.json --png out.png   # best of earlier runs
 """
 import argparse
 import json
@@ -39,6 +40,9 @@ def parse_args(argv=None):
     p.add_argument("--numpy-coretype", default="SkylakeX", metavar="NAME",
                    help="also measure NumPy with OPENBLAS_CORETYPE=NAME in a child process "
                         "(skipped when OpenBLAS already uses it; 'none' to skip)")
+    p.add_argument("--combine", nargs="+", metavar="JSON",
+                   help="measure nothing: print the table (and draw --png) of earlier runs' "
+                        "--json files, each library's best time per case over the runs")
     p.add_argument("--numpy-only", action="store_true", help=argparse.SUPPRESS)  # the child's mode
     return p.parse_args(argv)
 
@@ -82,8 +86,28 @@ def numpy_with_coretype(args, info):
     return results, f"NumPy {coretype} column: OpenBLAS reported kernels '{got}' in the child process"
 
 
+def combine(args):
+    runs = []
+    for path in args.combine:
+        with open(path) as f:
+            runs.append(json.load(f))
+    rows = report.best_of_runs(runs)
+    print(machine.format_machine(runs[0]["machine"]))
+    print(f"\n{len(rows)} cases, each library's best over {len(runs)} runs; {report.RATIO_NOTE}\n")
+    print(report.header())
+    for row in rows:
+        print(report.format_row(row))
+    print("\n" + report.footer(rows))
+    if args.png:
+        report.draw_png(args.png, runs[0]["machine"], rows)
+        print(f"\nwrote {args.png}")
+    return 0
+
+
 def main(argv=None):
     args = parse_args(argv)
+    if args.combine:
+        return combine(args)
     start = time.perf_counter()
     seconds = args.seconds or (1.0 if args.full else 0.25)
     libraries = ("numpy",) if args.numpy_only else cases.LIBRARIES

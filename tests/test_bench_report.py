@@ -1,0 +1,57 @@
+"""The runner's --combine: the best of several runs, per case and library."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from bench import report  # noqa: E402
+
+
+def _run(times):
+    """A run's JSON results: one case per entry of times, {library: best_s or a status}."""
+    rows = []
+    for i, sides in enumerate(times):
+        results = {lib: ({"status": "ok", "best_s": t} if isinstance(t, float) else {"status": t})
+                   for lib, t in sides.items()}
+        rows.append({"id": f"case {i}", "subject": "matmul", "workload": "matmul", "shape": f"{i}",
+                     "dtype": "float32", "results": results})
+    return {"machine": {}, "results": rows}
+
+
+def test_best_of_runs_takes_each_librarys_shortest_time():
+    a = _run([{"fastmlp": 2.0, "numpy": 1.0}, {"fastmlp": 1.0, "torch": "not installed"}])
+    b = _run([{"fastmlp": 1.5, "numpy": 3.0}, {"fastmlp": 4.0, "torch": 2.0}])
+    rows = report.best_of_runs([a, b])
+    assert [r["id"] for r in rows] == ["case 0", "case 1"]
+    assert rows[0]["results"]["fastmlp"]["best_s"] == 1.5
+    assert rows[0]["results"]["numpy"]["best_s"] == 1.0
+    assert rows[1]["results"]["fastmlp"]["best_s"] == 1.0
+    assert rows[1]["results"]["torch"]["best_s"] == 2.0  # a timed result beats a status
+    assert a["results"][0]["results"]["fastmlp"]["best_s"] == 2.0  # the inputs are untouched
+
+
+def test_best_of_runs_refuses_runs_of_different_cases():
+    with pytest.raises(ValueError, match="different cases"):
+        report.best_of_runs([_run([{"fastmlp": 1.0}]), _run([{"fastmlp": 1.0}] * 2)])
+
+
+def test_runner_combines_json_files(tmp_path):
+    runs = []
+    for n in range(2):
+        path = tmp_path / f"run{n}.json"
+        subprocess.run([sys.executable, os.path.join(ROOT, "bench", "run.py"), "--only",
+                        "matmul 64x64x64 float64", "--seconds", "0.01", "--json", str(path),
+                        "--png", "", "--numpy-coretype", "none"], check=True,
+                       capture_output=True)
+        runs.append(path)
+    out = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "run.py"), "--combine",
+                          *map(str, runs), "--png", ""], check=True, capture_output=True,
+                         text=True).stdout
+    assert "best over 2 runs" in out
+    best = min(json.load(open(p))["results"][0]["results"]["fastmlp"]["best_s"] for p in runs)
+    assert report.format_seconds(best) in out
