@@ -25,8 +25,12 @@ def run_python(code, **env):
 
 def test_cpu_info():
     info = fastmlp.cpu_info()
-    assert set(info) == {"cpu", "isa", "available_isas", "num_threads"}
+    assert set(info) == {"cpu", "isa", "available_isas", "num_threads", "vendor", "brand", "family",
+                         "model", "stepping", "caches", "cache_source", "blocking"}
     assert isinstance(info["cpu"], str) and info["cpu"]
+    assert set(info["caches"]) == {"l1d", "l2", "l3"}
+    assert set(info["blocking"]) == {"float32", "float64"}
+    assert info["blocking"]["float32"] == blocking(np.float32)
     assert info["available_isas"][0] == "generic"
     assert set(info["available_isas"]) <= set(ALL_ISAS)
     assert info["isa"] in info["available_isas"]

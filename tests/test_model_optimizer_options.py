@@ -81,6 +81,6 @@ def test_epoch_reports_each_batch_penalty_before_its_update(dtype):
             assert result.batch_penalty[1] != result.batch_penalty[0]
             reports.append(result.batch_penalty)
     finally:
-        _core._init_isa_from_environment()
+        _core._init_from_environment()
     for r in reports[1:]:
         np.testing.assert_array_equal(r[:1], reports[0][:1])

@@ -131,6 +131,6 @@ def test_updates_are_bit_identical_on_every_isa(make, dtype):
                 opt.step(params, [rng.standard_normal(p.shape).astype(dtype) for p in params])
             results.append(np.concatenate([p.ravel() for p in params]))
     finally:
-        _core._init_isa_from_environment()
+        _core._init_from_environment()
     for r in results[1:]:
         np.testing.assert_array_equal(r, results[0])

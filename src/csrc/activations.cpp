@@ -6,6 +6,7 @@
 #include <type_traits>
 
 #include "elementwise/elementwise.hpp"
+#include "isa/dispatch.hpp"
 #include "threads.hpp"
 
 namespace fastmlp {
@@ -21,9 +22,6 @@ const Named kActivations[] = {
     {"tanh", Activation::tanh}, {"gelu", Activation::gelu},
     {"softmax", Activation::softmax}, {"step", Activation::step},
 };
-
-// Rows per thread below which starting threads costs more than it saves.
-constexpr int64_t kElementsPerThread = 1 << 15;
 
 template <class T>
 inline T sigmoid(T x) {
@@ -177,7 +175,7 @@ void activation_backward(Activation act, T slope, const T* g, const T* y, const 
 template <class T>
 void activation_forward_2d(Activation act, T slope, const T* x, T* y, int64_t m, int64_t n) {
   if (m == 0 || n == 0) return;
-  const int nt = threads_for(m * n, kElementsPerThread);
+  const int nt = threads_for(m * n, tuning().elementwise_per_thread);
   if (act == Activation::softmax) {
     parallel_ranges(nt, m, [&](int64_t lo, int64_t hi) {
       for (int64_t i = lo; i < hi; ++i) softmax_row(x + i * n, y + i * n, n);
@@ -196,7 +194,7 @@ void activation_backward_2d(Activation act, T slope, const T* g, const T* y, con
                             int64_t m, int64_t n) {
   if (m == 0 || n == 0) return;
   if (act == Activation::step) throw std::invalid_argument("activation 'step' has no gradient");
-  const int nt = threads_for(m * n, kElementsPerThread);
+  const int nt = threads_for(m * n, tuning().elementwise_per_thread);
   if (act == Activation::softmax) {
     parallel_ranges(nt, m, [&](int64_t lo, int64_t hi) {
       for (int64_t i = lo; i < hi; ++i) softmax_backward_row(g + i * n, y + i * n, out + i * n, n);

@@ -10,7 +10,7 @@
 
 #include "activations.hpp"
 #include "dense.hpp"
-#include "gemm/dispatch.hpp"
+#include "isa/dispatch.hpp"
 #include "gemm/gemm.hpp"
 #include "peak/peak.hpp"
 #include "pyargs.hpp"
@@ -205,24 +205,63 @@ py::array activation_backward_py(const std::string& name, const py::object& gy_o
 template <class T>
 py::dict blocking() {
   const GemmKernel<T>& k = gemm_kernel<T>();
+  const Blocking& b = gemm_blocking<T>();
   py::dict d;
-  d["isa"] = k.isa;
+  d["isa"] = kernel_set().name;
   d["mr"] = k.mr;
   d["nr"] = k.nr;
-  d["mc"] = k.mc;
-  d["kc"] = k.kc;
-  d["nc"] = k.nc;
+  d["mc"] = b.mc;
+  d["kc"] = b.kc;
+  d["nc"] = b.nc;
+  d["source"] = blocking_source();
   return d;
 }
 
-py::dict isa_info() {
+py::dict cache_level(const CacheLevel& c) {
+  py::dict d;
+  d["size"] = c.size;
+  d["ways"] = c.ways;
+  d["line"] = c.line;
+  d["shared_by"] = c.shared_by;
+  return d;
+}
+
+// The CPU as CPUID describes it, the caches the blocking follows, the kernels in use.
+py::dict cpu_description() {
+  const CpuIdentity& id = cpu_identity();
+  const Caches& caches = caches_in_use();
   py::dict d;
   d["isa"] = isa_name(current_isa());
   py::list avail;
   for (Isa isa : available_isas()) avail.append(isa_name(isa));
   d["available_isas"] = avail;
   d["num_threads"] = max_threads();
+  d["vendor"] = id.vendor;
+  d["brand"] = id.brand;
+  d["family"] = id.family;
+  d["model"] = id.model;
+  d["stepping"] = id.stepping;
+  py::dict levels;
+  levels["l1d"] = cache_level(caches.l1d);
+  levels["l2"] = cache_level(caches.l2);
+  levels["l3"] = cache_level(caches.l3);
+  d["caches"] = levels;
+  d["cache_source"] = caches.source;
+  py::dict blocks;
+  blocks["float32"] = blocking<float>();
+  blocks["float64"] = blocking<double>();
+  d["blocking"] = blocks;
   return d;
+}
+
+// Runs a change of the run-time configuration, turning its invalid_argument into ValueError.
+template <class F>
+void reconfigure(F&& f) {
+  try {
+    f();
+  } catch (const std::invalid_argument& e) {
+    throw py::value_error(e.what());
+  }
 }
 
 }  // namespace
@@ -345,14 +384,19 @@ ndarray of the shape of ``grad_y``.
         set_max_threads(n);
       }, py::arg("n"), "Use at most n OpenMP threads in fastmlp's kernels.");
   mod.def("get_num_threads", &max_threads, "Number of threads fastmlp's kernels may use.");
-  mod.def("_isa_info", &isa_info);
-  mod.def("_init_isa_from_environment", [] {
-        try {
-          init_isa_from_environment();
-        } catch (const std::invalid_argument& e) {
-          throw py::value_error(e.what());
-        }
-      }, "Pick the ISA: FASTMLP_ISA if set, else the best the CPU has (called once by fastmlp's import).");
+  mod.def("_cpu_description", &cpu_description,
+          "CPU identity, the caches the blocking follows, the kernels and blocking in use.");
+  mod.def("_init_from_environment", [] { reconfigure([] { init_from_environment(); }); },
+          "Pick the ISA (FASTMLP_ISA, else the best the CPU has) and apply FASTMLP_CACHES and "
+          "FASTMLP_BLOCKING (called once by fastmlp's import).");
+  mod.def("_set_caches", [](const std::string& spec) { reconfigure([&] { set_cache_spec(spec); }); },
+          py::arg("spec"),
+          "Derive the blocking from the detected caches with spec applied (FASTMLP_CACHES's "
+          "syntax, e.g. 'l2=256K,l3=8M'; '' for the detected caches). For tests and tuning.");
+  mod.def("_set_blocking", [](const std::string& spec) { reconfigure([&] { set_blocking_spec(spec); }); },
+          py::arg("spec"),
+          "Replace the model's cache blocks (FASTMLP_BLOCKING's syntax, e.g. 'kc=256,nc=192'; "
+          "'' for the model's). For tests and tuning.");
   mod.def("_gemm_blocking", [](const std::string& dtype) {
         if (dtype == "float32") return blocking<float>();
         if (dtype == "float64") return blocking<double>();
@@ -369,13 +413,8 @@ ndarray of the shape of ``grad_y``.
         return peak_gflops(isa.c_str(), f64, threads, seconds);
       }, py::arg("isa"), py::arg("dtype") = "float32", py::arg("threads") = 1, py::arg("seconds") = 0.2,
       "FMA peak probe: best GFLOP/s of `threads` threads running independent FMA chains.");
-  mod.def("_set_isa", [](const std::string& name) {
-        try {
-          set_isa(name);
-        } catch (const std::invalid_argument& e) {
-          throw py::value_error(e.what());
-        }
-      }, py::arg("name"), "Switch the micro-kernel set (for tests; FASTMLP_ISA at import is the public way).");
+  mod.def("_set_isa", [](const std::string& name) { reconfigure([&] { set_isa(name); }); },
+      py::arg("name"), "Switch the micro-kernel set (for tests; FASTMLP_ISA at import is the public way).");
 
   register_mlp(mod);
 }

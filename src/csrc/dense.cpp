@@ -6,6 +6,7 @@
 #include "activations.hpp"
 #include "buffer.hpp"
 #include "gemm/gemm.hpp"
+#include "isa/dispatch.hpp"
 #include "threads.hpp"
 
 namespace fastmlp {
@@ -33,7 +34,7 @@ template <class T, class Fn>
 void for_column_ranges(int64_t m, int64_t n, Fn fn) {
   constexpr int64_t kLine = 64 / sizeof(T);
   const int64_t chunks = ceil_div(n, kLine);
-  const int nt = static_cast<int>(std::min<int64_t>(threads_for(m * n, 1 << 15), chunks));
+  const int nt = static_cast<int>(std::min<int64_t>(threads_for(m * n, tuning().elementwise_per_thread), chunks));
   parallel_ranges(nt, chunks, [&](int64_t chunk_lo, int64_t chunk_hi) {
     const int64_t lo = std::min(n, chunk_lo * kLine), hi = std::min(n, chunk_hi * kLine);
     if (hi > lo) fn(lo, hi);

@@ -11,31 +11,26 @@
 #include "dense.hpp"
 #include "rng.hpp"
 #include "small_dense.hpp"
+#include "isa/dispatch.hpp"
 #include "threads.hpp"
 
 namespace fastmlp {
 namespace {
 
-// Rows per pass of predict/evaluate: bounds the workspace, not the GEMM efficiency.
-constexpr int64_t kInferenceRows = 2048;
-
-// How a training step uses threads, by its forward multiply-adds (batch rows x weights):
-// - below kThreadedStepMadds, all of it on the calling thread. Its ops take microseconds
-//   each, and splitting one across cores first moves the weights and activations that
-//   the ops before it left in one core's cache: such steps were 4-25% slower on two
-//   threads than on one;
-// - up to kHalvedStepMadds, as two fixed halves of its rows, each propagated forward and
-//   backward on one thread, their gradients then added in order: one OpenMP region per
-//   step instead of one per op, whose ops at these sizes gained little from a second
+// How a training step uses threads, by its forward multiply-adds (batch rows x weights),
+// with the thresholds of isa/tuning.hpp:
+// - below threaded_step_madds, all of it on the calling thread. Its ops take
+//   microseconds each, and splitting one across cores first moves the weights and
+//   activations that the ops before it left in one core's cache: such steps were 4-25%
+//   slower on two threads than on one;
+// - up to halved_step_madds, as two fixed halves of its rows, each propagated forward
+//   and backward on one thread, their gradients then added in order: one OpenMP region
+//   per step instead of one per op, whose ops at these sizes gained little from a second
 //   thread. (Fixed halves, whatever the thread count, keep results thread-independent;
 //   one thread runs them one after the other, 0-10% slower than unhalved.)
 // - above, each op threaded on its own (a whole step's work is then large enough to
 //   spread over any number of cores).
-// Measured with the scikit-learn estimators on 2 cores, float32, 2 threads vs 1: digits
-// 64-100-10 (7400 weights) 1.00x at batches 16-64, 0.74x at 128, 0.67x at 200; diabetes
-// 10-64-64-1 1.00x at 16-64, 0.69x at 200; 64-256-256-10 0.59-0.74x at 16-200.
-constexpr int64_t kThreadedStepMadds = int64_t(1) << 19;
-constexpr int64_t kHalvedStepMadds = int64_t(1) << 24;
+// predict and evaluate run inference_rows rows per pass, which bounds their workspace.
 
 template <class T>
 Targets<T> rows_from(Targets<T> t, int64_t row0, int64_t width) {
@@ -96,13 +91,13 @@ bool Mlp<T>::needs_pre(const LayerRef<T>& l) const {
 
 template <class T>
 int Mlp<T>::step_thread_cap(int64_t m) const {
-  return m * weights_ < kThreadedStepMadds ? 1 : 0;
+  return m * weights_ < tuning().threaded_step_madds ? 1 : 0;
 }
 
 template <class T>
 bool Mlp<T>::halved_step(int64_t m) const {
   const int64_t madds = m * weights_;
-  return m >= 2 && madds >= kThreadedStepMadds && madds < kHalvedStepMadds;
+  return m >= 2 && madds >= tuning().threaded_step_madds && madds < tuning().halved_step_madds;
 }
 
 template <class T>
@@ -318,8 +313,9 @@ double Mlp<T>::penalty(const OptimConfig& config) const {
 template <class T>
 void Mlp<T>::predict(int64_t m, MatView<T> x, T* y) {
   const int64_t n = out_features();
-  for (int64_t r0 = 0; r0 < m; r0 += kInferenceRows) {
-    const int64_t rows = std::min(kInferenceRows, m - r0);
+  const int64_t pass = tuning().inference_rows;
+  for (int64_t r0 = 0; r0 < m; r0 += pass) {
+    const int64_t rows = std::min(pass, m - r0);
     reserve(rows, false);
     inference_pass(rows, rows_of(x, r0));
     std::memcpy(y + r0 * n, act_.back(), sizeof(T) * rows * n);
@@ -330,8 +326,9 @@ template <class T>
 double Mlp<T>::evaluate(LossKind kind, int64_t m, MatView<T> x, Targets<T> target) {
   const int64_t n = out_features();
   double total = 0;
-  for (int64_t r0 = 0; r0 < m; r0 += kInferenceRows) {
-    const int64_t rows = std::min(kInferenceRows, m - r0);
+  const int64_t pass = tuning().inference_rows;
+  for (int64_t r0 = 0; r0 < m; r0 += pass) {
+    const int64_t rows = std::min(pass, m - r0);
     reserve(rows, false);
     inference_pass(rows, rows_of(x, r0));
     total += loss_sum<T>(kind, rows, n, act_.back(), rows_from(target, r0, n), nullptr, T(1), r0);

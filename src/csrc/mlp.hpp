@@ -126,7 +126,7 @@ class Mlp {
   bool needs_pre(const LayerRef<T>& l) const;
   // The thread cap for a training step on m rows (ThreadCap: 0 for none).
   int step_thread_cap(int64_t m) const;
-  // Whether a training step on m rows runs as two halves (see kHalvedStepMadds); a
+  // Whether a training step on m rows runs as two halves (see mlp.cpp); a
   // matter of the shape only, so that results do not depend on the number of threads.
   bool halved_step(int64_t m) const;
   // weight_decay/2 ||p||^2 + l1 |p|_1 over the parameters config penalises, in double.

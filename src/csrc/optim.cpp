@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <type_traits>
 
+#include "isa/dispatch.hpp"
 #include "threads.hpp"
 
 namespace fastmlp {
@@ -26,12 +27,6 @@ int optimizer_state_slots(OptimKind kind) {
   }
   return 0;
 }
-
-namespace {
-
-constexpr int64_t kParamsPerThread = 1 << 15;
-
-}  // namespace
 
 namespace {
 
@@ -80,7 +75,7 @@ void optimizer_update(const OptimStep<T>& s, T* p, const T* g, T* const* state, 
     if constexpr (std::is_same_v<T, float>) return kernels.f32;
     else return kernels.f64;
   }();
-  const int nt = threads_for(n, kParamsPerThread);
+  const int nt = threads_for(n, tuning().optim_params_per_thread);
   parallel_ranges(nt, n, [&](int64_t lo, int64_t hi) { update_range(s, p, g, state, lo, hi); });
 }
 

@@ -88,8 +88,7 @@ struct OptimUpdateKernels {
   NormSumsFn<float> norms_f32;
   NormSumsFn<double> norms_f64;
 };
-extern const OptimUpdateKernels optim_update_generic, optim_update_avx2, optim_update_avx512;
-// The set for the ISA in use (gemm/dispatch.cpp).
+// The set for the ISA in use (isa/dispatch.cpp).
 const OptimUpdateKernels& optim_update_kernels();
 
 template <class T>

@@ -7,14 +7,14 @@
 #include <cstdint>
 
 #include "common.hpp"
+#include "isa/dispatch.hpp"
 
 namespace fastmlp {
 
 // Whether an m x n x k dense layer takes the direct path. Depends on the shape only,
 // never on the thread count.
 inline bool use_small_dense(int64_t m, int64_t n, int64_t k) {
-  constexpr int64_t kMaxMadds = 1 << 14;
-  return m * n * k <= kMaxMadds;
+  return m * n * k <= tuning().small_dense_max_madds;
 }
 
 // As dense_forward (dense.hpp); w is n x k row-major.

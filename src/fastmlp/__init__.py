@@ -6,9 +6,10 @@ MLP model whose training epochs run in one C++ call each.
 """
 from fastmlp import _core
 
-# FASTMLP_ISA or the best kernels for this CPU; a bad FASTMLP_ISA fails the import with a
-# ValueError saying why (raised here, so it is not wrapped in an ImportError).
-_core._init_isa_from_environment()
+# FASTMLP_ISA or the best kernels for this CPU, with FASTMLP_CACHES and FASTMLP_BLOCKING
+# applied; a bad value fails the import with a ValueError saying why (raised here, so it
+# is not wrapped in an ImportError).
+_core._init_from_environment()
 
 from fastmlp._core import (  # noqa: E402
     activation,

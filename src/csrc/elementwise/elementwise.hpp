@@ -1,5 +1,5 @@
 // Vectorized float32 elementwise kernels for the transcendental activations, one set per
-// ISA (elementwise_<isa>.cpp, each compiled with its own flags), chosen with the GEMM's.
+// ISA (isa/<name>/config.cpp, each compiled with its own flags), chosen with the GEMM's.
 // float64 keeps libm's functions: its users want the last digits.
 #pragma once
 #include <cstdint>
@@ -16,11 +16,7 @@ struct ElementwiseF32 {
   void (*softmax_row)(const float* x, float* y, int64_t n);
 };
 
-extern const ElementwiseF32 elementwise_f32_generic;
-extern const ElementwiseF32 elementwise_f32_avx2;
-extern const ElementwiseF32 elementwise_f32_avx512;
-
-// The set for the ISA in use (gemm/dispatch.cpp).
+// The set for the ISA in use (isa/dispatch.cpp).
 const ElementwiseF32& elementwise_f32();
 
 }  // namespace fastmlp

@@ -1,4 +1,4 @@
-// The loops behind ElementwiseF32, written once: include only from elementwise_<isa>.cpp,
+// The loops behind ElementwiseF32, written once: include only from isa/<name>/config.cpp,
 // where the ISA's flags make the compiler vectorize them. All `static` (see vmath.hpp),
 // and no std:: templates, whose instances would be merged across ISAs the same way.
 #pragma once

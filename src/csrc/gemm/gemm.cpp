@@ -5,8 +5,8 @@
 
 #include "buffer.hpp"
 #include "epilogue.hpp"
-#include "gemm/dispatch.hpp"
 #include "gemm/gemm_dot.hpp"
+#include "isa/dispatch.hpp"
 #include "threads.hpp"
 
 namespace fastmlp {
@@ -14,9 +14,6 @@ namespace {
 
 // Largest MR x NR tile of any micro-kernel; edge tiles go through a buffer this size.
 constexpr int kMaxTile = 512;
-// Multiply-adds per thread below which another thread costs more than it brings (a
-// 64^3 product already gains from two).
-constexpr int64_t kMaddsPerThread = int64_t(1) << 17;
 
 // Packing buffers of the calling thread (OpenMP workers write into them through
 // pointers); one set per Python thread, so concurrent calls never share one.
@@ -144,14 +141,15 @@ void gemm_packed(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T*
   const GemmKernel<T>& kern = gemm_kernel<T>();
   const int MR = kern.mr, NR = kern.nr;
   if (MR * NR > kMaxTile) throw std::logic_error("micro-kernel tile larger than kMaxTile");
-  const int64_t KC = kern.kc;
+  const Blocking& blk = gemm_blocking<T>();
+  const int64_t KC = blk.kc;
   // Whole micro-panels: the packed A block holds MC / MR of them.
-  const int64_t MC = round_up(std::min(kern.mc, m), MR);
-  const int64_t NCP = std::max<int64_t>(1, kern.nc / NR);  // N panels per packed B block
+  const int64_t MC = round_up(std::min(blk.mc, m), MR);
+  const int64_t NCP = std::max<int64_t>(1, blk.nc / NR);  // N panels per packed B block
   const int64_t n_panels = ceil_div(n, NR);
   const int64_t kc_max = std::min(KC, k);
 
-  int nt = threads_for(m * n * k, kMaddsPerThread);
+  int nt = threads_for(m * n * k, tuning().gemm_madds_per_thread);
   nt = static_cast<int>(std::min<int64_t>(nt, ceil_div(MC, MR) * n_panels));
   int tm = 1, tn = 1;
   thread_grid(nt, ceil_div(MC, MR), n_panels, tm, tn);

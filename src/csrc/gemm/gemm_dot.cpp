@@ -3,35 +3,16 @@
 #include <algorithm>
 
 #include "epilogue.hpp"
-#include "gemm/dispatch.hpp"
+#include "isa/dispatch.hpp"
 #include "threads.hpp"
 
 namespace fastmlp {
-namespace {
-
-// Finer than the packed path's grain: with short rows the horizontal sums make each
-// multiply-add here several times dearer, so a second thread pays off sooner.
-constexpr int64_t kMaddsPerThread = int64_t(1) << 15;
-// Outputs this narrow (classifier heads) take the unpacked path whatever their rows.
-constexpr int64_t kDotMaxColumns = 16;
-
-// Rows up to which the unpacked path beats packing, by the depth k. Its horizontal sums
-// cost about as much as the multiply-adds of a short row, so a shallow product packs
-// from a few rows on; a deep one keeps the dot products to 64 rows, where packing W^T
-// (n x k, beyond L2) costs more than the sums. Measured on AVX-512, float32, one thread,
-// both paths alternating on an idle machine: at k 10-32 packing wins from 16 rows (up
-// to 2x), at k 64 from 48, at k 128 from 32; at k >= 256 the dot path wins to 64 rows.
-int64_t dot_max_rows(int64_t k) {
-  return k >= 256 ? 64 : k >= 64 ? 32 : 8;
-}
-
-}  // namespace
-
 template <class T>
 bool dot_path_applies(int64_t m, int64_t n, int64_t k, const MatView<T>& a, const MatView<T>& b) {
   // Few rows (inference, small batches) or few columns (an output layer): either way
   // packing would cost about as much as the arithmetic it prepares.
-  const bool small = m <= dot_max_rows(k) || n <= kDotMaxColumns;
+  const Tuning& t = tuning();
+  const bool small = m <= t.dot_rows<T>().max_rows(k) || n <= t.dot_max_columns;
   return small && k > 0 && a.cs == 1 && b.rs == 1;
 }
 
@@ -42,7 +23,7 @@ void gemm_dot(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T* c,
   const int64_t NR = dk.nr, MR = dk.mr_max;
   const int64_t n_blocks = ceil_div(n, NR), m_blocks = ceil_div(m, MR);
   const int nt = static_cast<int>(
-      std::min<int64_t>(threads_for(m * n * k, kMaddsPerThread), std::max(n_blocks, m_blocks)));
+      std::min<int64_t>(threads_for(m * n * k, tuning().dot_madds_per_thread), std::max(n_blocks, m_blocks)));
   // Threads split the columns (rows of W) when there are enough: each then streams its
   // part of B once, NR rows at a time in L1 while it runs through A's few rows. An
   // output with fewer column blocks than threads is split by rows instead.

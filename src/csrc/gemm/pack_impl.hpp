@@ -2,7 +2,7 @@
 // a column-major B such as W^T in a dense layer's forward pass) into the interleaved
 // micro-panel layout: in-register transposes of width x width tiles instead of one
 // scalar load and store per element. Written once over a vector traits type V; include
-// only from ukernel_<isa>.cpp (through ukernel_impl.hpp), compiled with that ISA's flags.
+// only from isa/<name>/config.cpp (through ukernel_impl.hpp), compiled with that ISA's flags.
 #pragma once
 #include <cstdint>
 

@@ -34,27 +34,14 @@ struct DotKernel {
   DotFn<T> fn[4];  // fn[r - 1] for r rows
 };
 
-// A micro-kernel with the blocking that suits it: MC rows x KC of A form one packed
-// block (shared by the threads, in L3: a few MiB, so that B, repacked per A block, is
-// packed once per K block for the batch sizes of training); KC x NC of B one thread's
-// packed block, sized to about half of a 1 MiB L2 so the streaming A micro-panels and C
-// do not evict it.
+// A micro-kernel with its packers and the unpacked kernels of the same ISA. Its cache
+// blocks are derived from the CPU's caches and this tile (cpu/blocking.hpp).
 template <class T>
 struct GemmKernel {
-  const char* isa;
   int mr, nr;
-  int64_t mc, kc, nc;
   UkernelFn<T> ukernel;
   PackFn<T> pack_transposed;
   DotKernel<T> dot;
 };
-
-// Defined one per ISA translation unit, each compiled with its own flags.
-extern const GemmKernel<float> gemm_f32_generic;
-extern const GemmKernel<double> gemm_f64_generic;
-extern const GemmKernel<float> gemm_f32_avx2;
-extern const GemmKernel<double> gemm_f64_avx2;
-extern const GemmKernel<float> gemm_f32_avx512;
-extern const GemmKernel<double> gemm_f64_avx512;
 
 }  // namespace fastmlp

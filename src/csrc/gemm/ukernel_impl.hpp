@@ -1,6 +1,6 @@
 // The register-blocked micro-kernel, written once over a "vector traits" type V and
-// instantiated by each ISA's translation unit with its own register tile (MR x NV
-// vectors). Include only from ukernel_<isa>.cpp: it must be compiled with that ISA's
+// instantiated by each ISA's config (isa/<name>/config.cpp) with its own register tile (MR x NV
+// vectors). Include only from isa/<name>/config.cpp: it must be compiled with that ISA's
 // flags. Layout as in BLIS: per k, NV vectors of packed B and MR broadcasts of packed A.
 #pragma once
 #include <cstdint>
@@ -64,9 +64,8 @@ void ukernel(int64_t kc, const typename V::T* __restrict a, const typename V::T*
 }
 
 template <class V, int MR, int NV>
-constexpr GemmKernel<typename V::T> make_gemm_kernel(const char* isa, int64_t mc, int64_t kc,
-                                                     int64_t nc, DotKernel<typename V::T> dot) {
-  return {isa, MR, NV * V::width, mc, kc, nc, &ukernel<V, MR, NV>, &pack_transposed<V>, dot};
+constexpr GemmKernel<typename V::T> make_gemm_kernel(DotKernel<typename V::T> dot) {
+  return {MR, NV * V::width, &ukernel<V, MR, NV>, &pack_transposed<V>, dot};
 }
 
 }  // namespace fastmlp

@@ -1,5 +1,5 @@
 // The optimizer update loops (torch.optim's formulas, operation for operation), written
-// once: include only from optim_update_<isa>.cpp, where the ISA's flags vectorize them.
+// once: include only from isa/<name>/config.cpp, where the ISA's flags vectorize them.
 // Everything here has internal linkage and uses no std:: function templates, so no
 // instance compiled for one ISA can be merged into another's (see elementwise/vmath.hpp).
 // No FMA contraction (-ffp-contract=off), so every ISA computes the same bits.

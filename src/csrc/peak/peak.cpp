@@ -1,5 +1,7 @@
 #include "peak/peak.hpp"
 
+#include "isa/dispatch.hpp"
+
 #include <omp.h>
 
 #include <algorithm>
@@ -11,12 +13,9 @@ namespace fastmlp {
 
 double peak_gflops(const char* isa, bool f64, int threads, double seconds) {
   const PeakLoops* loops = nullptr;
-  if (!std::strcmp(isa, "generic")) loops = &peak_generic;
-#if defined(FASTMLP_X86)
-  if (!std::strcmp(isa, "avx2")) loops = &peak_avx2;
-  if (!std::strcmp(isa, "avx512")) loops = &peak_avx512;
-#endif
-  if (!loops) throw std::invalid_argument(std::string("unknown isa ") + isa);
+  for (Isa i : available_isas())
+    if (!std::strcmp(isa, isa_name(i))) loops = &kernel_set(i).peak;
+  if (!loops) throw std::invalid_argument(std::string("isa '") + isa + "' is not available on this CPU");
   const FmaLoopFn fn = f64 ? loops->f64 : loops->f32;
   using clock = std::chrono::steady_clock;
   const auto stop = clock::now() + std::chrono::duration<double>(seconds);

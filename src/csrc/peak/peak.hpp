@@ -10,7 +10,6 @@ using FmaLoopFn = double (*)(int64_t iters);
 struct PeakLoops {
   FmaLoopFn f32, f64;
 };
-extern const PeakLoops peak_generic, peak_avx2, peak_avx512;
 
 // Best GFLOP/s (2 per FMA) of `threads` threads running the loop of `isa` in the
 // dtype for about `seconds`.

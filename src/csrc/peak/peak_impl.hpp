@@ -1,4 +1,4 @@
-// The FMA loop of the peak probe, instantiated per ISA by peak_<isa>.cpp.
+// The FMA loop of the peak probe, instantiated per ISA by isa/<name>/config.cpp.
 #pragma once
 #include <cstdint>
 

@@ -1,0 +1,62 @@
+#include "cpu/blocking.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <stdexcept>
+
+namespace fastmlp {
+namespace {
+
+int64_t round_down(int64_t v, int64_t m) { return v / m * m; }
+
+// The bytes of a cache one thread may count on.
+double per_thread(const CacheLevel& c) { return double(c.size) / std::max(1, c.shared_by); }
+
+}  // namespace
+
+Blocking model_blocking(const Caches& caches, int mr, int nr, int elem_bytes) {
+  const double S = elem_bytes;
+  const CacheLevel& l1 = caches.l1d;
+  // L1 less one way (with unknown associativity, an 8-way L1 is assumed).
+  const int ways = l1.ways > 1 ? l1.ways : 8;
+  const double l1_usable = per_thread(l1) * (ways - 1) / ways;
+  int64_t kc = static_cast<int64_t>(l1_usable / ((mr + nr) * S));
+  kc = std::clamp<int64_t>(round_down(kc, 8), kMinKc, kMaxKc);
+
+  const double b_block = per_thread(caches.l2) * kL2Share;
+  int64_t nc = round_down(static_cast<int64_t>(b_block / (kc * S)), nr);
+  nc = std::max<int64_t>(nc, nr);
+
+  const double a_block = caches.l3.size > 0 ? double(caches.l3.size) * kL3Share
+                                            : 2 * per_thread(caches.l2);
+  int64_t mc = round_down(static_cast<int64_t>(a_block / (kc * S)), mr);
+  mc = std::clamp<int64_t>(mc, mr, round_down(kMaxMc, mr));
+  return {mc, kc, nc};
+}
+
+Blocking parse_blocking(const std::string& spec, Blocking base, int mr, int nr) {
+  size_t pos = 0;
+  bool any = false;
+  while (pos <= spec.size()) {
+    const size_t comma = spec.find(',', pos);
+    const std::string item = spec.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    pos = comma == std::string::npos ? spec.size() + 1 : comma + 1;
+    if (item.empty()) continue;
+    const size_t eq = item.find('=');
+    char* end = nullptr;
+    const long long v = eq == std::string::npos ? 0 : std::strtoll(item.c_str() + eq + 1, &end, 10);
+    if (eq == std::string::npos || end == item.c_str() + eq + 1 || *end || v < 1 || v > (1 << 20))
+      throw std::invalid_argument("FASTMLP_BLOCKING: expected mc=N, kc=N or nc=N (N >= 1), got '" +
+                                  item + "'");
+    const std::string key = item.substr(0, eq);
+    if (key == "mc") base.mc = std::max<int64_t>(mr, round_down(v, mr));
+    else if (key == "kc") base.kc = v;
+    else if (key == "nc") base.nc = std::max<int64_t>(nr, round_down(v, nr));
+    else throw std::invalid_argument("FASTMLP_BLOCKING: unknown key '" + key + "' (expected mc, kc or nc)");
+    any = true;
+  }
+  if (!any) throw std::invalid_argument("FASTMLP_BLOCKING: empty specification");
+  return base;
+}
+
+}  // namespace fastmlp

@@ -1,6 +1,0 @@
-// Vectorized float32 activations for generic (compiled with that ISA's flags).
-#include "elementwise/elementwise_impl.hpp"
-
-namespace fastmlp {
-const ElementwiseF32 elementwise_f32_generic = make_elementwise_f32();
-}  // namespace fastmlp

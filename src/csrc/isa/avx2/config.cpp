@@ -1,0 +1,25 @@
+// The AVX2 + FMA kernel set and its numbers (compiled with -mavx2 -mfma -mf16c), as
+// BLIS's config/haswell and config/zen3.
+#include "elementwise/elementwise_impl.hpp"
+#include "gemm/dot_impl.hpp"
+#include "gemm/ukernel_impl.hpp"
+#include "isa/avx2/vec.hpp"
+#include "isa/kernel_set.hpp"
+#include "optim_update/optim_update_impl.hpp"
+#include "peak/peak_impl.hpp"
+
+namespace fastmlp {
+
+const KernelSet kernels_avx2 = {
+    "avx2",
+    // 6 x 2 vectors: the classic 6x16 (float) / 6x8 (double) tile, 12 of 16 ymm registers.
+    // Dot kernels: up to 2 x 4 accumulators, so A and B vectors still fit 16 registers.
+    make_gemm_kernel<simd::Avx2<float>, 6, 2>(make_dot_kernel<simd::Avx2<float>, 2, 4>()),
+    make_gemm_kernel<simd::Avx2<double>, 6, 2>(make_dot_kernel<simd::Avx2<double>, 2, 4>()),
+    make_elementwise_f32(),
+    make_optim_update_kernels(),
+    make_peak_loops<simd::Avx2<float>, simd::Avx2<double>>(),
+    kTuningAvx2,
+};
+
+}  // namespace fastmlp
