@@ -18,7 +18,7 @@ from fastmlp import _core
 from conftest import AVAILABLE_ISAS, f64, gemm_bound, make
 
 # The model's constants (src/csrc/cpu/blocking.hpp).
-MIN_KC, MAX_KC, L2_SHARE, L3_SHARE, MAX_MC = 128, 512, 0.5, 0.25, 8192
+MIN_KC, MAX_KC, L2_SHARE, L3_SHARE, MAX_MC = 256, 512, 0.5, 0.25, 8192
 
 K, M = 1024, 1024 * 1024
 # Data caches of CPUs users run (one core's share), as FASTMLP_CACHES specs.

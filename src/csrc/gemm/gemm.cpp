@@ -56,20 +56,11 @@ void pack_a_panel(const GemmKernel<T>& kern, const MatView<T>& a, int64_t i0, in
 }
 
 // Rows [p0, p0+kc) x columns [j0, j0+cols) of B into an NR-column micro-panel
-// dst[kk*NR + c], columns past the edge zero-filled.
+// dst[kk*NR + c], columns past the edge zero-filled; B not row-major.
 template <class T>
 void pack_b_panel(const GemmKernel<T>& kern, const MatView<T>& b, int64_t p0, int64_t kc,
                   int64_t j0, int64_t cols, T* dst) {
   const int nr = kern.nr;
-  if (b.cs == 1) {  // row-major B: one copy per row
-    for (int64_t kk = 0; kk < kc; ++kk) {
-      const T* src = &b(p0 + kk, j0);
-      T* d = dst + kk * nr;
-      std::copy(src, src + cols, d);
-      std::fill(d + cols, d + nr, T(0));
-    }
-    return;
-  }
   // Column-major B (W^T of a row-major W in a dense layer): its columns are contiguous
   // rows for the transposing packer.
   if (b.rs == 1) return kern.pack_transposed(&b(p0, j0), b.cs, cols, nr, kc, dst);
@@ -84,6 +75,18 @@ void pack_b_panel(const GemmKernel<T>& kern, const MatView<T>& b, int64_t p0, in
     for (int64_t c = cols; c < nr; ++c)
       for (int64_t kk = k0; kk < k1; ++kk) dst[kk * nr + c] = T(0);
   }
+}
+
+// Rows [p0, p0+kc) x columns [j0, j0+cols) of B into consecutive micro-panels of kc * NR
+// values: a row-major B row by row across the panels (see PackRowsFn), any other
+// layout panel by panel.
+template <class T>
+void pack_b_block(const GemmKernel<T>& kern, const MatView<T>& b, int64_t p0, int64_t kc,
+                  int64_t j0, int64_t cols, T* dst) {
+  if (b.cs == 1) return kern.pack_rows(&b(p0, j0), b.rs, cols, kc, dst);
+  const int64_t NR = kern.nr;
+  for (int64_t c = 0; c < cols; c += NR)
+    pack_b_panel(kern, b, p0, kc, j0 + c, std::min(NR, cols - c), dst + c * kc);
 }
 
 // Split nt threads into a tm x tn grid over (M panels, N panels) that minimises the
@@ -193,9 +196,7 @@ void gemm_packed(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T*
 
         for (int64_t jb = np_lo; jb < np_hi; jb += NCP) {
           const int64_t jb_hi = std::min(np_hi, jb + NCP);
-          for (int64_t jp = jb; jp < jb_hi; ++jp)
-            pack_b_panel(kern, b, pc, kc, jp * NR, std::min<int64_t>(NR, n - jp * NR),
-                         bbuf + (jp - jb) * NR * kc);
+          pack_b_block(kern, b, pc, kc, jb * NR, std::min(n, jb_hi * NR) - jb * NR, bbuf);
 
           for (int64_t ip = mp_lo; ip < mp_hi; ++ip) {
             const int64_t i0 = ic + ip * MR, mr = std::min<int64_t>(MR, m - i0);

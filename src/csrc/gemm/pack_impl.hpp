@@ -35,4 +35,29 @@ void pack_transposed(const typename V::T* src, int64_t ld, int64_t rows, int R, 
     for (int r = 0; r < R; ++r) dst[kk * R + r] = r < rows ? src[r * ld + kk] : T(0);
 }
 
+// See PackRowsFn (ukernel.hpp); NR = NV vectors.
+template <class V, int NV>
+void pack_rows(const typename V::T* src, int64_t ld, int64_t cols, int64_t kc,
+               typename V::T* dst) {
+  constexpr int W = V::width, NR = NV * W;
+  const int64_t full = cols / NR, rest = cols - full * NR, panel = kc * NR;
+  for (int64_t kk = 0; kk < kc; ++kk, src += ld, dst += NR) {
+    for (int64_t p = 0; p < full; ++p)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) V::storeu(dst + p * panel + v * W, V::loadu(src + p * NR + v * W));
+    if (rest) {
+      typename V::T* d = dst + full * panel;
+      const typename V::T* s = src + full * NR;
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) {
+        const int64_t lanes = rest - v * W;
+        const auto x = lanes >= W ? V::loadu(s + v * W)
+                       : lanes > 0 ? V::load_partial(s + v * W, static_cast<int>(lanes))
+                                   : V::zero();
+        V::storeu(d + v * W, x);
+      }
+    }
+  }
+}
+
 }  // namespace fastmlp

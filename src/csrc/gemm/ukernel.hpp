@@ -22,6 +22,14 @@ using UkernelFn = void (*)(int64_t kc, const T* a, const T* b, T* c, int64_t ldc
 template <class T>
 using PackFn = void (*)(const T* src, int64_t ld, int64_t rows, int R, int64_t kc, T* dst);
 
+// Packs kc rows of `cols` columns of a block whose columns run contiguously (a row-major
+// B; row stride ld) into consecutive NR-column micro-panels of kc * NR values each:
+// dst[(c / NR) * kc * NR + kk * NR + c % NR] = src[kk * ld + c], zero past `cols` in the
+// last panel. It walks each source row once, across all its panels, so that the reads
+// stream (panel by panel, they would jump a whole row at every kk).
+template <class T>
+using PackRowsFn = void (*)(const T* src, int64_t ld, int64_t cols, int64_t kc, T* dst);
+
 // The unpacked kernel of the small-M path (dot_impl.hpp): C[0:r, 0:nr] = A[0:r, :] Bt[0:nr, :]^T
 // for r rows of A, rows of A and Bt contiguous along k.
 template <class T>
@@ -41,6 +49,7 @@ struct GemmKernel {
   int mr, nr;
   UkernelFn<T> ukernel;
   PackFn<T> pack_transposed;
+  PackRowsFn<T> pack_rows;
   DotKernel<T> dot;
 };
 

@@ -65,7 +65,8 @@ void ukernel(int64_t kc, const typename V::T* __restrict a, const typename V::T*
 
 template <class V, int MR, int NV>
 constexpr GemmKernel<typename V::T> make_gemm_kernel(DotKernel<typename V::T> dot) {
-  return {MR, NV * V::width, &ukernel<V, MR, NV>, &pack_transposed<V>, dot};
+  return {MR, NV * V::width, &ukernel<V, MR, NV>, &pack_transposed<V>, &pack_rows<V, NV>,
+          dot};
 }
 
 }  // namespace fastmlp
