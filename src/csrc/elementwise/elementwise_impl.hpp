@@ -1,6 +1,7 @@
-// The loops behind ElementwiseF32, written once: include only from isa/<name>/config.cpp,
-// where the ISA's flags make the compiler vectorize them. All `static` (see vmath.hpp),
-// and no std:: templates, whose instances would be merged across ISAs the same way.
+// The loops behind ElementwiseF32, written once over an ISA's vector traits V: include
+// only from isa/<name>/config.cpp, compiled with that ISA's flags. Everything here has
+// internal linkage or is instantiated with that ISA's V, so no instance is shared
+// between ISAs.
 #pragma once
 #include "elementwise/elementwise.hpp"
 #include "elementwise/vmath.hpp"
@@ -8,26 +9,57 @@
 namespace fastmlp {
 namespace {
 
+// y[i] = f(x[i]) for the packs f takes: U vectors at a time (see vmath.hpp), then one
+// vector at a time, then the last partial vector through zero-padded lanes.
+// f is inlined (its lambdas are always_inline): called, it would pass the packs through
+// memory, with a vzeroupper at every call.
+template <class V, int U, class F>
+void map(const float* x, float* y, int64_t n, F f) {
+  using Wide = vmath::Pack<V, U>;
+  using One = vmath::Pack<V, 1>;
+  int64_t i = 0;
+  for (; i + Wide::lanes <= n; i += Wide::lanes) f(Wide::load(x + i)).store(y + i);
+  for (; i + One::lanes <= n; i += One::lanes) f(One::load(x + i)).store(y + i);
+  if (i < n) {
+    const int rest = static_cast<int>(n - i);
+    One in;
+    in.v[0] = V::load_partial(x + i, rest);
+    V::store_partial(y + i, f(in).v[0], rest);
+  }
+}
+
+template <class V, int U>
 void sigmoid_loop(const float* x, float* y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) y[i] = vmath::sigmoid(x[i]);
+  map<V, U>(x, y, n, [](const auto& p) __attribute__((always_inline)) { return vmath::sigmoid(p); });
 }
 
+template <class V, int U>
 void tanh_loop(const float* x, float* y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) y[i] = vmath::tanh(x[i]);
+  map<V, U>(x, y, n, [](const auto& p) __attribute__((always_inline)) { return vmath::tanh(p); });
 }
 
+template <class V, int U>
 void gelu_loop(const float* x, float* y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) y[i] = vmath::gelu(x[i]);
+  map<V, U>(x, y, n, [](const auto& p) __attribute__((always_inline)) { return vmath::gelu(p); });
 }
 
+// out = g * gelu'(x): the derivative first, into out, then the product.
+template <class V, int U>
 void gelu_backward_loop(const float* g, const float* x, float* out, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) out[i] = g[i] * vmath::gelu_grad(x[i]);
+  map<V, U>(x, out, n, [](const auto& p) __attribute__((always_inline)) { return vmath::gelu_grad(p); });
+  for (int64_t i = 0; i < n; ++i) out[i] = g[i] * out[i];
+}
+
+template <class V, int U>
+void exp_shifted_loop(const float* x, float shift, float* y, int64_t n) {
+  map<V, U>(x, y, n, [shift](const auto& p) __attribute__((always_inline)) { return vmath::exp(p - shift); });
 }
 
 // Reductions keep 16 running values, one per lane of the widest vector, so they
 // vectorize without reassociating (and give one result per ISA, whatever the threads).
 constexpr int kLanes = 16;
 
+template <class V, int U>
 void softmax_row_loop(const float* x, float* y, int64_t n) {
   if (n == 0) return;
   float lane[kLanes];
@@ -39,7 +71,7 @@ void softmax_row_loop(const float* x, float* y, int64_t n) {
   for (; i < n; ++i) mx = mx > x[i] ? mx : x[i];
   for (int l = 0; l < kLanes; ++l) mx = mx > lane[l] ? mx : lane[l];
 
-  for (int64_t j = 0; j < n; ++j) y[j] = vmath::exp(x[j] - mx);
+  exp_shifted_loop<V, U>(x, mx, y, n);
   for (int l = 0; l < kLanes; ++l) lane[l] = 0;
   for (i = 0; i + kLanes <= n; i += kLanes)
     for (int l = 0; l < kLanes; ++l) lane[l] += y[i + l];
@@ -53,8 +85,11 @@ void softmax_row_loop(const float* x, float* y, int64_t n) {
 
 }  // namespace
 
+// U: vectors per pack, as many as the ISA's registers hold without spilling (vmath.hpp).
+template <class V, int U>
 constexpr ElementwiseF32 make_elementwise_f32() {
-  return {&sigmoid_loop, &tanh_loop, &gelu_loop, &gelu_backward_loop, &softmax_row_loop};
+  return {&sigmoid_loop<V, U>, &tanh_loop<V, U>, &gelu_loop<V, U>, &gelu_backward_loop<V, U>,
+          &softmax_row_loop<V, U>};
 }
 
 }  // namespace fastmlp

@@ -1,35 +1,133 @@
-// Branch-free float32 math that compilers vectorize: compiled inside a loop in a
-// translation unit with an ISA's flags, each function becomes straight-line vector code
-// (no libm calls, no data-dependent branches; the selects become blends, which GCC does
-// only with -fno-trapping-math, set for every file in CMakeLists.txt). Everything here is `static`: each ISA's
-// translation unit gets its own copy, so the linker can never hand one ISA's code to
-// another (an inline function with external linkage would be merged across them). Accuracy: a few ulp for exp, sigmoid and
-// tanh; erfc (Numerical Recipes' Chebyshev form) has relative error < 1.2e-7 everywhere,
-// so gelu keeps its relative accuracy even deep in the negative tail.
+// float32 math on packs of vectors, written once over an ISA's vector traits V (the
+// native type V::vec is a GCC vector-extension type on every ISA: __m128-sized generic
+// vectors, __m256, __m512, so +, *, <, ?: apply lane by lane). A Pack holds U vectors
+// and every operation runs on all U one after the other: U independent dependency
+// chains interleave, which the out-of-order core overlaps. One chain of exp or erfc
+// is a ~100-cycle dependency chain that a core's FP scheduler cannot cover with the
+// next iterations: gelu on AVX2 ran 2.7x slower as one vector (or as GCC's
+// auto-vectorized scalar code) than as four.
+//
+// Include only from isa/<name>/config.cpp (through elementwise_impl.hpp): everything is
+// instantiated with that ISA's V, so no instance is shared between ISAs.
+// Accuracy: a few ulp for exp, sigmoid and tanh; erfc (Numerical Recipes' Chebyshev
+// form) has relative error < 1.2e-7 everywhere, so gelu keeps its relative accuracy even
+// deep in the negative tail.
 #pragma once
 #include <cstdint>
-#include <cstring>
+
+// Everything is inlined into the loops of elementwise_impl.hpp: an out-of-line erfc or
+// exp passes its packs through memory and loses the interleaving with its caller.
+#define FASTMLP_VMATH inline __attribute__((always_inline))
 
 namespace fastmlp::vmath {
 
-static inline float bits_to_float(int32_t i) {
-  float f;
-  std::memcpy(&f, &i, sizeof f);
-  return f;
+template <class V, int U>
+struct Pack {
+  using vec = typename V::vec;
+  // The same-sized int32 vector, for exponent-bit arithmetic and masks.
+  typedef int32_t ivec __attribute__((vector_size(sizeof(vec))));
+  static constexpr int lanes = U * V::width;
+  vec v[U];
+
+  FASTMLP_VMATH static Pack load(const float* p) {
+    Pack r;
+    for (int u = 0; u < U; ++u) r.v[u] = V::loadu(p + u * V::width);
+    return r;
+  }
+  FASTMLP_VMATH void store(float* p) const {
+    for (int u = 0; u < U; ++u) V::storeu(p + u * V::width, v[u]);
+  }
+  FASTMLP_VMATH static Pack splat(float c) {
+    Pack r;
+    for (int u = 0; u < U; ++u) r.v[u] = V::set1(c);
+    return r;
+  }
+};
+
+// Lane-wise a op b for packs (and a pack with a scalar constant).
+#define FASTMLP_PACK_OP(op)                                                              \
+  template <class V, int U>                                                              \
+  FASTMLP_VMATH Pack<V, U> operator op(const Pack<V, U>& a, const Pack<V, U>& b) {              \
+    Pack<V, U> r;                                                                        \
+    for (int u = 0; u < U; ++u) r.v[u] = a.v[u] op b.v[u];                               \
+    return r;                                                                            \
+  }                                                                                      \
+  template <class V, int U>                                                              \
+  FASTMLP_VMATH Pack<V, U> operator op(const Pack<V, U>& a, float b) {                          \
+    return a op Pack<V, U>::splat(b);                                                    \
+  }                                                                                      \
+  template <class V, int U>                                                              \
+  FASTMLP_VMATH Pack<V, U> operator op(float a, const Pack<V, U>& b) {                          \
+    return Pack<V, U>::splat(a) op b;                                                    \
+  }
+FASTMLP_PACK_OP(+)
+FASTMLP_PACK_OP(-)
+FASTMLP_PACK_OP(*)
+FASTMLP_PACK_OP(/)
+#undef FASTMLP_PACK_OP
+
+// a * b + c, fused where the ISA has FMA (V::fma is a * b + c on the generic vectors).
+template <class V, int U>
+FASTMLP_VMATH Pack<V, U> madd(const Pack<V, U>& a, const Pack<V, U>& b, float c) {
+  Pack<V, U> r;
+  const typename V::vec cc = V::set1(c);
+  for (int u = 0; u < U; ++u) r.v[u] = V::fma(a.v[u], b.v[u], cc);
+  return r;
+}
+template <class V, int U>
+FASTMLP_VMATH Pack<V, U> madd(const Pack<V, U>& a, float b, const Pack<V, U>& c) {
+  Pack<V, U> r;
+  const typename V::vec bb = V::set1(b);
+  for (int u = 0; u < U; ++u) r.v[u] = V::fma(a.v[u], bb, c.v[u]);
+  return r;
+}
+template <class V, int U>
+FASTMLP_VMATH Pack<V, U> madd(const Pack<V, U>& a, const Pack<V, U>& b, const Pack<V, U>& c) {
+  Pack<V, U> r;
+  for (int u = 0; u < U; ++u) r.v[u] = V::fma(a.v[u], b.v[u], c.v[u]);
+  return r;
 }
 
-// a * b + c, fused where the ISA has FMA (only the AVX2/AVX-512 translation units do).
-static inline float madd(float a, float b, float c) {
-#if defined(__FMA__)
-  return __builtin_fmaf(a, b, c);
-#else
-  return a * b + c;
-#endif
+// Lane-wise a < b ? x : y.
+template <class V, int U>
+FASTMLP_VMATH Pack<V, U> if_less(const Pack<V, U>& a, float b, const Pack<V, U>& x, const Pack<V, U>& y) {
+  Pack<V, U> r;
+  const typename V::vec bb = V::set1(b);
+  for (int u = 0; u < U; ++u) r.v[u] = a.v[u] < bb ? x.v[u] : y.v[u];
+  return r;
 }
 
-static inline float clamp(float x, float lo, float hi) {  // NaN passes through
-  x = x < lo ? lo : x;
-  return x > hi ? hi : x;
+// Lane-wise operations of the ISA's vectors on whole packs.
+#define FASTMLP_PACK_MAP(name, expr)                                                     \
+  template <class V, int U>                                                              \
+  FASTMLP_VMATH Pack<V, U> name(const Pack<V, U>& x) {                                          \
+    Pack<V, U> r;                                                                        \
+    for (int u = 0; u < U; ++u) {                                                        \
+      const typename V::vec a = x.v[u];                                                  \
+      r.v[u] = expr;                                                                     \
+    }                                                                                    \
+    return r;                                                                            \
+  }
+// |x| and -|x|: the sign bit cleared or set.
+FASTMLP_PACK_MAP(abs, (typename V::vec)((typename Pack<V, U>::ivec)a & 0x7FFFFFFF))
+FASTMLP_PACK_MAP(neg_abs, (typename V::vec)((typename Pack<V, U>::ivec)a | int32_t(0x80000000u)))
+#undef FASTMLP_PACK_MAP
+
+// min(max(x, lo), hi), lane-wise; NaN passes through.
+template <class V, int U>
+FASTMLP_VMATH Pack<V, U> clamp(const Pack<V, U>& x, float lo, float hi) {
+  Pack<V, U> r;
+  const typename V::vec l = V::set1(lo), h = V::set1(hi);
+  for (int u = 0; u < U; ++u) r.v[u] = V::min(h, V::max(l, x.v[u]));
+  return r;
+}
+
+// Lane-wise: a where x's sign bit is set (x < 0, or -0), else b.
+template <class V, int U>
+FASTMLP_VMATH Pack<V, U> if_negative(const Pack<V, U>& x, const Pack<V, U>& a, const Pack<V, U>& b) {
+  Pack<V, U> r;
+  for (int u = 0; u < U; ++u) r.v[u] = V::select_negative(x.v[u], a.v[u], b.v[u]);
+  return r;
 }
 
 // e^x: x = n ln2 + r with |r| <= ln2/2, a degree-6 polynomial for e^r, 2^n via the
@@ -37,54 +135,62 @@ static inline float clamp(float x, float lo, float hi) {  // NaN passes through
 // at e^88 (callers only need it for sigmoid, tanh, erfc and max-shifted softmax, where
 // that is exact to float precision) and is 0 below the normal range (so sigmoid(-1000)
 // is 0, as in PyTorch).
-static inline float exp(float x_in) {
-  const float x = clamp(x_in, -87.33654f, 88.0f);
+template <class V, int U>
+FASTMLP_VMATH Pack<V, U> exp(const Pack<V, U>& x_in) {
+  using P = Pack<V, U>;
+  const P x = clamp(x_in, -87.33654f, 88.0f);
   const float shifter = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
-  const float n = (x * 1.44269504f + shifter) - shifter;
-  float r = madd(n, -0.693359375f, x);  // ln2 split in two for an exact first product
+  const P n = (x * 1.44269504f + shifter) - shifter;
+  P r = madd(n, -0.693359375f, x);  // ln2 split in two for an exact first product
   r = madd(n, 2.12194440e-4f, r);
-  float p = 1.9875691500e-4f;
-  p = madd(p, r, 1.3981999507e-3f);
+  P p = madd(P::splat(1.9875691500e-4f), r, 1.3981999507e-3f);
   p = madd(p, r, 8.3334519073e-3f);
   p = madd(p, r, 4.1665795894e-2f);
   p = madd(p, r, 1.6666665459e-1f);
   p = madd(p, r, 5.0000001201e-1f);
   p = madd(p * r, r, r) + 1.0f;
   // n + 127 is within [1, 254] after the clamp, so 2^n is a normal float.
-  const float y = p * bits_to_float((static_cast<int32_t>(n) + 127) << 23);
-  return x_in < -87.33654f ? 0.0f : y;
+  P scale;
+  for (int u = 0; u < U; ++u) {
+    const typename P::ivec e = (__builtin_convertvector(n.v[u], typename P::ivec) + 127) << 23;
+    scale.v[u] = (typename P::vec)e;  // the same bits as floats
+  }
+  return if_less(x_in, -87.33654f, P::splat(0.0f), p * scale);
 }
 
 // Only e^-|x| is computed, never a positive power: 1 / (1 + e) for x >= 0, e / (1 + e)
 // below, so large |x| neither overflows nor loses the tiny tail (sigmoid(-1000) is 0).
-static inline float sigmoid(float x) {
-  const float e = exp(x < 0 ? x : -x);
-  const float r = 1.0f / (1.0f + e);
-  return x >= 0 ? r : e * r;
+template <class V, int U>
+FASTMLP_VMATH Pack<V, U> sigmoid(const Pack<V, U>& x) {
+  const Pack<V, U> e = exp(neg_abs(x));
+  const Pack<V, U> r = 1.0f / (1.0f + e);
+  return if_negative(x, e * r, r);
 }
 
 // tanh: an odd polynomial near 0 (where 1 - 2/(e^2x + 1) would cancel), the exp form
-// beyond; both computed, one selected, so the loop has no branch.
-static inline float tanh(float x) {
-  const float ax = x < 0 ? -x : x;
-  const float x2 = x * x;
-  float p = -5.70498872745e-3f;  // Cephes tanhf coefficients, |x| < 0.625
-  p = madd(p, x2, 2.06390887954e-2f);
+// beyond; both computed, one selected, so there is no branch.
+template <class V, int U>
+FASTMLP_VMATH Pack<V, U> tanh(const Pack<V, U>& x) {
+  using P = Pack<V, U>;
+  const P ax = abs(x);
+  const P x2 = x * x;
+  P p = madd(P::splat(-5.70498872745e-3f), x2, 2.06390887954e-2f);  // Cephes tanhf, |x| < 0.625
   p = madd(p, x2, -5.37397155531e-2f);
   p = madd(p, x2, 1.33314422036e-1f);
   p = madd(p, x2, -3.33332819422e-1f);
-  const float small = x + x * x2 * p;
-  const float big_abs = 1.0f - 2.0f / (exp(2.0f * ax) + 1.0f);
-  const float big = x < 0 ? -big_abs : big_abs;
-  return ax < 0.625f ? small : big;
+  const P small = x + x * x2 * p;
+  const P big_abs = 1.0f - 2.0f / (exp(2.0f * ax) + 1.0f);
+  const P big = if_negative(x, 0.0f - big_abs, big_abs);
+  return if_less(ax, 0.625f, small, big);
 }
 
 // erfc(z), Numerical Recipes' erfcc: fractional error < 1.2e-7 for every z.
-static inline float erfc(float z) {
-  const float az = z < 0 ? -z : z;
-  const float t = 1.0f / (1.0f + 0.5f * az);
-  float p = 0.17087277f;
-  p = madd(p, t, -0.82215223f);
+template <class V, int U>
+FASTMLP_VMATH Pack<V, U> erfc(const Pack<V, U>& z) {
+  using P = Pack<V, U>;
+  const P az = abs(z);
+  const P t = 1.0f / (1.0f + 0.5f * az);
+  P p = madd(P::splat(0.17087277f), t, -0.82215223f);
   p = madd(p, t, 1.48851587f);
   p = madd(p, t, -1.13520398f);
   p = madd(p, t, 0.27886807f);
@@ -93,14 +199,28 @@ static inline float erfc(float z) {
   p = madd(p, t, 0.37409196f);
   p = madd(p, t, 1.00002368f);
   p = madd(p, t, -1.26551223f);
-  const float ans = t * exp(-az * az + p);
-  return z >= 0 ? ans : 2.0f - ans;
+  const P ans = t * exp(neg_abs(z) * az + p);
+  return if_negative(z, 2.0f - ans, ans);
 }
 
 // The standard normal CDF, pdf, and gelu = x * cdf(x) (exact form, PyTorch's default).
-static inline float normal_cdf(float x) { return 0.5f * erfc(-0.70710678118654752f * x); }
-static inline float normal_pdf(float x) { return 0.39894228040143268f * exp(-0.5f * x * x); }
-static inline float gelu(float x) { return x * normal_cdf(x); }
-static inline float gelu_grad(float x) { return normal_cdf(x) + x * normal_pdf(x); }
+template <class V, int U>
+FASTMLP_VMATH Pack<V, U> normal_cdf(const Pack<V, U>& x) {
+  return 0.5f * erfc(-0.70710678118654752f * x);
+}
+template <class V, int U>
+FASTMLP_VMATH Pack<V, U> normal_pdf(const Pack<V, U>& x) {
+  return 0.39894228040143268f * exp(-0.5f * x * x);
+}
+template <class V, int U>
+FASTMLP_VMATH Pack<V, U> gelu(const Pack<V, U>& x) {
+  return x * normal_cdf(x);
+}
+template <class V, int U>
+FASTMLP_VMATH Pack<V, U> gelu_grad(const Pack<V, U>& x) {
+  return normal_cdf(x) + x * normal_pdf(x);
+}
 
 }  // namespace fastmlp::vmath
+
+#undef FASTMLP_VMATH

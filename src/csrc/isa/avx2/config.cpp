@@ -16,7 +16,7 @@ const KernelSet kernels_avx2 = {
     // Dot kernels: up to 2 x 4 accumulators, so A and B vectors still fit 16 registers.
     make_gemm_kernel<simd::Avx2<float>, 6, 2>(make_dot_kernel<simd::Avx2<float>, 2, 4>()),
     make_gemm_kernel<simd::Avx2<double>, 6, 2>(make_dot_kernel<simd::Avx2<double>, 2, 4>()),
-    make_elementwise_f32(),
+    make_elementwise_f32<simd::Avx2<float>, 4>(),
     make_optim_update_kernels(),
     make_peak_loops<simd::Avx2<float>, simd::Avx2<double>>(),
     kTuningAvx2,

@@ -78,6 +78,12 @@ struct Avx2<float> {
   static vec add(vec a, vec b) { return _mm256_add_ps(a, b); }
   static vec fma(vec a, vec b, vec c) { return _mm256_fmadd_ps(a, b, c); }
   static vec relu(vec x) { return _mm256_max_ps(zero(), x); }  // NaN in x is returned
+  // max(a, b) and min(a, b) lane-wise; where either lane is NaN, b's lane (as x86's
+  // maxps and minps), so max(lo, x) lets a NaN x through.
+  static vec max(vec a, vec b) { return _mm256_max_ps(a, b); }
+  static vec min(vec a, vec b) { return _mm256_min_ps(a, b); }
+  // a where x's sign bit is set, else b.
+  static vec select_negative(vec x, vec a, vec b) { return _mm256_blendv_ps(b, a, x); }
 };
 
 template <>

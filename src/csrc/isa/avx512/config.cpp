@@ -17,7 +17,7 @@ const KernelSet kernels_avx512 = {
     // Dot kernels: up to 4 x 4 accumulators (+ 4 A vectors) within 32 zmm registers.
     make_gemm_kernel<simd::Avx512<float>, 12, 2>(make_dot_kernel<simd::Avx512<float>, 4, 4>()),
     make_gemm_kernel<simd::Avx512<double>, 12, 2>(make_dot_kernel<simd::Avx512<double>, 4, 4>()),
-    make_elementwise_f32(),
+    make_elementwise_f32<simd::Avx512<float>, 6>(),
     make_optim_update_kernels(),
     make_peak_loops<simd::Avx512<float>, simd::Avx512<double>>(),
     kTuningAvx512,

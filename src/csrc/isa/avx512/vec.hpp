@@ -72,6 +72,15 @@ struct Avx512<float> {
   static vec add(vec a, vec b) { return _mm512_add_ps(a, b); }
   static vec fma(vec a, vec b, vec c) { return _mm512_fmadd_ps(a, b, c); }
   static vec relu(vec x) { return _mm512_max_ps(zero(), x); }  // NaN in x is returned
+  // max(a, b) and min(a, b) lane-wise; where either lane is NaN, b's lane (as x86's
+  // maxps and minps), so max(lo, x) lets a NaN x through.
+  static vec max(vec a, vec b) { return _mm512_max_ps(a, b); }
+  static vec min(vec a, vec b) { return _mm512_min_ps(a, b); }
+  // a where x's sign bit is set, else b.
+  static vec select_negative(vec x, vec a, vec b) {
+    return _mm512_mask_blend_ps(
+        _mm512_cmplt_epi32_mask(_mm512_castps_si512(x), _mm512_setzero_si512()), b, a);
+  }
 };
 
 template <>

@@ -16,7 +16,7 @@ const KernelSet kernels_generic = {
     // Dot kernels: up to 2 x 4 accumulators, so A and B vectors still fit 16 registers.
     make_gemm_kernel<simd::Generic<float>, 6, 2>(make_dot_kernel<simd::Generic<float>, 2, 4>()),
     make_gemm_kernel<simd::Generic<double>, 6, 2>(make_dot_kernel<simd::Generic<double>, 2, 4>()),
-    make_elementwise_f32(),
+    make_elementwise_f32<simd::Generic<float>, 2>(),
     make_optim_update_kernels(),
     make_peak_loops<simd::Generic<float>, simd::Generic<double>>(),
     kTuningGeneric,

@@ -1,6 +1,7 @@
 // Portable vectors: GCC/Clang vector extensions of 16 bytes (SSE2 on any x86-64,
 // NEON elsewhere). No FMA: the x86-64 baseline has none.
 #pragma once
+#include <cstdint>
 
 namespace fastmlp::simd {
 
@@ -44,6 +45,17 @@ struct Generic {
   static vec add(vec a, vec b) { return a + b; }
   static vec fma(vec a, vec b, vec c) { return a * b + c; }
   static vec relu(vec x) { return x < 0 ? vec{} : x; }  // NaN stays NaN, as in PyTorch
+  // max(a, b) and min(a, b) lane-wise; where either lane is NaN, b's lane (as x86's
+  // maxps and minps), so max(lo, x) lets a NaN x through.
+  static vec max(vec a, vec b) { return a > b ? a : b; }
+  static vec min(vec a, vec b) { return a < b ? a : b; }
+  // a where x's sign bit is set, else b.
+  static vec select_negative(vec x, vec a, vec b) {
+    typedef int64_t ivec __attribute__((vector_size(16)));
+    typedef int32_t ivec32 __attribute__((vector_size(16)));
+    if constexpr (sizeof(T) == 4) return (ivec32)x < 0 ? a : b;
+    else return (ivec)x < 0 ? a : b;
+  }
 };
 
 }  // namespace fastmlp::simd
