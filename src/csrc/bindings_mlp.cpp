@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "fork_guard.hpp"
 #include "loss.hpp"
 #include "mlp.hpp"
 #include "optim.hpp"
@@ -371,6 +372,7 @@ void optimizer_step_py(const py::dict& config, int64_t step, const py::list& par
 }  // namespace
 
 void register_mlp(py::module_& m) {
+  install_fork_guard();  // once, when fastmlp._core is imported
   py::class_<PyMLP>(m, "_MLP", "The C++ engine behind fastmlp.MLP (use that class).")
       .def(py::init<const py::list&, const std::vector<std::string>&, bool, double, double>(),
            py::arg("params"), py::arg("activations"), py::arg("bias"), py::arg("negative_slope"),
