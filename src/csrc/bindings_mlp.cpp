@@ -179,6 +179,16 @@ class PyMLP {
     return engine_call([&] { return LossSpec{parse_loss(loss), parse_reduction(reduction)}; });
   }
 
+  // Training writes the parameters through the pointers taken at construction: refuse
+  // if one has been flagged read-only since (as numpy and optimizer.step do).
+  void require_writeable() const {
+    for (size_t i = 0; i < params_.size(); ++i)
+      if (!params_[i].writeable())
+        throw py::value_error("layers[" + std::to_string(i / per_layer_) + "]." +
+                              (i % per_layer_ ? "bias" : "weight") +
+                              " is read-only (flags.writeable is False): training would write it");
+  }
+
   template <class T>
   OptimState<T> optimizer_state(const py::dict& config, const py::list& state, int64_t step) {
     OptimState<T> opt;
@@ -192,7 +202,7 @@ class PyMLP {
  public:
   PyMLP(const py::list& params, const std::vector<std::string>& activations, bool bias,
         double negative_slope, double dropout) {
-    const size_t per_layer = bias ? 2 : 1;
+    const size_t per_layer = per_layer_ = bias ? 2 : 1;
     if (activations.empty() || py::len(params) != activations.size() * per_layer)
       throw py::value_error("need " + std::to_string(per_layer) + " parameter arrays per activation");
     for (py::handle h : params) params_.push_back(py::reinterpret_borrow<py::array>(h));
@@ -277,6 +287,7 @@ class PyMLP {
                        const std::string& reduction, const py::dict& optimizer,
                        const py::list& state, int64_t step, uint64_t seed, uint64_t counter,
                        const py::object& w_obj) {
+    require_writeable();
     const LossSpec spec = loss_spec(loss, reduction);
     return dispatch([&](auto& net, auto tag) -> py::tuple {
       using T = decltype(tag);
@@ -295,6 +306,7 @@ class PyMLP {
                         const std::string& reduction, const py::dict& optimizer,
                         const py::list& state, int64_t step, int64_t batch_size, bool shuffle,
                         uint64_t seed, uint64_t epoch, const py::object& w_obj) {
+    require_writeable();
     const LossSpec spec = loss_spec(loss, reduction);
     if (batch_size < 1) throw py::value_error("batch_size must be >= 1");
     return dispatch([&](auto& net, auto tag) -> py::tuple {
@@ -315,6 +327,7 @@ class PyMLP {
 
  private:
   std::vector<py::array> params_;
+  size_t per_layer_;  // parameter arrays per layer: weight and, with bias, bias
   DType dtype_;
   std::tuple<std::unique_ptr<Mlp<float>>, std::unique_ptr<Mlp<double>>> impl_;
   std::mutex mutex_;
