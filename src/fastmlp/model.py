@@ -1,4 +1,5 @@
 """The multilayer perceptron: its layers, inference, gradients and training."""
+import json
 import math
 import secrets
 import time
@@ -6,15 +7,18 @@ from typing import NamedTuple
 
 import numpy as np
 
-from fastmlp import _core, init as _init, losses as _losses, optim as _optim
+from fastmlp import _core, _safetensors, init as _init, losses as _losses, optim as _optim
 from fastmlp._checks import (as_float_array, check_choice, check_features, check_int,
                              check_number, check_sample_weight)
 from fastmlp._progress import ProgressBar
+from fastmlp._torch import state_dict_names
 from fastmlp.early_stopping import EarlyStopping
 
 __all__ = ["Dense", "MLP"]
 
 ACTIVATIONS = ("identity", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softmax", "step")
+# What the metadata of a saved model's file say it is (fastmlp.io reads it back).
+FILE_FORMAT = "fastmlp.MLP"
 # Offset that keeps the dropout masks of train_step calls apart from those of fit epochs.
 _STEP_STREAM = 1 << 63
 
@@ -376,9 +380,15 @@ class MLP:
     # ---- persistence and interoperability ---------------------------------------------
 
     def save(self, path):
-        """Write architecture and weights to a safetensors file (atomically)."""
-        from fastmlp.io import save
-        save(self, path)
+        """Write architecture and weights to a safetensors file (``fastmlp.load`` reads it).
+
+        Atomic: a temporary file next to the file it replaces, renamed over it once
+        written (readers never see a partial file). Through a symlink, its target is
+        replaced. A new file gets the mode the umask allows, an existing one keeps its
+        mode.
+        """
+        tensors = {name: getattr(self.layers[i], kind) for (i, kind), name in state_dict_names(self).items()}
+        _safetensors.write(path, tensors, {"format": FILE_FORMAT, "fastmlp_config": json.dumps(self.get_config())})
 
     def to_torch(self):
         """An equivalent torch.nn.Sequential (Linear, activation, [Dropout], ...)."""
