@@ -10,7 +10,7 @@ import numpy as np
 from fastmlp import _core, _safetensors, init as _init, losses as _losses, optim as _optim
 from fastmlp._checks import (as_float_array, check_choice, check_features, check_int,
                              check_number, check_sample_weight)
-from fastmlp._progress import ProgressBar
+from fastmlp._progress import progress_bar
 from fastmlp._torch import state_dict_names
 from fastmlp.early_stopping import EarlyStopping
 
@@ -278,7 +278,8 @@ class MLP:
         validation_data : (X_val, y_val) or (X_val, y_val, sample_weight_val),
             optional, evaluated after each epoch.
         early_stopping : int (patience) or fastmlp.EarlyStopping, optional.
-        verbose : bool, show a progress bar with the running loss.
+        verbose : bool, show a progress bar with the running loss on sys.stderr
+            (tqdm's if tqdm is installed; none if sys.stderr is None).
         sample_weight : array (n_samples,) of weights >= 0, optional
             Per-sample weights that travel with their rows through the shuffle. Each
             minibatch's loss is ``sum_i w_i l_i`` ("sum") or ``sum_i w_i l_i /
@@ -326,7 +327,7 @@ class MLP:
             history["val_loss"] = []
         if stopper is not None:
             stopper.start(params)
-        bar = ProgressBar(epochs) if verbose else None
+        bar = progress_bar(epochs) if verbose else None
         for epoch in range(1, epochs + 1):
             live = params + [s for slots in state for s in slots]
             for keep, a in zip(saved, live):
