@@ -322,8 +322,13 @@ class PyMLP {
       OptimState<T> opt = optimizer_state<T>(optimizer, state, step);
       const T* xp = static_cast<const T*>(x.arr.data());
       EpochReport report;
+      // Only the main thread runs signal handlers; other threads do not poll (which
+      // would wait for the GIL every few ms while other Python threads hold it).
       SignalPoll poll;
-      const std::function<bool()> interrupt = std::ref(poll);
+      const auto threading = py::module_::import("threading");
+      const bool main_thread = threading.attr("current_thread")().is(threading.attr("main_thread")());
+      const std::function<bool()> interrupt =
+          main_thread ? std::function<bool()>(std::ref(poll)) : std::function<bool()>();
       locked([&] {
         report.result = net.train_epoch(spec, opt, n, xp, t, batch_size, shuffle, RandomKey{seed, epoch},
                                         interrupt);
