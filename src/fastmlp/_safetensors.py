@@ -115,7 +115,7 @@ class Reader:
         if not isinstance(value, dict):
             self._refuse(f"tensor {short(name)} is not described by an object")
         dtype, shape, offsets = value.get("dtype"), value.get("shape"), value.get("data_offsets")
-        if dtype not in DTYPES:
+        if not isinstance(dtype, str) or dtype not in DTYPES:
             self._refuse(f"tensor {short(name)} has dtype {short(dtype)}; fastmlp reads "
                          f"{', '.join(DTYPES)}")
         if not isinstance(shape, list) or not all(_is_count(d) for d in shape):
