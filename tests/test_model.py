@@ -88,7 +88,8 @@ def test_fit_history_validation_and_progress(capsys):
     assert len(history["loss"]) == len(history["val_loss"]) == len(history["seconds"]) == 4
     assert history["loss"][-1] < history["loss"][0]
     assert history["val_loss"][-1] == pytest.approx(model.evaluate(X[200:], y[200:]), rel=1e-6)
-    assert "Epoch 4/4" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "Epoch" in err and "4/4" in err
     assert model.history_ is history
 
 

@@ -5,12 +5,14 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "fork_guard.hpp"
 #include "loss.hpp"
 #include "mlp.hpp"
 #include "optim.hpp"
@@ -94,28 +96,31 @@ py::array_t<double> to_array(const std::vector<double>& v) {
   return a;
 }
 
-OptimConfig optim_config(const py::dict& d) {
-  OptimConfig c;
-  c.kind = engine_call([&] { return parse_optimizer(d["kind"].cast<std::string>()); });
-  auto num = [&](const char* key, double& v) {
-    if (d.contains(key)) v = d[key].cast<double>();
-  };
-  num("lr", c.lr);
-  num("weight_decay", c.weight_decay);
-  num("l1", c.l1);
-  num("momentum", c.momentum);
-  num("dampening", c.dampening);
-  num("beta1", c.beta1);
-  num("beta2", c.beta2);
-  num("eps", c.eps);
-  num("alpha", c.alpha);
-  if (d.contains("nesterov")) c.nesterov = d["nesterov"].cast<bool>();
-  if (d.contains("centered")) c.centered = d["centered"].cast<bool>();
-  if (d.contains("decay_bias")) c.decay_bias = d["decay_bias"].cast<bool>();
-  if (d.contains("penalty_in_loss")) c.penalty_in_loss = d["penalty_in_loss"].cast<bool>();
-  if (d.contains("eps_hat")) c.eps_hat = d["eps_hat"].cast<bool>();
-  return c;
-}
+// What train_epoch reports: the engine's EpochResult, the optimizer's step count after
+// it, and the exception a signal handler raised between two minibatches (None if none).
+struct EpochReport {
+  EpochResult result;
+  int64_t step = 0;
+  py::object interruption = py::none();
+};
+
+// Asks, between minibatches, whether a signal (Ctrl-C) is pending: reacquires the GIL
+// and runs Python's signal handlers (only the main thread has any). If a handler raised
+// (KeyboardInterrupt), keeps its exception for the caller and says stop.
+class SignalPoll {
+ public:
+  bool operator()() {
+    py::gil_scoped_acquire gil;
+    if (PyErr_CheckSignals() == 0) return false;
+    py::error_already_set raised;  // fetches (and clears) the handler's exception
+    interruption_ = raised.value();
+    return true;
+  }
+  py::object interruption() const { return interruption_; }
+
+ private:
+  py::object interruption_ = py::none();
+};
 
 // Optimizer state arrays for params (each list item: one array per state slot).
 template <class T>
@@ -178,10 +183,20 @@ class PyMLP {
     return engine_call([&] { return LossSpec{parse_loss(loss), parse_reduction(reduction)}; });
   }
 
+  // Training writes the parameters through the pointers taken at construction: refuse
+  // if one has been flagged read-only since (as numpy and optimizer.step do).
+  void require_writeable() const {
+    for (size_t i = 0; i < params_.size(); ++i)
+      if (!params_[i].writeable())
+        throw py::value_error("layers[" + std::to_string(i / per_layer_) + "]." +
+                              (i % per_layer_ ? "bias" : "weight") +
+                              " is read-only (flags.writeable is False): training would write it");
+  }
+
   template <class T>
-  OptimState<T> optimizer_state(const py::dict& config, const py::list& state, int64_t step) {
+  OptimState<T> optimizer_state(const OptimConfig& config, const py::list& state, int64_t step) {
     OptimState<T> opt;
-    opt.config = optim_config(config);
+    opt.config = config;
     opt.state = optim_state<T>(opt.config, params_, state);
     opt.step = step;
     return opt;
@@ -191,7 +206,7 @@ class PyMLP {
  public:
   PyMLP(const py::list& params, const std::vector<std::string>& activations, bool bias,
         double negative_slope, double dropout) {
-    const size_t per_layer = bias ? 2 : 1;
+    const size_t per_layer = per_layer_ = bias ? 2 : 1;
     if (activations.empty() || py::len(params) != activations.size() * per_layer)
       throw py::value_error("need " + std::to_string(per_layer) + " parameter arrays per activation");
     for (py::handle h : params) params_.push_back(py::reinterpret_borrow<py::array>(h));
@@ -273,9 +288,10 @@ class PyMLP {
   }
 
   py::tuple train_step(const py::object& x_obj, const py::object& y_obj, const std::string& loss,
-                       const std::string& reduction, const py::dict& optimizer,
+                       const std::string& reduction, const OptimConfig& optimizer,
                        const py::list& state, int64_t step, uint64_t seed, uint64_t counter,
                        const py::object& w_obj) {
+    require_writeable();
     const LossSpec spec = loss_spec(loss, reduction);
     return dispatch([&](auto& net, auto tag) -> py::tuple {
       using T = decltype(tag);
@@ -290,13 +306,14 @@ class PyMLP {
     });
   }
 
-  py::tuple train_epoch(const py::object& x_obj, const py::object& y_obj, const std::string& loss,
-                        const std::string& reduction, const py::dict& optimizer,
+  EpochReport train_epoch(const py::object& x_obj, const py::object& y_obj, const std::string& loss,
+                        const std::string& reduction, const OptimConfig& optimizer,
                         const py::list& state, int64_t step, int64_t batch_size, bool shuffle,
                         uint64_t seed, uint64_t epoch, const py::object& w_obj) {
+    require_writeable();
     const LossSpec spec = loss_spec(loss, reduction);
     if (batch_size < 1) throw py::value_error("batch_size must be >= 1");
-    return dispatch([&](auto& net, auto tag) -> py::tuple {
+    return dispatch([&](auto& net, auto tag) -> EpochReport {
       using T = decltype(tag);
       Arg x = input(x_obj, net);
       if (!c_contiguous(x.arr)) throw py::value_error("X must be C-contiguous");
@@ -304,16 +321,27 @@ class PyMLP {
       Targets<T> t = weighted_targets_arg<T>(y_obj, w_obj, n, net.out_features(), spec.kind);
       OptimState<T> opt = optimizer_state<T>(optimizer, state, step);
       const T* xp = static_cast<const T*>(x.arr.data());
-      EpochResult r;
-      locked([&] { r = net.train_epoch(spec, opt, n, xp, t, batch_size, shuffle, RandomKey{seed, epoch}); });
-      return py::make_tuple(r.loss_sum, r.weight, r.rows, r.finite, opt.step,
-                            to_array(r.batch_loss), to_array(r.batch_weight),
-                            to_array(r.batch_penalty));
+      EpochReport report;
+      // Only the main thread runs signal handlers; other threads do not poll (which
+      // would wait for the GIL every few ms while other Python threads hold it).
+      SignalPoll poll;
+      const auto threading = py::module_::import("threading");
+      const bool main_thread = threading.attr("current_thread")().is(threading.attr("main_thread")());
+      const std::function<bool()> interrupt =
+          main_thread ? std::function<bool()>(std::ref(poll)) : std::function<bool()>();
+      locked([&] {
+        report.result = net.train_epoch(spec, opt, n, xp, t, batch_size, shuffle, RandomKey{seed, epoch},
+                                        interrupt);
+      });
+      report.step = opt.step;
+      report.interruption = poll.interruption();
+      return report;
     });
   }
 
  private:
   std::vector<py::array> params_;
+  size_t per_layer_;  // parameter arrays per layer: weight and, with bias, bias
   DType dtype_;
   std::tuple<std::unique_ptr<Mlp<float>>, std::unique_ptr<Mlp<double>>> impl_;
   std::mutex mutex_;
@@ -341,9 +369,8 @@ py::tuple loss_py(const std::string& loss, const std::string& reduction, const p
   });
 }
 
-void optimizer_step_py(const py::dict& config, int64_t step, const py::list& params,
+void optimizer_step_py(const OptimConfig& c, int64_t step, const py::list& params,
                        const py::list& grads, const py::list& state) {
-  const OptimConfig c = optim_config(config);
   if (py::len(params) == 0) return;
   if (py::len(grads) != py::len(params)) throw py::value_error("one gradient per parameter is needed");
   const DType dtype = array_arg(params[0], "params[0]").dtype;
@@ -371,6 +398,72 @@ void optimizer_step_py(const py::dict& config, int64_t step, const py::list& par
 }  // namespace
 
 void register_mlp(py::module_& m) {
+  install_fork_guard();  // once, when fastmlp._core is imported
+  const OptimConfig d;  // the defaults
+  py::class_<OptimConfig>(m, "OptimConfig",
+                          "An optimizer's settings as the C++ update reads them (built by "
+                          "fastmlp.optim; an unknown setting is a TypeError, not a default).")
+      .def(py::init([](const std::string& kind, double lr, double weight_decay, double l1,
+                       double momentum, double dampening, bool nesterov, double beta1, double beta2,
+                       double eps, double alpha, bool centered, bool decay_bias, bool penalty_in_loss,
+                       bool eps_hat) {
+             OptimConfig c;
+             c.kind = engine_call([&] { return parse_optimizer(kind); });
+             c.lr = lr;
+             c.weight_decay = weight_decay;
+             c.l1 = l1;
+             c.momentum = momentum;
+             c.dampening = dampening;
+             c.nesterov = nesterov;
+             c.beta1 = beta1;
+             c.beta2 = beta2;
+             c.eps = eps;
+             c.alpha = alpha;
+             c.centered = centered;
+             c.decay_bias = decay_bias;
+             c.penalty_in_loss = penalty_in_loss;
+             c.eps_hat = eps_hat;
+             return c;
+           }),
+           py::kw_only(), py::arg("kind"), py::arg("lr") = d.lr, py::arg("weight_decay") = d.weight_decay,
+           py::arg("l1") = d.l1, py::arg("momentum") = d.momentum, py::arg("dampening") = d.dampening,
+           py::arg("nesterov") = d.nesterov, py::arg("beta1") = d.beta1, py::arg("beta2") = d.beta2,
+           py::arg("eps") = d.eps, py::arg("alpha") = d.alpha, py::arg("centered") = d.centered,
+           py::arg("decay_bias") = d.decay_bias, py::arg("penalty_in_loss") = d.penalty_in_loss,
+           py::arg("eps_hat") = d.eps_hat)
+      .def_readonly("lr", &OptimConfig::lr)
+      .def_readonly("weight_decay", &OptimConfig::weight_decay)
+      .def_readonly("l1", &OptimConfig::l1)
+      .def_readonly("momentum", &OptimConfig::momentum)
+      .def_readonly("dampening", &OptimConfig::dampening)
+      .def_readonly("nesterov", &OptimConfig::nesterov)
+      .def_readonly("beta1", &OptimConfig::beta1)
+      .def_readonly("beta2", &OptimConfig::beta2)
+      .def_readonly("eps", &OptimConfig::eps)
+      .def_readonly("alpha", &OptimConfig::alpha)
+      .def_readonly("centered", &OptimConfig::centered)
+      .def_readonly("decay_bias", &OptimConfig::decay_bias)
+      .def_readonly("penalty_in_loss", &OptimConfig::penalty_in_loss)
+      .def_readonly("eps_hat", &OptimConfig::eps_hat);
+  py::class_<EpochReport>(m, "EpochResult", "What one training epoch (_MLP.train_epoch) reports.")
+      .def_property_readonly("loss_sum", [](const EpochReport& e) { return e.result.loss_sum; },
+                             "sum_i w_i l_i over the rows trained on")
+      .def_property_readonly("weight", [](const EpochReport& e) { return e.result.weight; },
+                             "their weight (number of rows, or sum of their weights)")
+      .def_property_readonly("rows", [](const EpochReport& e) { return e.result.rows; },
+                             "rows trained on (fewer if the loss became non-finite or on interruption)")
+      .def_property_readonly("finite", [](const EpochReport& e) { return e.result.finite; },
+                             "False: stopped before the batch whose loss was not")
+      .def_property_readonly("batch_loss", [](const EpochReport& e) { return to_array(e.result.batch_loss); },
+                             "(n_batches,) each minibatch's reduced loss")
+      .def_property_readonly("batch_weight", [](const EpochReport& e) { return to_array(e.result.batch_weight); },
+                             "(n_batches,) and its weight (0: skipped, no sample)")
+      .def_property_readonly("batch_penalty", [](const EpochReport& e) { return to_array(e.result.batch_penalty); },
+                             "(n_batches,) its reduced penalty (penalty_in_loss), else 0")
+      .def_readonly("step", &EpochReport::step, "the optimizer's step count after the epoch")
+      .def_readonly("interruption", &EpochReport::interruption,
+                    "the exception a signal handler raised (KeyboardInterrupt), which stopped "
+                    "the epoch after a completed step; None if none");
   py::class_<PyMLP>(m, "_MLP", "The C++ engine behind fastmlp.MLP (use that class).")
       .def(py::init<const py::list&, const std::vector<std::string>&, bool, double, double>(),
            py::arg("params"), py::arg("activations"), py::arg("bias"), py::arg("negative_slope"),
@@ -389,8 +482,7 @@ void register_mlp(py::module_& m) {
            py::arg("reduction"), py::arg("optimizer"), py::arg("state"), py::arg("step"),
            py::arg("batch_size"), py::arg("shuffle"), py::arg("seed"), py::arg("epoch"),
            py::arg("sample_weight") = py::none(),
-           "Returns (weighted loss sum, weight trained on, rows trained, finite, step, "
-           "per-batch reduced losses, weights and penalties).");
+           "Returns an EpochResult.");
   m.def("_loss", &loss_py, py::arg("loss"), py::arg("reduction"), py::arg("input"), py::arg("target"),
         py::arg("sample_weight") = py::none(), "(reduced loss, gradient with respect to input).");
   m.def("_optimizer_step", &optimizer_step_py, py::arg("config"), py::arg("step"), py::arg("params"),

@@ -2,6 +2,7 @@
 // epochs in one call each, so that Python overhead is paid per epoch, not per op.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "buffer.hpp"
@@ -38,8 +39,10 @@ struct OptimState {
 struct EpochResult {
   double loss_sum = 0;  // weighted loss sum_i w_i l_i over the rows trained on
   double weight = 0;    // their weight (rows_weight)
-  int64_t rows = 0;     // rows trained on (fewer than all if the loss became non-finite)
+  int64_t rows = 0;     // rows trained on (fewer than all if the loss became non-finite
+                        // or the epoch was interrupted)
   bool finite = true;
+  bool interrupted = false;  // stopped early because the interrupt callback said so
   // Per minibatch trained on: its reduced loss (as train_step returns it), its weight,
   // and, if the optimizer puts its penalty in the loss (penalty_in_loss), the reduced
   // penalty (weight_decay/2 ||p||^2 + l1 |p|_1 over the penalised parameters, before
@@ -91,9 +94,13 @@ class Mlp {
 
   // One epoch over n rows of x (C-contiguous n x in) in minibatches of batch_size (the
   // last one partial), in a seeded random order if shuffle. Stops at the first batch
-  // whose loss is not finite, before updating with it.
+  // whose loss is not finite, before updating with it. Between minibatches, every few
+  // milliseconds of work (kInterruptPollMadds), asks interrupt (if given) whether to
+  // stop, e.g. for a pending Ctrl-C; if it says so, stops there, after a completed
+  // update (result.interrupted).
   EpochResult train_epoch(const LossSpec& loss, OptimState<T>& opt, int64_t n, const T* x,
-                          Targets<T> target, int64_t batch_size, bool shuffle, RandomKey key);
+                          Targets<T> target, int64_t batch_size, bool shuffle, RandomKey key,
+                          const std::function<bool()>& interrupt = {});
 
  private:
   // Buffers for batches of up to m rows, carved from one allocation that only grows.

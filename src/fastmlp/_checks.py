@@ -5,12 +5,33 @@ import numbers
 import numpy as np
 
 
-def check_int(value, name, minimum):
+def check_int(value, name, minimum, maximum=2**63 - 1):
+    """value as an int in [minimum, maximum] (by default one that fits the C++ int64_t
+    it is passed on as)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    if value > maximum:
+        raise ValueError(f"{name} must be <= {maximum}, got {value}")
     return int(value)
+
+
+def check_bool(value, name):
+    """value as a bool: True, False, a NumPy bool, 0 or 1 (not any object with a truth
+    value, e.g. the string "no")."""
+    if not isinstance(value, (bool, np.bool_)) and not (isinstance(value, numbers.Integral)
+                                                        and value in (0, 1)):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def check_slope(value, name, dtype):
+    """A finite number that stays finite in `dtype` (1e39 is inf in float32)."""
+    value = check_number(value, name)
+    if abs(value) > float(np.finfo(dtype).max):
+        raise ValueError(f"{name} {value} overflows {np.dtype(dtype)} (at most {np.finfo(dtype).max:.4g})")
+    return value
 
 
 def check_number(value, name, minimum=None, maximum=None, *, open_max=False):
@@ -40,13 +61,15 @@ def instance_or_named(value, kind, base, by_name):
                      f"one of: {', '.join(by_name)})")
 
 
-def as_float_array(X, name, dtype, *, ndim=None, finite=True):
-    """X as a C-contiguous array of `dtype` (a copy only if needed)."""
+def as_float_array(X, name, dtype, *, ndim=None, finite=True, contiguous=True):
+    """X as an array of `dtype`, C-contiguous if `contiguous` (a copy only if needed;
+    with contiguous=False a strided view of the right dtype, even a zero-stride one of
+    one row repeated, is passed on as it is)."""
     try:
         arr = np.asarray(X)
         if arr.dtype.kind not in "biuf":
             raise TypeError
-        arr = np.ascontiguousarray(arr, dtype=dtype)
+        arr = np.ascontiguousarray(arr, dtype=dtype) if contiguous else arr.astype(dtype, copy=False)
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be an array of numbers, got {type(X).__name__}") from None
     if ndim is not None and arr.ndim not in ndim:

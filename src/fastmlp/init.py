@@ -53,16 +53,33 @@ def _fan(array, mode):
     return fan_in if mode == "fan_in" else fan_out
 
 
+# Values drawn at a time: the generator draws float64, and a float32 weight filled in
+# one draw would need a temporary twice its size (and three times with the cast).
+_CHUNK = 1 << 16
+
+
+def _fill(array, draw):
+    """array filled with draw(n) (float64 values), in chunks of _CHUNK: the same values
+    as one draw of array.size, without a temporary of the array's size."""
+    flat = array.reshape(-1) if array.flags.c_contiguous else None
+    if flat is None or array.size <= _CHUNK:
+        array[...] = draw(array.size).reshape(array.shape)
+        return array
+    for start in range(0, flat.size, _CHUNK):
+        flat[start:start + _CHUNK] = draw(min(_CHUNK, flat.size - start))
+    return array
+
+
 def uniform(array, a=0.0, b=1.0, rng=None):
     """Fill with U(a, b), as torch.nn.init.uniform_."""
-    array[...] = _rng(rng).uniform(a, b, size=array.shape)
-    return array
+    gen = _rng(rng)
+    return _fill(array, lambda n: gen.uniform(a, b, size=n))
 
 
 def normal(array, mean=0.0, std=1.0, rng=None):
     """Fill with N(mean, std^2), as torch.nn.init.normal_."""
-    array[...] = _rng(rng).normal(mean, std, size=array.shape)
-    return array
+    gen = _rng(rng)
+    return _fill(array, lambda n: gen.normal(mean, std, size=n))
 
 
 def constant(array, val):

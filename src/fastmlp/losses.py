@@ -55,6 +55,8 @@ class Loss:
             x = x.astype(np.float64)
         if x.ndim != 2:
             raise ValueError(f"input must be 2-D (batch, n_outputs), got shape {x.shape}")
+        if x.shape[0] == 0:
+            raise ValueError(f"input is an empty batch (shape {x.shape}): the loss of no sample is undefined")
         t = self.prepare_target(target, x.shape[0], x.shape[1], x.dtype, "target")
         w = check_sample_weight(sample_weight, x.shape[0], x.dtype)
         return _core._loss(self.name, self.reduction, x, t, w)

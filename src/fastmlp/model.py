@@ -1,20 +1,23 @@
 """The multilayer perceptron: its layers, inference, gradients and training."""
+import json
 import math
 import secrets
 import time
-from typing import NamedTuple
 
 import numpy as np
 
-from fastmlp import _core, init as _init, losses as _losses, optim as _optim
-from fastmlp._checks import (as_float_array, check_choice, check_features, check_int,
-                             check_number, check_sample_weight)
-from fastmlp._progress import ProgressBar
+from fastmlp import _core, _safetensors, init as _init, losses as _losses, optim as _optim
+from fastmlp._checks import (as_float_array, check_bool, check_choice, check_features, check_int,
+                             check_number, check_sample_weight, check_slope)
+from fastmlp._progress import progress_bar
+from fastmlp._torch import state_dict_names
 from fastmlp.early_stopping import EarlyStopping
 
 __all__ = ["Dense", "MLP"]
 
 ACTIVATIONS = ("identity", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softmax", "step")
+# What the metadata of a saved model's file say it is (fastmlp.io reads it back).
+FILE_FORMAT = "fastmlp.MLP"
 # Offset that keeps the dropout masks of train_step calls apart from those of fit epochs.
 _STEP_STREAM = 1 << 63
 
@@ -124,23 +127,24 @@ class MLP:
         self.activation = activation
         self.output_activation = output_activation
         self.bias = bool(bias)
-        self.dropout = check_number(dropout, "dropout", 0.0, 1.0, open_max=True)
+        self._dropout = check_number(dropout, "dropout", 0.0, 1.0, open_max=True)
         self.dtype = np.dtype(check_choice(str(np.dtype(dtype)) if _is_dtype(dtype) else dtype,
                                            "dtype", ("float32", "float64")))
-        self.negative_slope = check_number(negative_slope, "negative_slope")
+        self._negative_slope = check_slope(negative_slope, "negative_slope", self.dtype)
         if seed is None:
             seed = secrets.randbits(63)
-        self.seed = check_int(seed, "seed", 0)
+        self.seed = check_int(seed, "seed", 0, 2**64 - 1)  # the engine's uint64_t
         self._activations = hidden + [output_activation]
 
         rng = np.random.default_rng(self.seed)
         weight_init = _weight_initializer(init)
-        self.layers = []
+        layers = []
         for fan_in, fan_out, act in zip(self.layer_sizes, self.layer_sizes[1:], self._activations):
             w = np.empty((fan_out, fan_in), dtype=self.dtype)
             weight_init(w, rng)
             b = _init.linear_bias(np.empty(fan_out, dtype=self.dtype), fan_in, rng) if self.bias else None
-            self.layers.append(Dense(w, b, act))
+            layers.append(Dense(w, b, act))
+        self._layers = tuple(layers)
         self._engine = self._make_engine()
         self._epochs_done = 0       # keys the shuffles and dropout masks of later epochs
         self._steps_done = 0        # and those of train_step calls
@@ -148,8 +152,8 @@ class MLP:
         self.history_ = None
 
     def _make_engine(self):
-        return _core._MLP(self.parameters(), self._activations, self.bias, self.negative_slope,
-                          self.dropout)
+        return _core._MLP(self.parameters(), self._activations, self.bias, self._negative_slope,
+                          self._dropout)
 
     # copy.deepcopy and pickle (e.g. by scikit-learn's clone or joblib): the C++ engine
     # holds pointers into the arrays, so a copy gets an engine of its own.
@@ -159,7 +163,40 @@ class MLP:
         return state
 
     def __setstate__(self, state):
+        for name in ("layers", "dropout", "negative_slope"):  # pickled before they were properties
+            if name in state:
+                state["_" + name] = state.pop(name)
+        state["_layers"] = tuple(state["_layers"])
         self.__dict__.update(state)
+        self._engine = self._make_engine()
+
+    # ---- settings the engine was built with ------------------------------------------
+
+    @property
+    def layers(self):
+        """The layers (a tuple of Dense: their arrays are trained in place; the
+        architecture is fixed, build a new MLP to change it)."""
+        return self._layers
+
+    @property
+    def dropout(self):
+        """Inverted dropout on hidden-layer outputs in [0, 1); settable (the next
+        training step uses the new value)."""
+        return self._dropout
+
+    @dropout.setter
+    def dropout(self, value):
+        self._dropout = check_number(value, "dropout", 0.0, 1.0, open_max=True)
+        self._engine = self._make_engine()
+
+    @property
+    def negative_slope(self):
+        """leaky_relu's slope for negative inputs; settable."""
+        return self._negative_slope
+
+    @negative_slope.setter
+    def negative_slope(self, value):
+        self._negative_slope = check_slope(value, "negative_slope", self.dtype)
         self._engine = self._make_engine()
 
     # ---- introspection -------------------------------------------------------------
@@ -200,7 +237,7 @@ class MLP:
         X : array, shape (n_samples, n_features), or (n_features,) for one sample.
         Returns an array of shape (n_samples, n_outputs) (or (n_outputs,)).
         """
-        X = as_float_array(X, "X", self.dtype, ndim=(1, 2), finite=False)
+        X = as_float_array(X, "X", self.dtype, ndim=(1, 2), finite=False, contiguous=False)
         out = self._engine.predict(check_features(X, "X", self.n_features))
         return out[0] if X.ndim == 1 else out
 
@@ -247,7 +284,7 @@ class MLP:
         X, y, w = self._data(X, y, loss, "X", "y", sample_weight)
         state = optimizer._bind(self.parameters())
         value, optimizer.steps = self._engine.train_step(
-            X, y, loss.name, loss.reduction, optimizer.config(), state, optimizer.steps,
+            X, y, loss.name, loss.reduction, optimizer._settings(), state, optimizer.steps,
             self.seed, _STEP_STREAM | self._steps_done, w)
         self._steps_done += 1
         if not math.isfinite(value):
@@ -274,7 +311,8 @@ class MLP:
         validation_data : (X_val, y_val) or (X_val, y_val, sample_weight_val),
             optional, evaluated after each epoch.
         early_stopping : int (patience) or fastmlp.EarlyStopping, optional.
-        verbose : bool, show a progress bar with the running loss.
+        verbose : bool, show a progress bar with the running loss on sys.stderr
+            (tqdm's if tqdm is installed; none if sys.stderr is None).
         sample_weight : array (n_samples,) of weights >= 0, optional
             Per-sample weights that travel with their rows through the shuffle. Each
             minibatch's loss is ``sum_i w_i l_i`` ("sum") or ``sum_i w_i l_i /
@@ -299,7 +337,8 @@ class MLP:
         loss = _losses.get(loss)
         optimizer = _optim.get(optimizer)
         epochs = check_int(epochs, "epochs", 0)
-        batch_size = check_int(batch_size, "batch_size", 1)
+        batch_size = check_int(batch_size, "batch_size", 1, maximum=float("inf"))
+        shuffle = check_bool(shuffle, "shuffle")
         stopper = EarlyStopping.from_arg(early_stopping)
         self._require_trainable()
         X, y, w = self._data(X, y, loss, "X", "y", sample_weight)
@@ -322,7 +361,7 @@ class MLP:
             history["val_loss"] = []
         if stopper is not None:
             stopper.start(params)
-        bar = ProgressBar(epochs) if verbose else None
+        bar = progress_bar(epochs) if verbose else None
         for epoch in range(1, epochs + 1):
             live = params + [s for slots in state for s in slots]
             for keep, a in zip(saved, live):
@@ -365,20 +404,33 @@ class MLP:
     def _train_epoch(self, X, y, sample_weight, loss, optimizer, state, batch_size, shuffle):
         """One epoch on data already checked by _data (fit's loop, and the scikit-learn
         estimators' own epoch loop): one C++ call, the optimizer's step count updated.
-        Returns an EpochResult."""
-        (loss_sum, weight, rows, finite, optimizer.steps, batch_loss, batch_weight,
-         batch_penalty) = self._engine.train_epoch(
-            X, y, loss.name, loss.reduction, optimizer.config(), state, optimizer.steps,
-            batch_size, shuffle, self.seed, self._epochs_done, sample_weight)
+        Returns a fastmlp._core.EpochResult (loss_sum, weight, rows, finite, batch_loss,
+        batch_weight, batch_penalty).
+
+        A Ctrl-C during the epoch stops it between two minibatches within milliseconds:
+        the parameters and the optimizer are those after the last completed step, and
+        the KeyboardInterrupt is raised here."""
+        result = self._engine.train_epoch(
+            X, y, loss.name, loss.reduction, optimizer._settings(), state, optimizer.steps,
+            min(batch_size, len(X)), shuffle, self.seed, self._epochs_done, sample_weight)
+        optimizer.steps = result.step
         self._epochs_done += 1
-        return EpochResult(loss_sum, weight, rows, finite, batch_loss, batch_weight, batch_penalty)
+        if result.interruption is not None:
+            raise result.interruption
+        return result
 
     # ---- persistence and interoperability ---------------------------------------------
 
     def save(self, path):
-        """Write architecture and weights to a safetensors file (atomically)."""
-        from fastmlp.io import save
-        save(self, path)
+        """Write architecture and weights to a safetensors file (``fastmlp.load`` reads it).
+
+        Atomic: a temporary file next to the file it replaces, renamed over it once
+        written (readers never see a partial file). Through a symlink, its target is
+        replaced. A new file gets the mode the umask allows, an existing one keeps its
+        mode.
+        """
+        tensors = {name: getattr(self.layers[i], kind) for (i, kind), name in state_dict_names(self).items()}
+        _safetensors.write(path, tensors, {"format": FILE_FORMAT, "fastmlp_config": json.dumps(self.get_config())})
 
     def to_torch(self):
         """An equivalent torch.nn.Sequential (Linear, activation, [Dropout], ...)."""
@@ -411,18 +463,6 @@ class MLP:
         if "step" in self._activations:
             raise ValueError("activation 'step' has no gradient: a network with step layers "
                              "can predict but not be trained by backpropagation")
-
-
-class EpochResult(NamedTuple):
-    """What one training epoch reports."""
-
-    loss_sum: float            # sum_i w_i l_i over the rows trained on
-    weight: float              # their weight (number of rows, or sum of their weights)
-    rows: int                  # rows trained on (fewer if the loss became non-finite)
-    finite: bool               # False: stopped before the batch whose loss was not
-    batch_loss: np.ndarray     # (n_batches,) each minibatch's reduced loss
-    batch_weight: np.ndarray   # (n_batches,) and its weight (0: skipped, no sample)
-    batch_penalty: np.ndarray  # (n_batches,) its reduced penalty (penalty_in_loss), else 0
 
 
 def _weight(X, sample_weight):

@@ -52,6 +52,11 @@ class Optimizer:
         return {"kind": self.kind, "lr": self.lr, "weight_decay": self.weight_decay, "l1": self.l1,
                 "decay_bias": self.decay_bias, "penalty_in_loss": self.penalty_in_loss}
 
+    def _settings(self):
+        """config() as the C++ engine takes it (a typed struct: a key it does not know is
+        a TypeError instead of a silent default)."""
+        return _core.OptimConfig(**self.config())
+
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.config().items() if k != "kind")
         return f"{type(self).__name__}({args})"
@@ -69,7 +74,7 @@ class Optimizer:
                 raise ValueError(f"grads[{i}] has shape {np.shape(g)}, expected {p.shape}")
         grads = [np.ascontiguousarray(g, dtype=p.dtype) for p, g in zip(params, grads)]
         state = self._bind(params)
-        _core._optimizer_step(self.config(), self.steps + 1, params, grads, state)
+        _core._optimizer_step(self._settings(), self.steps + 1, params, grads, state)
         self.steps += 1
 
     def _bind(self, params):
