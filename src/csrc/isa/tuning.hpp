@@ -44,14 +44,27 @@ inline const DotRows& Tuning::dot_rows<double>() const { return dot_rows_f64; }
 // 512-bit or two 256-bit FMAs per cycle, 32 KiB L1d, 1 MiB L2), one process, both
 // settings alternating in blocks. Where a threshold was only measured on AVX-512, the
 // other sets keep it until measured on their own.
+//
+// The dot-path rows: linear(x, W) for n = 256 outputs at k = 16..1024 and m = 4..128
+// rows on one thread, the unpacked path (row-major x) against the packed path (the same
+// x column-major), per ISA and dtype. The largest m at which the unpacked path was still
+// at least as fast, by k:
+//                  k:  16   32   64  128  256  512 1024
+//   avx512 float32      4    8   16   32   96  128  128
+//   avx512 float64      8   16   16   32   64   48   64
+//   avx2   float32      4    8    8    8   16    8   16
+//   avx2   float64      8    8    8   16    8    8    8
+//   generic float32     8   16  128  128  128  128  128   (128: the largest measured)
+//   generic float64    16   32  128  128  128  128  128
+// AVX2's dot kernels hold 2 x 4 accumulators (AVX-512's 4 x 4) and pay a horizontal sum
+// per output on 8 lanes: they win only for a few rows. Generic's packed path has no FMA
+// and a 6 x 8 tile, so there the unpacked path wins at every size measured.
 inline constexpr Tuning kTuningAvx512 = {
     /*gemm_madds_per_thread=*/int64_t(1) << 17,  // 64^3 already gains from two threads
     /*dot_madds_per_thread=*/int64_t(1) << 15,
     /*dot_max_columns=*/16,
-    // float32, one thread: at k 10-32 packing wins from 16 rows (up to 2x), at k 64
-    // from 48, at k 128 from 32; at k >= 256 the dot path wins to 64 rows.
     /*dot_rows_f32=*/{64, 256, 8, 32, 64},
-    /*dot_rows_f64=*/{64, 256, 8, 32, 64},
+    /*dot_rows_f64=*/{64, 256, 8, 16, 48},
     /*elementwise_per_thread=*/int64_t(1) << 15,
     /*optim_params_per_thread=*/int64_t(1) << 15,
     /*small_dense_max_madds=*/int64_t(1) << 14,
@@ -62,8 +75,17 @@ inline constexpr Tuning kTuningAvx512 = {
     /*inference_rows=*/2048,
 };
 
-inline constexpr Tuning kTuningAvx2 = kTuningAvx512;
+// base with other dot-path rows.
+constexpr Tuning with_dot_rows(Tuning base, DotRows f32, DotRows f64) {
+  base.dot_rows_f32 = f32;
+  base.dot_rows_f64 = f64;
+  return base;
+}
 
-inline constexpr Tuning kTuningGeneric = kTuningAvx512;
+inline constexpr Tuning kTuningAvx2 =
+    with_dot_rows(kTuningAvx512, {64, 256, 4, 8, 16}, {64, 256, 8, 8, 8});
+
+inline constexpr Tuning kTuningGeneric =
+    with_dot_rows(kTuningAvx512, {64, 256, 8, 128, 128}, {64, 256, 16, 128, 128});
 
 }  // namespace fastmlp
