@@ -5,6 +5,7 @@ import platform
 
 import fastmlp
 import numpy as np
+from fastmlp._cpu import format_blocking, format_caches
 from threadpoolctl import threadpool_info
 
 from bench.optional import torch_module
@@ -35,12 +36,13 @@ def describe(threads):
     info = fastmlp.cpu_info()
     blas = numpy_blas() or {}
     return {
-        "cpu": info["cpu"] + _cpu_family(),
+        "cpu": info["cpu"],
         "cores": os.cpu_count(),
         "threads": threads,
         "fastmlp_isa": info["isa"],
         "fastmlp_available_isas": info["available_isas"],
-        "fastmlp_blocking": {dt: fastmlp._core._gemm_blocking(dt) for dt in ("float32", "float64")},
+        "caches": format_caches(info),
+        "fastmlp_blocking": info["blocking"],
         "numpy_blas": {k: blas.get(k) for k in ("internal_api", "version", "architecture",
                                                 "threading_layer", "filepath")},
         "versions": {
@@ -57,22 +59,11 @@ def describe(threads):
     }
 
 
-def _cpu_family():
-    """' (family F model M)' from /proc/cpuinfo: model names like 'AMD EPYC' hide the generation."""
-    fields = {}
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                key, _, value = line.partition(":")
-                if key.strip() in ("cpu family", "model") and key.strip() not in fields:
-                    fields[key.strip()] = value.strip()
-                if not line.strip():
-                    break
-    except OSError:
-        return ""
-    if len(fields) < 2:
-        return ""
-    return f" (family {fields['cpu family']} model {fields['model']})"
+def _blocking_line(m):
+    blocking = m.get("fastmlp_blocking") or {}
+    if not all("source" in b for b in blocking.values()):  # a run from before the cache model
+        return "not recorded"
+    return format_blocking({"blocking": blocking})
 
 
 def _torch_blas(torch):
@@ -87,8 +78,10 @@ def format_machine(m):
     v = m["versions"]
     lines = [
         f"CPU      {m['cpu']} ({m['cores']} logical cores), {m['threads']} thread(s) for every library",
+        f"caches   {m.get('caches', 'not recorded')}",
         f"fastmlp  {v['fastmlp']}, micro-kernels {m['fastmlp_isa']} "
         f"(available: {', '.join(m['fastmlp_available_isas'])})",
+        f"blocking {_blocking_line(m)}",
         f"NumPy    {v['numpy']}, BLAS {blas['internal_api']} {blas['version']} "
         f"kernels {blas['architecture']} ({blas['threading_layer']})",
         f"PyTorch  {v['torch'] + ' (' + str(m['torch_blas']) + ')' if v['torch'] else 'not installed'}",

@@ -9,6 +9,7 @@
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -22,6 +23,8 @@ from bench import cases, machine, report  # noqa: E402
 from bench.suite import run_case  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# OpenBLAS core types whose kernels need AVX-512.
+AVX512_CORETYPES = ("skylakex", "cooperlake", "sapphirerapids")
 # Subjects whose NumPy side is BLAS-bound: these are re-measured with another OpenBLAS core type.
 BLAS_SUBJECTS = ("microkernel", "matmul", "dense_forward", "dense_backward")
 
@@ -67,6 +70,9 @@ def numpy_with_coretype(args, info):
         return None, f"NumPy's OpenBLAS already uses its {coretype} kernels: no separate column"
     if not any(c.subject in BLAS_SUBJECTS for c in selected_cases(args)):
         return None, None
+    if coretype.lower() in AVX512_CORETYPES and "avx512" not in info["fastmlp_available_isas"]:
+        return None, (f"this CPU has no AVX-512: OpenBLAS's {coretype} kernels cannot run on it "
+                      f"(NumPy uses its {blas.get('architecture')} kernels): no separate column")
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "child.json")
         cmd = [sys.executable, os.path.abspath(__file__), "--numpy-only", "--threads", str(args.threads),
@@ -77,6 +83,9 @@ def numpy_with_coretype(args, info):
         env = dict(os.environ, OPENBLAS_CORETYPE=coretype)
         print(f"measuring NumPy with OPENBLAS_CORETYPE={coretype} in a child process ...", flush=True)
         done = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL)
+        if done.returncode == -signal.SIGILL:
+            return None, (f"OpenBLAS's {coretype} kernels use instructions this CPU lacks "
+                          f"(the child process died of SIGILL): no separate column")
         if done.returncode != 0:
             return None, f"the OPENBLAS_CORETYPE={coretype} child failed (exit {done.returncode})"
         with open(out) as f:

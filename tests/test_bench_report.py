@@ -55,3 +55,34 @@ def test_runner_combines_json_files(tmp_path):
     assert "best over 2 runs" in out
     best = min(json.load(open(p))["results"][0]["results"]["fastmlp"]["best_s"] for p in runs)
     assert report.format_seconds(best) in out
+
+
+def test_runner_header_names_the_caches_and_blocking_in_use():
+    env = dict(os.environ, FASTMLP_CACHES="l2=256K/4,l3=0")
+    out = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "run.py"), "--only",
+                          "matmul 64x64x64 float64", "--seconds", "0.01", "--json", "", "--png", "",
+                          "--numpy-coretype", "none"], check=True, capture_output=True, text=True,
+                         env=env).stdout
+    lines = {line.split()[0]: line for line in out.splitlines() if line.strip()}
+    assert "L2 256 KiB/4-way" in lines["caches"] and "no L3" in lines["caches"]
+    assert "+FASTMLP_CACHES" in lines["caches"]
+    assert "family" in lines["CPU"]
+    # the blocking the child derived from those caches, as fastmlp reports it in-process
+    from fastmlp import _core
+    from fastmlp._cpu import format_blocking
+    import fastmlp
+    _core._set_caches("l2=256K/4,l3=0")
+    try:
+        assert lines["blocking"].split(None, 1)[1] == format_blocking(fastmlp.cpu_info())
+    finally:
+        _core._set_caches("")
+
+
+def test_no_avx512_coretype_column_on_a_cpu_without_avx512():
+    from bench import run
+    args = run.parse_args(["--only", "matmul 64x64x64 float64"])
+    info = {"numpy_blas": {"internal_api": "openblas", "architecture": "Haswell"},
+            "fastmlp_available_isas": ["generic", "avx2"]}
+    results, note = run.numpy_with_coretype(args, info)
+    assert results is None
+    assert "no AVX-512" in note and "SkylakeX" in note and "Haswell" in note
