@@ -12,7 +12,8 @@ from bench.optional import torch_module
 
 # Environment variables that change how the libraries' threads behave or which kernels they pick.
 RELEVANT_ENV = ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "OPENBLAS_NUM_THREADS",
-                "OPENBLAS_CORETYPE", "OPENBLAS_THREAD_TIMEOUT", "MKL_NUM_THREADS", "FASTMLP_ISA")
+                "OPENBLAS_CORETYPE", "OPENBLAS_THREAD_TIMEOUT", "MKL_NUM_THREADS", "ATEN_CPU_CAPABILITY",
+                "FASTMLP_ISA", "FASTMLP_CACHES", "FASTMLP_BLOCKING")
 
 
 @functools.lru_cache(maxsize=None)
