@@ -18,7 +18,7 @@ from fastmlp import _core
 from conftest import AVAILABLE_ISAS, f64, gemm_bound, make
 
 # The model's constants (src/csrc/cpu/blocking.hpp).
-MIN_KC, MAX_KC, L2_SHARE, L3_SHARE, MAX_MC = 256, 512, 0.5, 0.25, 8192
+MIN_KC, MAX_KC, MIN_PANELS, L2_SHARE, L3_SHARE, MAX_MC = 64, 512, 4, 0.5, 0.25, 8192
 
 K, M = 1024, 1024 * 1024
 # Data caches of CPUs users run (one core's share), as FASTMLP_CACHES specs.
@@ -118,16 +118,16 @@ def test_blocks_are_the_largest_that_fit(isa, cpu, simulated_caches):
     caches = parse_spec(CPUS[cpu])
     assert info["cache_source"].endswith("+FASTMLP_CACHES")
     assert info["caches"]["l2"]["size"] == caches["l2"][0]
-    (l1, w1), (l2, _), (l3, _) = caches["l1d"], caches["l2"], caches["l3"]
+    (l2, _), (l3, _) = caches["l2"], caches["l3"]
     for dtype, b in info["blocking"].items():
         S = np.dtype(dtype).itemsize
         mr, nr, mc, kc, nc = b["mr"], b["nr"], b["mc"], b["kc"], b["nc"]
         assert b["source"] == "model" and b["isa"] == isa
-        # KC: the A micro-panel and one B micro-panel within L1 less one way
-        l1_usable = l1 * (w1 - 1) / w1
+        # KC: as deep as allowed while the thread's B block keeps MIN_PANELS micro-panels
+        b_block = L2_SHARE * l2
         assert kc % 8 == 0 and MIN_KC <= kc <= MAX_KC
-        assert (mr + nr) * kc * S <= l1_usable or kc == MIN_KC
-        assert (mr + nr) * (kc + 8) * S > l1_usable or kc == MAX_KC
+        assert kc * MIN_PANELS * nr * S <= b_block or kc == MIN_KC
+        assert (kc + 8) * MIN_PANELS * nr * S > b_block or kc == MAX_KC
         # NC: the thread's B block within its share of L2
         assert nc % nr == 0 and kc * nc * S <= L2_SHARE * l2
         assert kc * (nc + nr) * S > L2_SHARE * l2
@@ -143,7 +143,7 @@ def test_blocks_grow_with_the_caches(isa, simulated_caches):
     large = simulated_caches("l1d=48K/12,l2=2M/16,l3=64M")["blocking"]
     for dtype in small:
         assert large[dtype]["kc"] >= small[dtype]["kc"]
-        assert large[dtype]["kc"] * large[dtype]["nc"] > 4 * small[dtype]["kc"] * small[dtype]["nc"]
+        assert large[dtype]["kc"] * large[dtype]["nc"] >= 4 * small[dtype]["kc"] * small[dtype]["nc"]
         assert large[dtype]["mc"] >= small[dtype]["mc"]
 
 

@@ -16,14 +16,9 @@ double per_thread(const CacheLevel& c) { return double(c.size) / std::max(1, c.s
 
 Blocking model_blocking(const Caches& caches, int mr, int nr, int elem_bytes) {
   const double S = elem_bytes;
-  const CacheLevel& l1 = caches.l1d;
-  // L1 less one way (with unknown associativity, an 8-way L1 is assumed).
-  const int ways = l1.ways > 1 ? l1.ways : 8;
-  const double l1_usable = per_thread(l1) * (ways - 1) / ways;
-  int64_t kc = static_cast<int64_t>(l1_usable / ((mr + nr) * S));
-  kc = std::clamp<int64_t>(round_down(kc, 8), kMinKc, kMaxKc);
-
   const double b_block = per_thread(caches.l2) * kL2Share;
+  int64_t kc = static_cast<int64_t>(b_block / (kMinPanels * nr * S));
+  kc = std::clamp<int64_t>(round_down(kc, 8), kMinKc, kMaxKc);
   int64_t nc = round_down(static_cast<int64_t>(b_block / (kc * S)), nr);
   nc = std::max<int64_t>(nc, nr);
 
