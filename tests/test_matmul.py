@@ -17,6 +17,36 @@ def test_block_edges(isa, rng, dtype, shape_name):
     check_matmul(fastmlp.matmul(a, b), a, b, dtype)
 
 
+def unaligned(shape, dtype):
+    """A zero array of shape and dtype at an address that is not a multiple of its item size."""
+    item = np.dtype(dtype).itemsize
+    raw = np.zeros(int(np.prod(shape)) * item + 1, dtype=np.uint8)
+    out = raw[1:].view(dtype).reshape(shape)
+    assert not out.flags.aligned
+    return out
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_unaligned_out_is_refused(rng, dtype):
+    a, b = make(rng, (5, 7), dtype), make(rng, (7, 3), dtype)
+    out = unaligned((5, 3), dtype)
+    with pytest.raises(ValueError, match="out is not aligned"):
+        fastmlp.matmul(a, b, out=out)
+    assert not out.any()  # nothing written
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_unaligned_weight_is_read_but_not_trained(rng, dtype):
+    x, w = make(rng, (6, 5), dtype), unaligned((4, 5), dtype)
+    w[...] = make(rng, (4, 5), dtype)
+    expected = x.astype(np.float64) @ w.astype(np.float64).T
+    np.testing.assert_allclose(fastmlp.linear(x, w), expected, rtol=1e-5, atol=1e-6)
+    before = w.copy()
+    with pytest.raises(ValueError, match="param is not aligned"):  # an update would be lost
+        fastmlp.optim.SGD(lr=0.1).step([w], [np.ones_like(w)])
+    np.testing.assert_array_equal(w, before)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_every_block_edge_at_once(isa, rng, dtype):
     m, k, n = all_blocks_shape(dtype)

@@ -43,7 +43,7 @@ constexpr DType dtype_of() {
 
 // An array the engine writes into: the given dtype, C-contiguous, writeable.
 Arg writable_arg(const py::handle& obj, const char* name, DType dtype) {
-  Arg a = array_arg(obj, name);
+  Arg a = array_arg(obj, name, Access::write);
   if (a.dtype != dtype)
     throw py::type_error(std::string(name) + " is " + dtype_name(a.dtype) + ", expected " +
                          dtype_name(dtype));

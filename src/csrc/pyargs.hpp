@@ -4,6 +4,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -44,17 +45,42 @@ struct Arg {
   DType dtype;
 };
 
-inline Arg array_arg(const py::handle& obj, const char* name) {
+// Whether the kernels will only read the array, or write into it.
+enum class Access { read, write };
+
+// Whether every element of a sits at an address that is a multiple of its item size.
+// NumPy allows otherwise (views of byte buffers at odd offsets); the kernels read and
+// write elements through typed pointers, which is undefined for a misaligned address.
+inline bool aligned(const py::array& a) {
+  const auto item = static_cast<uintptr_t>(a.itemsize());
+  if (reinterpret_cast<uintptr_t>(a.data()) % item) return false;
+  for (py::ssize_t d = 0; d < a.ndim(); ++d)
+    if (static_cast<uintptr_t>(a.strides(d)) % item) return false;
+  return true;
+}
+
+// A misaligned input is read from an aligned copy (made once per call: such arrays are
+// rare); an array the kernels write is refused instead, since writes to a copy would be
+// lost.
+inline Arg array_arg(const py::handle& obj, const char* name, Access access = Access::read) {
   if (!py::isinstance<py::array>(obj))
     throw py::type_error(std::string(name) + " must be a numpy.ndarray, got " +
                          std::string(py::str(py::type::of(obj).attr("__name__"))));
   auto arr = py::reinterpret_borrow<py::array>(obj);
   const py::dtype dt = arr.dtype();
   const bool native = dt.byteorder() != '>';
-  if (dt.kind() == 'f' && native && dt.itemsize() == 4) return {arr, name, DType::f32};
-  if (dt.kind() == 'f' && native && dt.itemsize() == 8) return {arr, name, DType::f64};
-  throw py::type_error(std::string(name) + " must have dtype float32 or float64, got " +
-                       std::string(py::str(dt)) + " (fastmlp never casts implicitly)");
+  if (dt.kind() != 'f' || !native || (dt.itemsize() != 4 && dt.itemsize() != 8))
+    throw py::type_error(std::string(name) + " must have dtype float32 or float64, got " +
+                         std::string(py::str(dt)) + " (fastmlp never casts implicitly)");
+  if (!aligned(arr)) {
+    if (access == Access::write)
+      throw py::value_error(std::string(name) + " is not aligned to its item size (" +
+                            std::to_string(dt.itemsize()) +
+                            " bytes); pass an aligned array, e.g. numpy.ascontiguousarray(" +
+                            name + ")");
+    arr = py::module_::import("numpy").attr("array")(arr);  // aligned and C-contiguous
+  }
+  return {arr, name, dt.itemsize() == 4 ? DType::f32 : DType::f64};
 }
 
 inline const char* dtype_name(DType d) { return d == DType::f32 ? "float32" : "float64"; }
@@ -112,7 +138,7 @@ template <class T>
 py::array_t<T> output(const py::object& out, const char* name,
                       const std::vector<py::ssize_t>& shape, const std::vector<const Arg*>& inputs) {
   if (out.is_none()) return py::array_t<T>(shape);
-  Arg o = array_arg(out, name);
+  Arg o = array_arg(out, name, Access::write);
   if (o.dtype != (sizeof(T) == 4 ? DType::f32 : DType::f64))
     throw py::type_error(std::string(name) + " is " + dtype_name(o.dtype) + " but the result is " +
                          (sizeof(T) == 4 ? "float32" : "float64"));

@@ -24,8 +24,9 @@ namespace fastmlp::vmath {
 template <class V, int U>
 struct Pack {
   using vec = typename V::vec;
-  // The same-sized int32 vector, for exponent-bit arithmetic and masks.
+  // The same-sized int32 and uint32 vectors, for exponent-bit arithmetic and masks.
   typedef int32_t ivec __attribute__((vector_size(sizeof(vec))));
+  typedef uint32_t uvec __attribute__((vector_size(sizeof(vec))));
   static constexpr int lanes = U * V::width;
   vec v[U];
 
@@ -149,10 +150,12 @@ FASTMLP_VMATH Pack<V, U> exp(const Pack<V, U>& x_in) {
   p = madd(p, r, 1.6666665459e-1f);
   p = madd(p, r, 5.0000001201e-1f);
   p = madd(p * r, r, r) + 1.0f;
-  // n + 127 is within [1, 254] after the clamp, so 2^n is a normal float.
+  // n + 127 is within [1, 254] after the clamp, so 2^n is a normal float. (A NaN lane
+  // converts to INT_MIN: shifted as unsigned, that is defined; the lane stays NaN.)
   P scale;
   for (int u = 0; u < U; ++u) {
-    const typename P::ivec e = (__builtin_convertvector(n.v[u], typename P::ivec) + 127) << 23;
+    const typename P::uvec e =
+        (typename P::uvec)(__builtin_convertvector(n.v[u], typename P::ivec) + 127) << 23;
     scale.v[u] = (typename P::vec)e;  // the same bits as floats
   }
   return if_less(x_in, -87.33654f, P::splat(0.0f), p * scale);
