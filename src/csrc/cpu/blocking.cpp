@@ -30,13 +30,8 @@ Blocking model_blocking(const Caches& caches, int mr, int nr, int elem_bytes) {
 }
 
 Blocking parse_blocking(const std::string& spec, Blocking base, int mr, int nr) {
-  size_t pos = 0;
-  bool any = false;
-  while (pos <= spec.size()) {
-    const size_t comma = spec.find(',', pos);
-    const std::string item = spec.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-    pos = comma == std::string::npos ? spec.size() + 1 : comma + 1;
-    if (item.empty()) continue;
+  const std::vector<std::string> items = spec_items(spec);
+  for (const std::string& item : items) {
     const size_t eq = item.find('=');
     char* end = nullptr;
     const long long v = eq == std::string::npos ? 0 : std::strtoll(item.c_str() + eq + 1, &end, 10);
@@ -48,9 +43,8 @@ Blocking parse_blocking(const std::string& spec, Blocking base, int mr, int nr) 
     else if (key == "kc") base.kc = v;
     else if (key == "nc") base.nc = std::max<int64_t>(nr, round_down(v, nr));
     else throw std::invalid_argument("FASTMLP_BLOCKING: unknown key '" + key + "' (expected mc, kc or nc)");
-    any = true;
   }
-  if (!any) throw std::invalid_argument("FASTMLP_BLOCKING: empty specification");
+  if (items.empty()) throw std::invalid_argument("FASTMLP_BLOCKING: empty specification");
   return base;
 }
 

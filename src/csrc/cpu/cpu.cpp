@@ -223,14 +223,21 @@ const Caches& detected_caches() {
   return c;
 }
 
-Caches parse_caches(const std::string& spec, Caches base) {
+std::vector<std::string> spec_items(const std::string& spec) {
+  std::vector<std::string> items;
   size_t pos = 0;
-  bool any = false;
   while (pos <= spec.size()) {
-    const size_t comma = spec.find(',', pos);
-    const std::string item = spec.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-    pos = comma == std::string::npos ? spec.size() + 1 : comma + 1;
-    if (item.empty()) continue;
+    size_t comma = spec.find(',', pos);
+    if (comma == std::string::npos) comma = spec.size();
+    if (comma > pos) items.push_back(spec.substr(pos, comma - pos));
+    pos = comma + 1;
+  }
+  return items;
+}
+
+Caches parse_caches(const std::string& spec, Caches base) {
+  const std::vector<std::string> items = spec_items(spec);
+  for (const std::string& item : items) {
     const size_t eq = item.find('=');
     if (eq == std::string::npos)
       throw std::invalid_argument("FASTMLP_CACHES: expected LEVEL=SIZE[/WAYS], got '" + item + "'");
@@ -250,9 +257,8 @@ Caches parse_caches(const std::string& spec, Caches base) {
     c->shared_by = 1;  // an override states the share one thread may use
     if (c != &base.l3 && c->size < 4096)
       throw std::invalid_argument("FASTMLP_CACHES: '" + item + "' is smaller than 4 KiB");
-    any = true;
   }
-  if (!any) throw std::invalid_argument("FASTMLP_CACHES: empty specification");
+  if (items.empty()) throw std::invalid_argument("FASTMLP_CACHES: empty specification");
   base.source += "+FASTMLP_CACHES";
   return base;
 }

@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace fastmlp {
 
@@ -35,5 +36,8 @@ const Caches& detected_caches();
 // suffix (powers of 1024), e.g. "l2=512K/8,l3=32M"; l3=0 means no L3. Throws
 // std::invalid_argument naming the bad item.
 Caches parse_caches(const std::string& spec, Caches base);
+
+// The non-empty comma-separated items of an override spec (FASTMLP_CACHES, FASTMLP_BLOCKING).
+std::vector<std::string> spec_items(const std::string& spec);
 
 }  // namespace fastmlp
