@@ -287,3 +287,20 @@ def test_an_error_inside_a_halved_training_step_reaches_python():
     # and the engine still works afterwards
     value, _ = model.loss_and_grads(X, np.zeros(64, np.int64), "cross_entropy")
     assert np.isfinite(value)
+
+
+@pytest.mark.parametrize("slope", [1e39, -1e39, np.inf, np.nan])
+def test_negative_slope_that_overflows_float32_is_refused(slope):
+    x, w = np.ones((2, 3), np.float32), np.ones((4, 3), np.float32)
+    out = np.full((2, 4), 7.0, np.float32)
+    for call in (lambda: fastmlp.linear(x, w, activation="leaky_relu", negative_slope=slope, out=out),
+                 lambda: fastmlp.activation("leaky_relu", -x, negative_slope=slope),
+                 lambda: fastmlp.linear_backward(out, x, w, out, activation="leaky_relu",
+                                                 pre_activation=out, negative_slope=slope)):
+        with pytest.raises(ValueError, match="negative_slope must be a finite float32 number"):
+            call()
+    np.testing.assert_array_equal(out, 7.0)  # nothing written
+    # float64 holds 1e39
+    if np.isfinite(slope):
+        got = fastmlp.activation("leaky_relu", -np.ones(3), negative_slope=slope)
+        np.testing.assert_array_equal(got, -np.ones(3) * slope)

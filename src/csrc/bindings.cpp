@@ -72,6 +72,7 @@ py::array linear(const py::object& x_obj, const py::object& w_obj, const py::obj
   const Activation act = activation_arg(activation);
   return by_dtype(x.dtype, [&](auto tag) -> py::array {
     using T = decltype(tag);
+    const T slope = slope_arg<T>(negative_slope);  // before anything is written
     auto y = output<T>(out, "out", {m, n}, inputs);
     T* pre = nullptr;
     if (!pre_out.is_none()) {
@@ -85,7 +86,7 @@ py::array linear(const py::object& x_obj, const py::object& w_obj, const py::obj
     const int64_t bs = !b_obj.is_none() ? elem_stride(b, 0) : 1;
     T* yp = y.mutable_data();
     py::gil_scoped_release nogil;
-    dense_forward<T>(m, n, k, xv, wv, bp, bs, act, T(negative_slope), yp, pre);
+    dense_forward<T>(m, n, k, xv, wv, bp, bs, act, slope, yp, pre);
     return y;
   });
 }
@@ -127,6 +128,7 @@ py::tuple linear_backward(const py::object& gy_obj, const py::object& x_obj,
   py::array gyc = contiguous(gy), yc = contiguous(y);
   return by_dtype(gy.dtype, [&](auto tag) -> py::tuple {
     using T = decltype(tag);
+    const T slope = slope_arg<T>(negative_slope);  // before anything is written
     py::array_t<T> gx({m, k}), gw({n, k}), gb(std::vector<py::ssize_t>{n});
     MatView<T> xv = view2d<T>(x), wv = view2d<T>(w);
     const T* gyp = static_cast<const T*>(gyc.data());
@@ -135,7 +137,7 @@ py::tuple linear_backward(const py::object& gy_obj, const py::object& x_obj,
     T *gxp = gx.mutable_data(), *gwp = gw.mutable_data(), *gbp = gb.mutable_data();
     {
       py::gil_scoped_release nogil;
-      dense_backward<T>(m, n, k, gyp, xv, wv, yp, pp, act, T(negative_slope), gxp, gwp, gbp);
+      dense_backward<T>(m, n, k, gyp, xv, wv, yp, pp, act, slope, gxp, gwp, gbp);
     }
     return py::make_tuple(gx, gw, gb);
   });
@@ -151,11 +153,12 @@ py::array activation_forward_py(const std::string& name, const py::object& x_obj
   py::array xc = contiguous(x);
   return by_dtype(x.dtype, [&](auto tag) -> py::array {
     using T = decltype(tag);
+    const T slope = slope_arg<T>(negative_slope);  // before anything is written
     auto y = output<T>(out, "out", shape, {&x});
     const T* xp = static_cast<const T*>(xc.data());
     T* yp = y.mutable_data();
     py::gil_scoped_release nogil;
-    activation_forward_2d<T>(act, T(negative_slope), xp, yp, m, n);
+    activation_forward_2d<T>(act, slope, xp, yp, m, n);
     return y;
   });
 }
@@ -191,13 +194,14 @@ py::array activation_backward_py(const std::string& name, const py::object& gy_o
   py::array gyc = contiguous(gy), yc = contiguous(y);
   return by_dtype(gy.dtype, [&](auto tag) -> py::array {
     using T = decltype(tag);
+    const T slope = slope_arg<T>(negative_slope);  // before anything is written
     auto gx = output<T>(out, "out", shape, inputs);
     const T* gp = static_cast<const T*>(gyc.data());
     const T* yp = static_cast<const T*>(yc.data());
     const T* xp = !x_obj.is_none() ? static_cast<const T*>(xc.data()) : nullptr;
     T* op = gx.mutable_data();
     py::gil_scoped_release nogil;
-    activation_backward_2d<T>(act, T(negative_slope), gp, yp, xp, op, m, n);
+    activation_backward_2d<T>(act, slope, gp, yp, xp, op, m, n);
     return gx;
   });
 }

@@ -4,7 +4,9 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -154,6 +156,16 @@ py::array_t<T> output(const py::object& out, const char* name,
 inline py::array contiguous(const Arg& a) {
   if (c_contiguous(a.arr)) return a.arr;
   return py::module_::import("numpy").attr("ascontiguousarray")(a.arr);
+}
+
+// negative_slope as a T: a finite number that stays finite in T (1e39 is inf in float32).
+template <class T>
+T slope_arg(double s) {
+  if (!std::isfinite(s) || std::fabs(s) > double(std::numeric_limits<T>::max()))
+    throw py::value_error("negative_slope must be a finite " +
+                          std::string(sizeof(T) == 4 ? "float32" : "float64") + " number, got " +
+                          std::to_string(s));
+  return T(s);
 }
 
 template <class F>
