@@ -10,7 +10,9 @@ LossKind parse_loss(const std::string& name) {
   if (name == "mse") return LossKind::mse;
   if (name == "cross_entropy") return LossKind::cross_entropy;
   if (name == "bce") return LossKind::bce;
-  throw std::invalid_argument("unknown loss '" + name + "' (expected mse, cross_entropy or bce)");
+  if (name == "poisson") return LossKind::poisson;
+  throw std::invalid_argument("unknown loss '" + name +
+                              "' (expected mse, cross_entropy, bce or poisson)");
 }
 
 Reduction parse_reduction(const std::string& name) {
@@ -104,6 +106,21 @@ double bce_row(const T* out, const T* t, T* grad, T scale, int64_t n) {
   return s;
 }
 
+// Half Poisson deviance of the rate exp(x) against a count t >= 0:
+// exp(x) - t x + (t log t - t), with t log t = 0 at t = 0; gradient exp(x) - t.
+// The term in parentheses does not depend on x (no gradient), computed in double.
+template <class T>
+double poisson_row(const T* out, const T* t, T* grad, T scale, int64_t n) {
+  double s = 0;
+  for (int64_t j = 0; j < n; ++j) {
+    const T rate = std::exp(out[j]);
+    const double tj = double(t[j]);
+    s += double(rate - t[j] * out[j]) + (tj > 0 ? tj * std::log(tj) - tj : -tj);
+    if (grad) grad[j] = (rate - t[j]) * scale;
+  }
+  return s;
+}
+
 }  // namespace
 
 template <class T>
@@ -127,6 +144,9 @@ double loss_sum(LossKind kind, int64_t m, int64_t n, const T* output, Targets<T>
         break;
       case LossKind::bce:
         row = bce_row(out, target.values + i * n, g, scale, n);
+        break;
+      case LossKind::poisson:
+        row = poisson_row(out, target.values + i * n, g, scale, n);
         break;
     }
     // A zero weight removes the row even if its loss is not finite (as a repeated-rows

@@ -1,13 +1,17 @@
 // Losses on the network output with their gradients, with PyTorch's definitions:
 // MSELoss, CrossEntropyLoss (on logits, via log-sum-exp; class labels or probability
-// targets) and BCEWithLogitsLoss.
+// targets) and BCEWithLogitsLoss; and the half Poisson deviance on log-rates
+// (scikit-learn's HalfPoissonLoss: exp(x) - t x + t log t - t, which is
+// torch.nn.PoissonNLLLoss(log_input=True, full=False) plus a term free of x, so that
+// it is 0 at the optimum x = log t, as scikit-learn's MLPRegressor(loss="poisson")
+// reports it).
 #pragma once
 #include <cstdint>
 #include <string>
 
 namespace fastmlp {
 
-enum class LossKind { mse, cross_entropy, bce };
+enum class LossKind { mse, cross_entropy, bce, poisson };
 enum class Reduction { mean, sum };
 
 // Throws std::invalid_argument naming the valid names.

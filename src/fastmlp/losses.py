@@ -3,7 +3,7 @@
 Each loss compares the network output (batch, n_outputs) with targets and averages
 (``reduction="mean"``, the default) or sums (``"sum"``) as the torch.nn loss of the
 same name does. Strings work wherever a loss is expected: ``"mse"``,
-``"cross_entropy"``, ``"bce"`` (or ``"binary_cross_entropy"``).
+``"cross_entropy"``, ``"bce"`` (or ``"binary_cross_entropy"``), ``"poisson"``.
 
 Sample weights
 --------------
@@ -25,7 +25,7 @@ import numpy as np
 from fastmlp import _core
 from fastmlp._checks import as_float_array, check_choice, check_sample_weight, instance_or_named
 
-__all__ = ["Loss", "MSELoss", "CrossEntropyLoss", "BCEWithLogitsLoss", "get"]
+__all__ = ["Loss", "MSELoss", "CrossEntropyLoss", "BCEWithLogitsLoss", "PoissonLoss", "get"]
 
 
 class Loss:
@@ -123,10 +123,31 @@ class CrossEntropyLoss(Loss):
         return labels
 
 
+class PoissonLoss(Loss):
+    """Half Poisson deviance on log-rates, scikit-learn's (``HalfPoissonLoss``, and
+    ``MLPRegressor(loss="poisson")``): ``exp(x) - t*x + t*log(t) - t`` per element,
+    averaged over all elements, for counts (or rates) t >= 0.
+
+    It is ``torch.nn.PoissonNLLLoss(log_input=True, full=False)`` plus ``t*log(t) - t``,
+    which does not depend on x: the same gradient ``exp(x) - t``, and 0 where the
+    predicted rate exp(x) equals t. Targets: (batch, n_outputs), or (batch,) for one
+    output.
+    """
+
+    name = "poisson"
+
+    def prepare_target(self, y, n_samples, n_outputs, dtype, name="y"):
+        y = super().prepare_target(y, n_samples, n_outputs, dtype, name)
+        if (y < 0).any():
+            raise ValueError(f"{name} for the poisson loss must be >= 0 (counts or rates), "
+                             f"got {y[y < 0][0]}")
+        return y
+
+
 _BY_NAME = {"mse": MSELoss, "cross_entropy": CrossEntropyLoss, "bce": BCEWithLogitsLoss,
-            "binary_cross_entropy": BCEWithLogitsLoss}
+            "binary_cross_entropy": BCEWithLogitsLoss, "poisson": PoissonLoss}
 
 
 def get(loss):
-    """A Loss from a Loss instance or a name ("mse", "cross_entropy", "bce")."""
+    """A Loss from a Loss instance or a name ("mse", "cross_entropy", "bce", "poisson")."""
     return instance_or_named(loss, "loss", Loss, _BY_NAME)

@@ -3,8 +3,9 @@
 ``fastmlp.sklearn.MLPClassifier`` and ``fastmlp.sklearn.MLPRegressor`` take the
 constructor parameters of ``sklearn.neural_network.MLPClassifier`` / ``MLPRegressor``
 (same names, same defaults), follow their training, convergence and early-stopping
-logic epoch by epoch, and expose the same fitted attributes; each epoch runs in one
-call of :meth:`fastmlp.MLP.fit`.
+logic, and expose the same fitted attributes. With the stochastic solvers (sgd, adam)
+each epoch runs in one call of fastmlp's engine; with lbfgs, each evaluation of the
+full-batch loss and gradient that scipy's L-BFGS-B asks for.
 
 scikit-learn is an optional dependency of fastmlp: ``import fastmlp`` never imports
 it, and importing this module without it raises an ImportError that says so.

@@ -1,5 +1,6 @@
 """What MLPClassifier and MLPRegressor share: parameters, initialisation and the
-epoch loop of scikit-learn's stochastic solvers on top of fastmlp.MLP.
+epoch loop of scikit-learn's stochastic solvers on top of fastmlp.MLP (the lbfgs
+solver is in _lbfgs).
 
 The loop follows ``sklearn.neural_network._multilayer_perceptron.
 BaseMultilayerPerceptron._fit_stochastic`` (scikit-learn 1.9) step for step; only
@@ -8,7 +9,6 @@ the engine (``fastmlp.MLP._train_epoch``, one C++ call on data converted once pe
 fit) with an optimizer object kept between epochs.
 """
 import copy
-import math
 import warnings
 from abc import ABC, abstractmethod
 from numbers import Integral, Real
@@ -21,30 +21,25 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from fastmlp import losses, optim
+from fastmlp import losses
 from fastmlp._checks import check_sample_weight
 from fastmlp.model import MLP
+from fastmlp.sklearn._lbfgs import LbfgsSolver
+from fastmlp.sklearn._losses import LOSSES as _LOSSES
+from fastmlp.sklearn._optimizers import AdamOptimizer, SGDOptimizer
 
 # scikit-learn's activation names, and ours (fastmlp's engine names them differently).
 _ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu",
                 "leaky_relu": "leaky_relu", "gelu": "gelu"}
 
-# Per output activation: (engine loss, factor turning the engine's "mean" loss into
-# scikit-learn's, factor turning scikit-learn's per-batch gradient into the engine's),
-# the last two as functions of the number of outputs k.
-#   identity: sklearn reports 0.5 * mean squared error and steps along (f - y) / n, the
-#     engine's MSELoss is mean((f - y)^2) with gradient 2 (f - y) / (n k).
-#   logistic: sklearn sums the binary log-loss over outputs and averages over samples,
-#     BCEWithLogitsLoss averages over both.
-#   softmax: both average the cross-entropy over samples.
-_LOSSES = {
-    "identity": ("mse", lambda k: 0.5, lambda k: 2.0 / k),
-    "logistic": ("bce", lambda k: float(k), lambda k: 1.0 / k),
-    "softmax": ("cross_entropy", lambda k: 1.0, lambda k: 1.0),
-}
+
+def _engine_seed(random_state):
+    """A seed for the engine's generator from a copy of random_state (which is not
+    advanced)."""
+    return int(copy.deepcopy(random_state).randint(np.iinfo(np.int32).max))
 
 
-class BaseMLP(BaseEstimator, ABC):
+class BaseMLP(LbfgsSolver, BaseEstimator, ABC):
     """Shared implementation; use MLPClassifier or MLPRegressor."""
 
     # scikit-learn 1.9's BaseMultilayerPerceptron constraints, plus our activations
@@ -118,7 +113,7 @@ class BaseMLP(BaseEstimator, ABC):
 
     @abstractmethod
     def _output_activation(self, Y):
-        """out_activation_ for targets Y: identity, logistic or softmax."""
+        """out_activation_ for targets Y: identity, exp, logistic or softmax."""
 
     @abstractmethod
     def _score(self, X, y, sample_weight=None):
@@ -194,6 +189,8 @@ class BaseMLP(BaseEstimator, ABC):
             out = out - out.max(axis=1, keepdims=True)
             np.exp(out, out=out)
             out /= out.sum(axis=1, keepdims=True)
+        elif self.out_activation_ == "exp":
+            np.exp(out, out=out)
         return out
 
     def _ensure_model(self):
@@ -201,6 +198,10 @@ class BaseMLP(BaseEstimator, ABC):
         line with coefs_/intercepts_ if a user assigned new arrays to them."""
         model = getattr(self, "_model", None)
         if model is None:
+            if getattr(self, "_seed", None) is None:
+                # coefs_ set by hand, without a fit: the engine's seed (shuffling,
+                # dropout) from random_state, as _initialize draws it.
+                self._seed = _engine_seed(check_random_state(self.random_state))
             units = [self.coefs_[0].shape[0]] + [c.shape[1] for c in self.coefs_]
             model = self._model = self._build_model(units, self.coefs_[0].dtype, self._seed)
             self._coef_views = self._intercept_views = None
@@ -250,8 +251,10 @@ class BaseMLP(BaseEstimator, ABC):
             bound = np.sqrt(factor / (fan_in + fan_out))
             coefs.append(self._random_state.uniform(-bound, bound, (fan_in, fan_out)))
             intercepts.append(self._random_state.uniform(-bound, bound, fan_out))
-        # The engine's seed (shuffling, dropout) comes from the same random_state.
-        self._seed = int(self._random_state.randint(np.iinfo(np.int32).max))
+        # The engine's seed (shuffling, dropout) comes from the same random_state, drawn
+        # from a copy of it so that what sklearn draws next (early stopping's validation
+        # split) is drawn from the same state as in sklearn: the same split.
+        self._seed = _engine_seed(self._random_state)
         model = self._model = self._build_model(layer_units, dtype, self._seed)
         for layer, c, b in zip(model.layers, coefs, intercepts):
             layer.weight = c.T
@@ -259,6 +262,10 @@ class BaseMLP(BaseEstimator, ABC):
         self._expose(model)
         self._best_coefs = [c.copy() for c in self.coefs_]
         self._best_intercepts = [b.copy() for b in self.intercepts_]
+        if self.solver != "lbfgs":  # as sklearn: lbfgs has no curves nor best scores
+            self._init_stochastic_attributes()
+
+    def _init_stochastic_attributes(self):
         self.loss_curve_ = []
         self.validation_loss_curve_ = [] if self.early_stopping else None
         self._no_improvement_count = 0
@@ -279,10 +286,9 @@ class BaseMLP(BaseEstimator, ABC):
     # ---- fit -----------------------------------------------------------------------
 
     def _fit(self, X, y, sample_weight, incremental):
-        if self.solver == "lbfgs":
-            raise NotImplementedError(
-                "solver='lbfgs' is not implemented by fastmlp (its engine runs minibatch "
-                "epochs); use solver='adam' or 'sgd', or sklearn.neural_network for lbfgs.")
+        if self.solver == "lbfgs" and self.dropout > 0:
+            raise ValueError(f"dropout={self.dropout} needs a stochastic solver ('adam' or "
+                             "'sgd'): lbfgs minimises the deterministic full-batch loss")
         hidden = self.hidden_layer_sizes
         hidden = list(hidden) if hasattr(hidden, "__iter__") else [hidden]
         if np.any(np.array(hidden) <= 0):
@@ -314,7 +320,10 @@ class BaseMLP(BaseEstimator, ABC):
                     or model.get_config()["activation"] != [_ACTIVATIONS[self.activation]] * len(hidden)):
                 self._rebuild_model()
         try:
-            self._fit_stochastic(X, Y, sample_weight, incremental)
+            if self.solver == "lbfgs":
+                self._fit_lbfgs(X, Y, sample_weight)
+            else:
+                self._fit_stochastic(X, Y, sample_weight, incremental)
         except FloatingPointError as exc:
             # scikit-learn's message for the same failure, with the engine's detail.
             raise ValueError("Solver produced non-finite parameter weights. The input data "
@@ -342,12 +351,12 @@ class BaseMLP(BaseEstimator, ABC):
             # torch-style SGD with lr/s on gradients scaled by s is sklearn's update;
             # torch's nesterov (needs momentum > 0) equals sklearn's nesterov step.
             nesterov = self.nesterovs_momentum and self.momentum > 0
-            return optim.SGD(lr=self.learning_rate_init / s, momentum=self.momentum,
-                             nesterov=nesterov, **penalty)
+            return SGDOptimizer(self.learning_rate_init, s, momentum=self.momentum,
+                                nesterov=nesterov, **penalty)
         # sklearn's Adam: eps is Kingma & Ba's epsilon-hat (eps_hat); Adam is invariant
         # to the gradient scale s except for eps, which scales with it.
-        return optim.Adam(lr=self.learning_rate_init, betas=(self.beta_1, self.beta_2),
-                          eps=self.epsilon * s, eps_hat=True, **penalty)
+        return AdamOptimizer(lr=self.learning_rate_init, betas=(self.beta_1, self.beta_2),
+                             eps=self.epsilon * s, eps_hat=True, **penalty)
 
     def _engine_data(self, X, Y, sample_weight):
         """(X, targets, sample_weight) as the engine trains on them: the model's dtype,
@@ -369,6 +378,8 @@ class BaseMLP(BaseEstimator, ABC):
             self._optimizer = self._make_optimizer()
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
+        if not hasattr(self, "loss_curve_"):  # warm start after an lbfgs fit
+            self._init_stochastic_attributes()
         early_stopping = self.early_stopping
         sw_val = X_val = y_val = None
         if early_stopping:
@@ -418,8 +429,11 @@ class BaseMLP(BaseEstimator, ABC):
                 epoch = model._train_epoch(X_fit, T_fit, w_fit, loss, opt, state, batch_size,
                                            self.shuffle)
                 if not epoch.finite:
-                    raise FloatingPointError(
-                        f"the loss became NaN or inf at epoch {self.n_iter_ + 1}")
+                    if not early_stopping:  # sklearn ends with non-finite weights: its error
+                        raise FloatingPointError(
+                            f"the loss became NaN or inf at epoch {self.n_iter_ + 1}")
+                    self._record_divergence(n_samples)
+                    break
                 self.n_iter_ += 1
                 self.loss_ = self._epoch_loss(epoch, batch_rows, report, grad_scale, n_samples)
                 self.t_ += n_samples
@@ -453,6 +467,23 @@ class BaseMLP(BaseEstimator, ABC):
             for layer, c, b in zip(model.layers, self._best_coefs, self._best_intercepts):
                 layer.weight = c.T
                 layer.bias = b
+
+    def _record_divergence(self, n_samples):
+        """With early stopping, a non-finite loss ends training as it does scikit-learn's
+        (whose weights become NaN, its later validation scores NaN, and which keeps its
+        best weights): the epoch is recorded with a NaN loss and a NaN validation score,
+        and the weights of the best validation score are restored. The engine stopped
+        before the non-finite update, so training stops here instead of running NaN
+        epochs to max_iter."""
+        self.n_iter_ += 1
+        self.t_ += n_samples
+        self.loss_ = np.nan
+        self.loss_curve_.append(np.nan)
+        self.validation_loss_curve_.append(np.nan)
+        self.validation_scores_.append(np.nan)
+        warnings.warn(f"The loss became NaN or inf at iteration {self.n_iter_}: training stopped "
+                      "and the weights with the best validation score were restored.",
+                      ConvergenceWarning)
 
     def _epoch_loss(self, epoch, batch_rows, report, grad_scale, n_samples):
         """sklearn's loss_: each minibatch's loss (weighted mean loss plus its L2 term
@@ -491,18 +522,7 @@ class BaseMLP(BaseEstimator, ABC):
         # sklearn's SGDOptimizer.iteration_ends: invscaling after every epoch, with
         # t_ the number of samples seen. The optimizer's lr is read at each epoch.
         if self.solver == "sgd" and self.learning_rate == "invscaling":
-            s = _LOSSES[self.out_activation_][2](self.n_outputs_)
-            self._set_sgd_lr(self.learning_rate_init / (self.t_ + 1) ** self.power_t / s)
-
-    def _set_sgd_lr(self, lr):
-        # sklearn's velocity holds -lr * (momentum buffer) with the rate of the step
-        # that made it, torch's SGD multiplies the buffer by the current rate: scaling
-        # the buffers by old/new rate keeps sklearn's update when the rate changes.
-        opt = self._optimizer
-        if opt.lr != lr and opt.momentum > 0:
-            for slots in opt.state:
-                slots[0] *= opt.lr / lr
-        opt.lr = lr
+            self._optimizer.set_learning_rate(self.learning_rate_init / (self.t_ + 1) ** self.power_t)
 
     def _trigger_stopping(self, msg):
         # sklearn's trigger_stopping: adaptive SGD divides the rate by 5 until 1e-6.
@@ -510,13 +530,12 @@ class BaseMLP(BaseEstimator, ABC):
             if self.verbose:
                 print(msg + " Stopping.")
             return True
-        s = _LOSSES[self.out_activation_][2](self.n_outputs_)
-        lr = self._optimizer.lr * s  # in sklearn's units
+        lr = self._optimizer.learning_rate
         if lr <= 1e-6:
             if self.verbose:
                 print(msg + " Learning rate too small. Stopping.")
             return True
-        self._set_sgd_lr(lr / 5.0 / s)
+        self._optimizer.set_learning_rate(lr / 5.0)
         if self.verbose:
             print(msg + " Setting learning rate to %f" % (lr / 5.0))
         return False

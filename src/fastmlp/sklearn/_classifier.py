@@ -17,17 +17,26 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     ``sklearn.neural_network.MLPClassifier`` trained by fastmlp's C++ engine.
 
     The parameters, their defaults and the fitted attributes are scikit-learn 1.9's;
-    see its documentation for each. Training follows scikit-learn's stochastic
-    solvers: the same Glorot-uniform initialisation drawn from ``random_state``,
-    the same loss (log-loss with ``alpha`` L2 penalty divided by the batch weight), the
-    same Adam/SGD updates and learning-rate schedules, the same stopping rule on
+    see its documentation for each. Training follows scikit-learn's solvers (lbfgs,
+    sgd, adam): the same Glorot-uniform initialisation drawn from ``random_state``, the
+    same loss (log-loss with ``alpha`` L2 penalty divided by the batch weight), the
+    same L-BFGS-B calls, the same Adam/SGD updates and learning-rate schedules, the same stopping rule on
     ``tol``/``n_iter_no_change`` and the same early stopping on the validation
     accuracy. Softmax output for multiclass, a logistic output per label for binary
     and multilabel targets.
 
     Differences from scikit-learn
     -----------------------------
-    - ``solver="lbfgs"`` raises NotImplementedError at fit; sparse X is refused.
+    - Sparse X is refused (dense kernels only).
+    - ``solver="lbfgs"`` is scikit-learn's (scipy's L-BFGS-B on the full-batch loss,
+      its gradient from the engine); with ``dtype="float32"`` the parameters are float32
+      (scipy works on a float64 copy), where scikit-learn's lbfgs returns float64 ones.
+      ``dropout`` needs a stochastic solver.
+    - With ``early_stopping=True``, a loss that becomes NaN or inf ends the fit at that
+      epoch (a NaN validation score recorded, the best weights restored, a
+      ConvergenceWarning); scikit-learn trains on with NaN weights until ``max_iter``
+      and then restores the same best weights. Without early stopping both raise
+      ValueError.
     - Shuffling and dropout come from the engine's generator seeded from
       ``random_state``, so minibatches differ from scikit-learn's (not the init).
       With ``shuffle=False`` the updates, ``loss_curve_`` and the weights are
@@ -103,7 +112,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
                 raise ValueError("`y` has classes not in `self.classes_`. "
                                  f"`self.classes_` has {self.classes_}. 'y' has {classes}.")
-        Y = self._label_binarizer.transform(y).astype(X.dtype)
+        # bool, as sklearn (its messages name the binarized classes True/False).
+        Y = self._label_binarizer.transform(y).astype(bool)
         return X, Y
 
     def _output_activation(self, Y):

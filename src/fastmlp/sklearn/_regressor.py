@@ -14,18 +14,19 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     ``sklearn.neural_network.MLPRegressor`` trained by fastmlp's C++ engine.
 
     The parameters, their defaults and the fitted attributes are scikit-learn 1.9's;
-    training follows its stochastic solvers (see MLPClassifier for the details and
-    the few differences). The loss is scikit-learn's: half the mean squared error
-    plus ``0.5 * alpha * ||W||^2`` divided by the batch weight, identity output,
-    any number of outputs.
+    training follows its solvers, lbfgs, sgd and adam (see MLPClassifier for the
+    details and the few differences). The losses are scikit-learn's, plus
+    ``0.5 * alpha * ||W||^2`` divided by the batch weight, for any number of outputs:
+
+    - ``loss="squared_error"``: half the mean squared error, identity output;
+    - ``loss="poisson"``: the half Poisson deviance ``exp(z) - y z + y log y - y``
+      summed over outputs, with the exp output (``out_activation_ == "exp"``): the
+      network predicts log-rates z and ``predict`` returns the rates exp(z). The
+      targets must be >= 0 (a ValueError says so; scikit-learn would train on NaN).
 
     ``sample_weight`` is scikit-learn 1.9's: each minibatch's loss and gradient are
     ``sum_i w_i l_i / sum_i w_i``, and the ``alpha`` term is divided by the same
     batch weight.
-
-    ``loss="poisson"`` (scikit-learn 1.9) needs a Poisson loss with an exp output in
-    fastmlp's engine, which it does not have yet: it raises NotImplementedError at
-    fit.
 
     Extra parameters: ``activation`` "leaky_relu"/"gelu", ``dropout``, ``dtype``
     (see MLPClassifier); extra attribute ``validation_loss_curve_``.
@@ -55,18 +56,17 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         self.loss = loss
 
     def _validate_input(self, X, y, incremental, reset):
-        if self.loss == "poisson":
-            raise NotImplementedError(
-                "loss='poisson' needs a Poisson loss (exp output) in fastmlp's engine, which "
-                "it does not have yet; use loss='squared_error'.")
         X, y = validate_data(self, X, y, multi_output=True, y_numeric=True,
                              dtype=(np.float64, np.float32), reset=reset)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
+        if self.loss == "poisson" and (y < 0).any():
+            raise ValueError(f"loss='poisson' needs targets y >= 0 (counts or rates); y has "
+                             f"{int((y < 0).sum())} negative values, e.g. {y[y < 0][0]}")
         return X, y
 
     def _output_activation(self, Y):
-        return "identity"
+        return "exp" if self.loss == "poisson" else "identity"
 
     def predict(self, X):
         """Predict using the multi-layer perceptron model.
