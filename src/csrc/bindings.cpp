@@ -207,17 +207,17 @@ py::array activation_backward_py(const std::string& name, const py::object& gy_o
 }
 
 template <class T>
-py::dict blocking() {
-  const GemmKernel<T>& k = gemm_kernel<T>();
-  const Blocking& b = gemm_blocking<T>();
+py::dict blocking(const RunConfig& cfg) {
+  const GemmKernel<T>& k = cfg.kernels->gemm<T>();
+  const Blocking& b = cfg.blocking<T>();
   py::dict d;
-  d["isa"] = kernel_set().name;
+  d["isa"] = cfg.kernels->name;
   d["mr"] = k.mr;
   d["nr"] = k.nr;
   d["mc"] = b.mc;
   d["kc"] = b.kc;
   d["nc"] = b.nc;
-  d["source"] = blocking_source();
+  d["source"] = cfg.blocking_source();
   return d;
 }
 
@@ -233,9 +233,10 @@ py::dict cache_level(const CacheLevel& c) {
 // The CPU as CPUID describes it, the caches the blocking follows, the kernels in use.
 py::dict cpu_description() {
   const CpuIdentity& id = cpu_identity();
-  const Caches& caches = caches_in_use();
+  const RunConfig& cfg = run_config();  // one snapshot: the caches and the blocks they gave
+  const Caches& caches = cfg.caches;
   py::dict d;
-  d["isa"] = isa_name(current_isa());
+  d["isa"] = isa_name(cfg.isa);
   py::list avail;
   for (Isa isa : available_isas()) avail.append(isa_name(isa));
   d["available_isas"] = avail;
@@ -252,8 +253,8 @@ py::dict cpu_description() {
   d["caches"] = levels;
   d["cache_source"] = caches.source;
   py::dict blocks;
-  blocks["float32"] = blocking<float>();
-  blocks["float64"] = blocking<double>();
+  blocks["float32"] = blocking<float>(cfg);
+  blocks["float64"] = blocking<double>(cfg);
   d["blocking"] = blocks;
   return d;
 }
@@ -402,8 +403,8 @@ ndarray of the shape of ``grad_y``.
           "Replace the model's cache blocks (FASTMLP_BLOCKING's syntax, e.g. 'kc=256,nc=192'; "
           "'' for the model's). For tests and tuning.");
   mod.def("_gemm_blocking", [](const std::string& dtype) {
-        if (dtype == "float32") return blocking<float>();
-        if (dtype == "float64") return blocking<double>();
+        if (dtype == "float32") return blocking<float>(run_config());
+        if (dtype == "float64") return blocking<double>(run_config());
         throw py::value_error("dtype must be 'float32' or 'float64'");
       }, py::arg("dtype"), "Register tile (mr x nr) and cache blocks (mc, kc, nc) of the micro-kernel in use.");
   mod.def("_peak_gflops", [](const std::string& isa, const std::string& dtype, int threads, double seconds) {

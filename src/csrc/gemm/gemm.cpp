@@ -141,10 +141,11 @@ double tile_efficiency(int64_t m, int64_t n, int mr, int nr) {
 template <class T>
 void gemm_packed(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T* c, int64_t ldc,
                  const Epilogue<T>& ep, bool transposed) {
-  const GemmKernel<T>& kern = gemm_kernel<T>();
+  const RunConfig& cfg = run_config();  // one snapshot: the kernel and its blocks together
+  const GemmKernel<T>& kern = cfg.kernels->gemm<T>();
   const int MR = kern.mr, NR = kern.nr;
   if (MR * NR > kMaxTile) throw std::logic_error("micro-kernel tile larger than kMaxTile");
-  const Blocking& blk = gemm_blocking<T>();
+  const Blocking& blk = cfg.blocking<T>();
   const int64_t KC = blk.kc;
   // Whole micro-panels: the packed A block holds MC / MR of them.
   const int64_t MC = round_up(std::min(blk.mc, m), MR);
@@ -152,7 +153,7 @@ void gemm_packed(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T*
   const int64_t n_panels = ceil_div(n, NR);
   const int64_t kc_max = std::min(KC, k);
 
-  int nt = threads_for(m * n * k, tuning().gemm_madds_per_thread);
+  int nt = threads_for(m * n * k, cfg.kernels->tuning.gemm_madds_per_thread);
   nt = static_cast<int>(std::min<int64_t>(nt, ceil_div(MC, MR) * n_panels));
   int tm = 1, tn = 1;
   thread_grid(nt, ceil_div(MC, MR), n_panels, tm, tn);

@@ -28,25 +28,15 @@ bool cpu_has(Isa isa) {
 
 const Isa kAllIsas[] = {Isa::generic, Isa::avx2, Isa::avx512};
 
-// Everything a kernel reads from the run-time choice, immutable once published.
-struct Config {
-  Isa isa;
-  std::string cache_spec, blocking_spec;
-  Caches caches;
-  Blocking f32, f64;
-  std::string blocking_source;
-};
-
-Config build(Isa isa, const std::string& cache_spec, const std::string& blocking_spec) {
-  Config c{isa, cache_spec, blocking_spec, detected_caches(), {}, {}, "model"};
-  if (!cache_spec.empty()) c.caches = parse_caches(cache_spec, c.caches);
+RunConfig build(Isa isa, const std::string& cache_spec, const std::string& blocking_spec) {
   const KernelSet& ks = kernel_set(isa);
+  RunConfig c{isa, &ks, cache_spec, blocking_spec, detected_caches(), {}, {}};
+  if (!cache_spec.empty()) c.caches = parse_caches(cache_spec, c.caches);
   c.f32 = model_blocking(c.caches, ks.gemm_f32.mr, ks.gemm_f32.nr, sizeof(float));
   c.f64 = model_blocking(c.caches, ks.gemm_f64.mr, ks.gemm_f64.nr, sizeof(double));
   if (!blocking_spec.empty()) {
     c.f32 = parse_blocking(blocking_spec, c.f32, ks.gemm_f32.mr, ks.gemm_f32.nr);
     c.f64 = parse_blocking(blocking_spec, c.f64, ks.gemm_f64.mr, ks.gemm_f64.nr);
-    c.blocking_source = "FASTMLP_BLOCKING";
   }
   return c;
 }
@@ -55,19 +45,13 @@ Config build(Isa isa, const std::string& cache_spec, const std::string& blocking
 // another thread switches; each distinct choice is built once (tests switch thousands
 // of times among a few).
 std::mutex g_mutex;
-std::deque<Config> g_configs;
-std::atomic<const Config*> g_config{nullptr};
+std::deque<RunConfig> g_configs;
+std::atomic<const RunConfig*> g_config{nullptr};
 
-const Config& config() {
-  const Config* c = g_config.load(std::memory_order_acquire);
-  if (c) return *c;
-  init_from_environment();  // a kernel called before the import's initialisation
-  return *g_config.load(std::memory_order_acquire);
-}
 
 void publish(Isa isa, const std::string& cache_spec, const std::string& blocking_spec) {
   std::lock_guard<std::mutex> lock(g_mutex);
-  for (const Config& c : g_configs) {
+  for (const RunConfig& c : g_configs) {
     if (c.isa == isa && c.cache_spec == cache_spec && c.blocking_spec == blocking_spec) {
       g_config.store(&c, std::memory_order_release);
       return;
@@ -122,32 +106,25 @@ const KernelSet& kernel_set(Isa isa) {
   }
 }
 
-Isa current_isa() { return config().isa; }
-const KernelSet& kernel_set() { return kernel_set(config().isa); }
-const Caches& caches_in_use() { return config().caches; }
-const std::string& blocking_source() { return config().blocking_source; }
-
-template <>
-const Blocking& gemm_blocking<float>() {
-  return config().f32;
-}
-template <>
-const Blocking& gemm_blocking<double>() {
-  return config().f64;
+const RunConfig& run_config() {
+  const RunConfig* c = g_config.load(std::memory_order_acquire);
+  if (c) return *c;
+  init_from_environment();  // a kernel called before the import's initialisation
+  return *g_config.load(std::memory_order_acquire);
 }
 
 void set_isa(const std::string& name) {
-  const Config& c = config();
+  const RunConfig& c = run_config();
   publish(parse_isa(name), c.cache_spec, c.blocking_spec);
 }
 
 void set_cache_spec(const std::string& spec) {
-  const Config& c = config();
+  const RunConfig& c = run_config();
   publish(c.isa, spec, c.blocking_spec);
 }
 
 void set_blocking_spec(const std::string& spec) {
-  const Config& c = config();
+  const RunConfig& c = run_config();
   publish(c.isa, c.cache_spec, spec);
 }
 

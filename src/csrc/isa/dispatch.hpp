@@ -3,7 +3,7 @@
 // that the GEMM's blocking follows (detected, or FASTMLP_CACHES), and the blocking
 // itself (the model's, or FASTMLP_BLOCKING). Every kernel reads them through the
 // accessors below; a change (the tests' _set_isa, _set_caches) swaps one immutable
-// configuration for another, so a kernel running meanwhile keeps a consistent one.
+// configuration (RunConfig) for another.
 #pragma once
 #include <string>
 #include <vector>
@@ -18,7 +18,6 @@ enum class Isa : int { generic, avx2, avx512 };
 
 const char* isa_name(Isa isa);
 std::vector<Isa> available_isas();  // those this CPU and build can run, best last
-Isa current_isa();
 // Throws std::invalid_argument for an unknown name or one the CPU lacks.
 void set_isa(const std::string& name);
 // FASTMLP_CACHES-style spec applied to the detected caches ("" : as detected), and a
@@ -30,17 +29,36 @@ void set_blocking_spec(const std::string& spec);
 // std::invalid_argument naming the variable.
 void init_from_environment();
 
-const KernelSet& kernel_set();  // the set in use
 const KernelSet& kernel_set(Isa isa);
-const Caches& caches_in_use();
-const std::string& blocking_source();  // "model" or "FASTMLP_BLOCKING"
 
+// Everything a kernel reads from the run-time choice, immutable once published. A
+// kernel that needs several parts (the micro-kernel and its blocks) reads them from one
+// snapshot, so that a switch meanwhile cannot pair one ISA's kernel with another's
+// blocks; the accessors below are shorthands for a single part.
+struct RunConfig {
+  Isa isa;
+  const KernelSet* kernels;
+  std::string cache_spec, blocking_spec;  // as given ("" : none)
+  Caches caches;
+  Blocking f32, f64;
+
+  template <class T>
+  const Blocking& blocking() const;
+  const char* blocking_source() const { return blocking_spec.empty() ? "model" : "FASTMLP_BLOCKING"; }
+};
+template <>
+inline const Blocking& RunConfig::blocking<float>() const { return f32; }
+template <>
+inline const Blocking& RunConfig::blocking<double>() const { return f64; }
+
+const RunConfig& run_config();
+
+inline const KernelSet& kernel_set() { return *run_config().kernels; }
+inline Isa current_isa() { return run_config().isa; }
 template <class T>
 const GemmKernel<T>& gemm_kernel() {
   return kernel_set().gemm<T>();
 }
-template <class T>
-const Blocking& gemm_blocking();
 inline const Tuning& tuning() { return kernel_set().tuning; }
 
 }  // namespace fastmlp
