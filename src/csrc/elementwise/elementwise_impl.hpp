@@ -9,51 +9,62 @@
 namespace fastmlp {
 namespace {
 
-// y[i] = f(x[i]) for the packs f takes: U vectors at a time (see vmath.hpp), then one
-// vector at a time, then the last partial vector through zero-padded lanes.
-// f is inlined (its lambdas are always_inline): called, it would pass the packs through
-// memory, with a vzeroupper at every call.
-template <class V, int U, class F>
-void map(const float* x, float* y, int64_t n, F f) {
+// y[i] = f(x[i], ...) over one or more inputs, for the packs f takes: U vectors at a
+// time (see vmath.hpp), then one vector at a time, then the last partial vector through
+// zero-padded lanes. f is inlined (the lambdas below are always_inline): called, it would
+// pass the packs through memory, with a vzeroupper at every call.
+template <class V, int U, class F, class... In>
+void map(float* y, int64_t n, F f, const In*... x) {
   using Wide = vmath::Pack<V, U>;
   using One = vmath::Pack<V, 1>;
   int64_t i = 0;
-  for (; i + Wide::lanes <= n; i += Wide::lanes) f(Wide::load(x + i)).store(y + i);
-  for (; i + One::lanes <= n; i += One::lanes) f(One::load(x + i)).store(y + i);
+  for (; i + Wide::lanes <= n; i += Wide::lanes) f(Wide::load(x + i)...).store(y + i);
+  for (; i + One::lanes <= n; i += One::lanes) f(One::load(x + i)...).store(y + i);
   if (i < n) {
     const int rest = static_cast<int>(n - i);
-    One in;
-    in.v[0] = V::load_partial(x + i, rest);
-    V::store_partial(y + i, f(in).v[0], rest);
+    auto partial = [&](const float* p) {
+      One in;
+      in.v[0] = V::load_partial(p + i, rest);
+      return in;
+    };
+    V::store_partial(y + i, f(partial(x)...).v[0], rest);
   }
 }
 
+#define FASTMLP_INLINE_LAMBDA __attribute__((always_inline))
+
 template <class V, int U>
 void sigmoid_loop(const float* x, float* y, int64_t n) {
-  map<V, U>(x, y, n, [](const auto& p) __attribute__((always_inline)) { return vmath::sigmoid(p); });
+  map<V, U>(y, n, [](const auto& p) FASTMLP_INLINE_LAMBDA { return vmath::sigmoid(p); }, x);
 }
 
 template <class V, int U>
 void tanh_loop(const float* x, float* y, int64_t n) {
-  map<V, U>(x, y, n, [](const auto& p) __attribute__((always_inline)) { return vmath::tanh(p); });
+  map<V, U>(y, n, [](const auto& p) FASTMLP_INLINE_LAMBDA { return vmath::tanh(p); }, x);
 }
 
 template <class V, int U>
 void gelu_loop(const float* x, float* y, int64_t n) {
-  map<V, U>(x, y, n, [](const auto& p) __attribute__((always_inline)) { return vmath::gelu(p); });
+  map<V, U>(y, n, [](const auto& p) FASTMLP_INLINE_LAMBDA { return vmath::gelu(p); }, x);
 }
 
-// out = g * gelu'(x): the derivative first, into out, then the product.
+// out = g * gelu'(x), in one pass.
 template <class V, int U>
 void gelu_backward_loop(const float* g, const float* x, float* out, int64_t n) {
-  map<V, U>(x, out, n, [](const auto& p) __attribute__((always_inline)) { return vmath::gelu_grad(p); });
-  for (int64_t i = 0; i < n; ++i) out[i] = g[i] * out[i];
+  map<V, U>(out, n,
+            [](const auto& gp, const auto& xp) FASTMLP_INLINE_LAMBDA {
+              return gp * vmath::gelu_grad(xp);
+            },
+            g, x);
 }
 
 template <class V, int U>
 void exp_shifted_loop(const float* x, float shift, float* y, int64_t n) {
-  map<V, U>(x, y, n, [shift](const auto& p) __attribute__((always_inline)) { return vmath::exp(p - shift); });
+  map<V, U>(y, n, [shift](const auto& p) FASTMLP_INLINE_LAMBDA { return vmath::exp(p - shift); },
+            x);
 }
+
+#undef FASTMLP_INLINE_LAMBDA
 
 // Reductions keep 16 running values, one per lane of the widest vector, so they
 // vectorize without reassociating (and give one result per ISA, whatever the threads).
