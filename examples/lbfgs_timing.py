@@ -7,29 +7,18 @@ iterations run (n_iter_) and the test score.
 
 Run: python examples/lbfgs_timing.py [--quick] [--out DIR]
 """
-import time
-import warnings
 
 import numpy as np
 from sklearn import neural_network as sk_nn
-from sklearn.datasets import load_diabetes, load_digits
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import StandardScaler
 
 import fastmlp
 from fastmlp.sklearn import MLPClassifier, MLPRegressor
 from _common import parse_args, save
+from _fit_timing import digits_and_diabetes, timed
 
 
 def tasks(max_iter):
-    X, y = load_digits(return_X_y=True)
-    digits = train_test_split(X / 16.0, y, random_state=0)
-    X, y = load_diabetes(return_X_y=True)
-    Xtr, Xte, ytr, yte = train_test_split(X, y, random_state=0)
-    xs, ys = StandardScaler().fit(Xtr), StandardScaler().fit(ytr.reshape(-1, 1))
-    diabetes = (xs.transform(Xtr), xs.transform(Xte), ys.transform(ytr.reshape(-1, 1)).ravel(),
-                ys.transform(yte.reshape(-1, 1)).ravel())
+    digits, diabetes = digits_and_diabetes()
     common = dict(solver="lbfgs", max_iter=max_iter, random_state=0)
     return [
         ("digits 64-100-10", (MLPClassifier, sk_nn.MLPClassifier), digits,
@@ -37,18 +26,6 @@ def tasks(max_iter):
         ("diabetes 10-64-64-1", (MLPRegressor, sk_nn.MLPRegressor), diabetes,
          dict(hidden_layer_sizes=(64, 64), alpha=10.0, **common)),
     ]
-
-
-def timed(fit, repeats):
-    """The model of the last fit and the shortest of `repeats` fit times."""
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            model = fit()
-        best = min(best, time.perf_counter() - t0)
-    return model, best
 
 
 def main():

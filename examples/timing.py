@@ -11,29 +11,19 @@ scikit-learn uses NumPy's BLAS threads.
 Run: python examples/timing.py [--quick] [--out DIR]
 """
 import time
-import warnings
 
 import numpy as np
 from sklearn import neural_network as sk_nn
-from sklearn.datasets import load_diabetes, load_digits
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
-from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import StandardScaler
 
 import fastmlp
 from fastmlp.sklearn import MLPClassifier, MLPRegressor
 from _common import parse_args, save
+from _fit_timing import digits_and_diabetes, timed
 
 
 def tasks(epochs):
-    X, y = load_digits(return_X_y=True)
-    digits = train_test_split(X / 16.0, y, random_state=0)
-    X, y = load_diabetes(return_X_y=True)
-    Xtr, Xte, ytr, yte = train_test_split(X, y, random_state=0)
-    xs, ys = StandardScaler().fit(Xtr), StandardScaler().fit(ytr.reshape(-1, 1))
-    diabetes = (xs.transform(Xtr), xs.transform(Xte), ys.transform(ytr.reshape(-1, 1)).ravel(),
-                ys.transform(yte.reshape(-1, 1)).ravel())
+    digits, diabetes = digits_and_diabetes()
     common = dict(max_iter=epochs, tol=0.0, random_state=0)
     return [
         ("digits 64-100-10, batch 200", "clf", digits, dict(hidden_layer_sizes=(100,), **common)),
@@ -41,18 +31,6 @@ def tasks(epochs):
         ("diabetes 10-64-64-1, batch 32", "reg", diabetes,
          dict(hidden_layer_sizes=(64, 64), batch_size=32, alpha=1.0, **common)),
     ]
-
-
-def timed(fit, repeats):
-    """The model of the last fit and the shortest of `repeats` fit times."""
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            model = fit()
-        best = min(best, time.perf_counter() - t0)
-    return model, best
 
 
 def torch_fit(kind, data, params, dtype):
