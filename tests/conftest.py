@@ -1,4 +1,5 @@
-"""Shared fixtures and helpers of the kernel tests.
+"""Shared fixtures and helpers of the tests: the kernel tests' below, and for the
+estimator tests the digits split and quiet_fit.
 
 Every kernel test takes the ``isa`` fixture, so it runs once per micro-kernel set
 this CPU can execute. References are computed in float64 NumPy from the exact
@@ -6,6 +7,7 @@ this CPU can execute. References are computed in float64 NumPy from the exact
 of k products, |fl(a @ b) - a @ b| <= ~sqrt(k) * eps * (|a| @ |b|).
 """
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -51,6 +53,25 @@ def restore_threads():
         yield before
     finally:
         fastmlp.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    """(Xtr, Xte, ytr, yte) of scikit-learn's load_digits, pixels scaled to [0, 1]: what
+    the estimator tests train on."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+    X, y = load_digits(return_X_y=True)
+    return train_test_split(X / 16.0, y, random_state=0)
+
+
+def quiet_fit(est, X, y, **kw):
+    """est.fit(X, y, **kw) with scikit-learn's ConvergenceWarning ignored (the estimator
+    tests' fits are short on purpose)."""
+    from sklearn.exceptions import ConvergenceWarning
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return est.fit(X, y, **kw)
 
 
 def blocking(dtype):

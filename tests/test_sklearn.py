@@ -2,7 +2,6 @@
 import pickle
 import subprocess
 import sys
-import warnings
 
 import numpy as np
 import pytest
@@ -12,19 +11,15 @@ pytest.importorskip("sklearn")
 from sklearn import neural_network as sk_nn  # noqa: E402
 from sklearn.base import clone  # noqa: E402
 from sklearn.compose import TransformedTargetRegressor  # noqa: E402
-from sklearn.datasets import load_diabetes, load_digits, make_classification  # noqa: E402
+from sklearn.datasets import load_diabetes, make_classification  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.model_selection import GridSearchCV, train_test_split  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
+from conftest import quiet_fit  # noqa: E402
 from fastmlp.sklearn import MLPClassifier, MLPRegressor  # noqa: E402
 
-
-@pytest.fixture(scope="module")
-def digits():
-    X, y = load_digits(return_X_y=True)
-    return train_test_split(X / 16.0, y, random_state=0)
 
 
 @pytest.fixture(scope="module")
@@ -34,11 +29,6 @@ def diabetes():
     scaler = StandardScaler().fit(Xtr)
     return scaler.transform(Xtr), scaler.transform(Xte), ytr, yte
 
-
-def _quiet_fit(est, X, y, **kw):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return est.fit(X, y, **kw)
 
 
 # ---- the same result as scikit-learn ------------------------------------------------
@@ -56,8 +46,8 @@ def test_same_initial_weights_as_sklearn(digits):
     # A negligible step: the weights stay the Glorot-uniform init drawn from
     # random_state, in sklearn's order and layout.
     kw = dict(max_iter=1, random_state=3, shuffle=False, learning_rate_init=1e-12)
-    ours = _quiet_fit(MLPClassifier(**kw), Xtr[:200], ytr[:200])
-    ref = _quiet_fit(sk_nn.MLPClassifier(**kw), Xtr[:200], ytr[:200])
+    ours = quiet_fit(MLPClassifier(**kw), Xtr[:200], ytr[:200])
+    ref = quiet_fit(sk_nn.MLPClassifier(**kw), Xtr[:200], ytr[:200])
     for a, b in zip(ours.coefs_ + ours.intercepts_, ref.coefs_ + ref.intercepts_):
         assert a.shape == b.shape
         np.testing.assert_allclose(a, b, atol=1e-10)
@@ -68,8 +58,8 @@ def test_same_initial_weights_as_sklearn(digits):
 def test_digits_accuracy_matches_sklearn(digits):
     Xtr, Xte, ytr, yte = digits
     kw = dict(random_state=0, max_iter=40)
-    ours = _quiet_fit(MLPClassifier(**kw), Xtr, ytr).score(Xte, yte)
-    ref = _quiet_fit(sk_nn.MLPClassifier(**kw), Xtr, ytr).score(Xte, yte)
+    ours = quiet_fit(MLPClassifier(**kw), Xtr, ytr).score(Xte, yte)
+    ref = quiet_fit(sk_nn.MLPClassifier(**kw), Xtr, ytr).score(Xte, yte)
     assert ours > 0.95
     assert abs(ours - ref) <= 0.01
 
@@ -82,7 +72,7 @@ def test_diabetes_r2_matches_sklearn(diabetes):
     scores = {}
     for cls in (MLPRegressor, sk_nn.MLPRegressor):
         scores[cls] = np.mean([
-            _quiet_fit(TransformedTargetRegressor(cls(random_state=seed, **kw),
+            quiet_fit(TransformedTargetRegressor(cls(random_state=seed, **kw),
                                                   transformer=StandardScaler()), Xtr, ytr).score(Xte, yte)
             for seed in range(3)])
     assert scores[MLPRegressor] > 0.3
@@ -94,8 +84,8 @@ def test_regression_loss_matches_sklearn(diabetes):
     Xtr, _, ytr, _ = diabetes
     kw = dict(hidden_layer_sizes=(16,), learning_rate_init=0.01, random_state=0, max_iter=3,
               shuffle=False, batch_size=len(Xtr), alpha=1e-3)
-    ours = _quiet_fit(MLPRegressor(**kw), Xtr, ytr)
-    ref = _quiet_fit(sk_nn.MLPRegressor(**kw), Xtr, ytr)
+    ours = quiet_fit(MLPRegressor(**kw), Xtr, ytr)
+    ref = quiet_fit(sk_nn.MLPRegressor(**kw), Xtr, ytr)
     np.testing.assert_allclose(ours.loss_curve_, ref.loss_curve_, rtol=1e-6)
 
 
@@ -106,8 +96,8 @@ def test_sgd_schedules_follow_sklearn(lr_schedule):
     kw = dict(solver="sgd", learning_rate=lr_schedule, learning_rate_init=0.1, max_iter=30,
               random_state=0, shuffle=False, batch_size=120, hidden_layer_sizes=(8,), tol=1e-3,
               n_iter_no_change=2)
-    ours = _quiet_fit(MLPClassifier(**kw), X, y)
-    ref = _quiet_fit(sk_nn.MLPClassifier(**kw), X, y)
+    ours = quiet_fit(MLPClassifier(**kw), X, y)
+    ref = quiet_fit(sk_nn.MLPClassifier(**kw), X, y)
     assert ours.n_iter_ == ref.n_iter_
     np.testing.assert_allclose(ours.loss_curve_, ref.loss_curve_, rtol=1e-5)
     for a, b in zip(ours.coefs_, ref.coefs_):
@@ -120,8 +110,8 @@ def test_multioutput_regression_and_loss_scale():
     Y = np.c_[X[:, 0] - X[:, 1], 2 * X[:, 2]]
     kw = dict(solver="sgd", learning_rate_init=0.05, shuffle=False, batch_size=100,
               hidden_layer_sizes=(10,), max_iter=20, random_state=0, alpha=0.0)
-    ours = _quiet_fit(MLPRegressor(**kw), X, Y)
-    ref = _quiet_fit(sk_nn.MLPRegressor(**kw), X, Y)
+    ours = quiet_fit(MLPRegressor(**kw), X, Y)
+    ref = quiet_fit(sk_nn.MLPRegressor(**kw), X, Y)
     assert ours.predict(X).shape == (100, 2) and ours.n_outputs_ == 2
     np.testing.assert_allclose(ours.predict(X), ref.predict(X), rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(ours.loss_curve_, ref.loss_curve_, rtol=1e-6)
@@ -132,8 +122,8 @@ def test_multilabel():
     Y = np.c_[X[:, 0] > 0, X[:, 1] > 0, X[:, 0] + X[:, 1] > 0].astype(int)
     kw = dict(solver="sgd", learning_rate_init=0.1, shuffle=False, batch_size=150,
               hidden_layer_sizes=(10,), max_iter=15, random_state=0)
-    ours = _quiet_fit(MLPClassifier(**kw), X, Y)
-    ref = _quiet_fit(sk_nn.MLPClassifier(**kw), X, Y)
+    ours = quiet_fit(MLPClassifier(**kw), X, Y)
+    ref = quiet_fit(sk_nn.MLPClassifier(**kw), X, Y)
     assert ours.out_activation_ == "logistic" and ours.predict(X).shape == Y.shape
     np.testing.assert_allclose(ours.loss_curve_, ref.loss_curve_, rtol=1e-5)
     np.testing.assert_allclose(ours.predict_proba(X), ref.predict_proba(X), rtol=1e-4, atol=1e-6)
@@ -143,7 +133,7 @@ def test_multilabel():
 
 def test_fitted_attributes(digits):
     Xtr, _, ytr, _ = digits
-    clf = _quiet_fit(MLPClassifier(hidden_layer_sizes=(32, 16), max_iter=5, random_state=0), Xtr, ytr)
+    clf = quiet_fit(MLPClassifier(hidden_layer_sizes=(32, 16), max_iter=5, random_state=0), Xtr, ytr)
     assert [c.shape for c in clf.coefs_] == [(64, 32), (32, 16), (16, 10)]
     assert [b.shape for b in clf.intercepts_] == [(32,), (16,), (10,)]
     assert clf.n_layers_ == 4 and clf.n_outputs_ == 10 and clf.out_activation_ == "softmax"
@@ -181,9 +171,9 @@ def test_partial_fit_and_warm_start(digits):
         clf.partial_fit(Xtr, ytr, classes=np.arange(10))
     assert clf.n_iter_ == 1 and clf.t_ == 15 * len(Xtr) and clf.score(Xte, yte) > 0.9
     warm = MLPClassifier(warm_start=True, max_iter=3, random_state=0)
-    _quiet_fit(warm, Xtr, ytr)
+    quiet_fit(warm, Xtr, ytr)
     first = [c.copy() for c in warm.coefs_]
-    _quiet_fit(warm, Xtr, ytr)
+    quiet_fit(warm, Xtr, ytr)
     assert warm.n_iter_ == 3 and not np.allclose(first[0], warm.coefs_[0])
     with pytest.raises(ValueError, match="partial_fit does not support early_stopping"):
         MLPClassifier(early_stopping=True).partial_fit(Xtr, ytr, classes=np.arange(10))
@@ -194,7 +184,7 @@ def test_pickle_clone_pipeline_gridsearch(digits):
     clf = MLPClassifier(max_iter=20, random_state=0)
     pipe = make_pipeline(StandardScaler(), clf)
     grid = GridSearchCV(pipe, {"mlpclassifier__alpha": [1e-4, 1e-2]}, cv=2)
-    _quiet_fit(grid, Xtr, ytr)
+    quiet_fit(grid, Xtr, ytr)
     assert grid.best_score_ > 0.8
     fitted = grid.best_estimator_
     again = pickle.loads(pickle.dumps(fitted))
@@ -207,8 +197,8 @@ def test_pickle_clone_pipeline_gridsearch(digits):
 
 def test_fit_is_reproducible(digits):
     Xtr, _, ytr, _ = digits
-    a = _quiet_fit(MLPClassifier(max_iter=3, random_state=7, dropout=0.2), Xtr, ytr)
-    b = _quiet_fit(MLPClassifier(max_iter=3, random_state=7, dropout=0.2), Xtr, ytr)
+    a = quiet_fit(MLPClassifier(max_iter=3, random_state=7, dropout=0.2), Xtr, ytr)
+    b = quiet_fit(MLPClassifier(max_iter=3, random_state=7, dropout=0.2), Xtr, ytr)
     for x, y in zip(a.coefs_, b.coefs_):
         np.testing.assert_array_equal(x, y)
 
@@ -218,13 +208,13 @@ def test_fit_is_reproducible(digits):
 @pytest.mark.parametrize("activation", ["leaky_relu", "gelu", "tanh", "logistic", "identity"])
 def test_activations(digits, activation):
     Xtr, Xte, ytr, yte = digits
-    clf = _quiet_fit(MLPClassifier(activation=activation, max_iter=30, random_state=0), Xtr, ytr)
+    clf = quiet_fit(MLPClassifier(activation=activation, max_iter=30, random_state=0), Xtr, ytr)
     assert clf.score(Xte, yte) > 0.85
 
 
 def test_float32_training_and_dropout(digits):
     Xtr, Xte, ytr, yte = digits
-    clf = _quiet_fit(MLPClassifier(dtype="float32", dropout=0.2, max_iter=30, random_state=0), Xtr, ytr)
+    clf = quiet_fit(MLPClassifier(dtype="float32", dropout=0.2, max_iter=30, random_state=0), Xtr, ytr)
     assert all(c.dtype == np.float32 for c in clf.coefs_)
     assert clf.predict_proba(Xte).dtype == np.float32
     assert clf.score(Xte, yte) > 0.95
@@ -233,8 +223,8 @@ def test_float32_training_and_dropout(digits):
 def test_class_weight_multiclass():
     X, y = make_classification(n_samples=300, n_features=6, n_informative=4, n_classes=3,
                                weights=[0.8, 0.1, 0.1], random_state=0)
-    plain = _quiet_fit(MLPClassifier(max_iter=30, random_state=0), X, y)
-    balanced = _quiet_fit(MLPClassifier(max_iter=30, random_state=0, class_weight="balanced"), X, y)
+    plain = quiet_fit(MLPClassifier(max_iter=30, random_state=0), X, y)
+    balanced = quiet_fit(MLPClassifier(max_iter=30, random_state=0, class_weight="balanced"), X, y)
     # Balancing moves predictions towards the rare classes.
     assert (balanced.predict(X) != 0).sum() > (plain.predict(X) != 0).sum()
 
@@ -245,8 +235,8 @@ def test_sample_weight_equals_repetition_for_softmax():
     y = rng.integers(0, 3, 30)
     w = rng.integers(0, 4, 30)
     kw = dict(max_iter=20, random_state=0, hidden_layer_sizes=(8,))
-    weighted = _quiet_fit(MLPClassifier(**kw), X, y, sample_weight=w)
-    repeated = _quiet_fit(MLPClassifier(**kw), X.repeat(w, axis=0), y.repeat(w))
+    weighted = quiet_fit(MLPClassifier(**kw), X, y, sample_weight=w)
+    repeated = quiet_fit(MLPClassifier(**kw), X.repeat(w, axis=0), y.repeat(w))
     np.testing.assert_allclose(weighted.predict_proba(X), repeated.predict_proba(X), rtol=1e-6)
 
 
@@ -266,8 +256,8 @@ def test_minibatches_alpha_and_sample_weight_follow_sklearn(solver, task, weight
               random_state=0, alpha=0.5, learning_rate_init=0.01, tol=0)
     ours_cls, ref_cls = ((MLPRegressor, sk_nn.MLPRegressor) if task == "regression"
                          else (MLPClassifier, sk_nn.MLPClassifier))
-    ours = _quiet_fit(ours_cls(**kw), X, y, sample_weight=w)
-    ref = _quiet_fit(ref_cls(**kw), X, y, sample_weight=w)
+    ours = quiet_fit(ours_cls(**kw), X, y, sample_weight=w)
+    ref = quiet_fit(ref_cls(**kw), X, y, sample_weight=w)
     np.testing.assert_allclose(ours.loss_curve_, ref.loss_curve_, rtol=1e-12)
     for a, b in zip(ours.coefs_ + ours.intercepts_, ref.coefs_ + ref.intercepts_):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
@@ -276,9 +266,9 @@ def test_minibatches_alpha_and_sample_weight_follow_sklearn(solver, task, weight
 def test_class_weight_binary_is_sample_weight():
     X, y = make_classification(n_samples=120, n_features=5, weights=[0.8, 0.2], random_state=0)
     kw = dict(max_iter=10, random_state=0, hidden_layer_sizes=(8,))
-    balanced = _quiet_fit(MLPClassifier(class_weight="balanced", **kw), X, y)
+    balanced = quiet_fit(MLPClassifier(class_weight="balanced", **kw), X, y)
     counts = np.bincount(y)
-    weighted = _quiet_fit(MLPClassifier(**kw), X, y, sample_weight=(len(y) / (2 * counts))[y])
+    weighted = quiet_fit(MLPClassifier(**kw), X, y, sample_weight=(len(y) / (2 * counts))[y])
     np.testing.assert_array_equal(balanced.coefs_[0], weighted.coefs_[0])
 
 

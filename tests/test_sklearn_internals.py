@@ -1,6 +1,5 @@
 """The private attributes of scikit-learn's MLPs that its tests and users read, and
 its encoding of class labels, on fastmlp.sklearn's estimators."""
-import warnings
 
 import numpy as np
 import pytest
@@ -8,17 +7,12 @@ import pytest
 pytest.importorskip("sklearn")
 from sklearn import neural_network as sk_nn  # noqa: E402
 from sklearn.datasets import make_classification  # noqa: E402
-from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 
+from conftest import quiet_fit  # noqa: E402
 from fastmlp.sklearn import MLPClassifier  # noqa: E402
 
 X, Y = make_classification(n_samples=60, n_features=5, random_state=0)
 
-
-def _quiet_fit(est, X, y):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return est.fit(X, y)
 
 
 @pytest.mark.parametrize("solver,schedule", [("sgd", "constant"), ("sgd", "invscaling"),
@@ -26,8 +20,8 @@ def _quiet_fit(est, X, y):
 def test_optimizer_learning_rate_is_sklearns(solver, schedule):
     kw = dict(solver=solver, learning_rate=schedule, max_iter=40, tol=0.05, n_iter_no_change=2,
               shuffle=False, random_state=0, hidden_layer_sizes=(4,))
-    ours = _quiet_fit(MLPClassifier(**kw), X, Y)
-    ref = _quiet_fit(sk_nn.MLPClassifier(**kw), X, Y)
+    ours = quiet_fit(MLPClassifier(**kw), X, Y)
+    ref = quiet_fit(sk_nn.MLPClassifier(**kw), X, Y)
     assert ours.n_iter_ == ref.n_iter_
     if schedule == "invscaling":  # scikit-learn's formula, exactly
         assert ours._optimizer.learning_rate == 0.001 / (ours.t_ + 1) ** 0.5
@@ -62,7 +56,7 @@ def test_early_stopping_splits_as_sklearn():
     # is scikit-learn's, so without shuffling the validation scores are its own.
     kw = dict(early_stopping=True, shuffle=False, max_iter=15, random_state=0,
               hidden_layer_sizes=(8,), learning_rate_init=0.01)
-    ours = _quiet_fit(MLPClassifier(**kw), X, Y)
-    ref = _quiet_fit(sk_nn.MLPClassifier(**kw), X, Y)
+    ours = quiet_fit(MLPClassifier(**kw), X, Y)
+    ref = quiet_fit(sk_nn.MLPClassifier(**kw), X, Y)
     np.testing.assert_allclose(ours.validation_scores_, ref.validation_scores_, rtol=1e-12)
     np.testing.assert_allclose(ours.loss_curve_, ref.loss_curve_, rtol=1e-10)

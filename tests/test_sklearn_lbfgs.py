@@ -6,18 +6,14 @@ import pytest
 
 pytest.importorskip("sklearn")
 from sklearn import neural_network as sk_nn  # noqa: E402
-from sklearn.datasets import load_diabetes, load_digits, make_classification  # noqa: E402
+from sklearn.datasets import load_diabetes, make_classification  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 from sklearn.preprocessing import LabelBinarizer, StandardScaler  # noqa: E402
 
+from conftest import quiet_fit  # noqa: E402
 from fastmlp.sklearn import MLPClassifier, MLPRegressor  # noqa: E402
 
-
-@pytest.fixture(scope="module")
-def digits():
-    X, y = load_digits(return_X_y=True)
-    return train_test_split(X / 16.0, y, random_state=0)
 
 
 @pytest.fixture(scope="module")
@@ -29,11 +25,6 @@ def diabetes():
     return (scaler.transform(Xtr), scaler.transform(Xte),
             ys.transform(ytr.reshape(-1, 1)).ravel(), ys.transform(yte.reshape(-1, 1)).ravel())
 
-
-def _quiet_fit(est, X, y, **kw):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return est.fit(X, y, **kw)
 
 
 def _sklearn_objective(est, theta, X, Y, sample_weight):
@@ -71,8 +62,8 @@ def test_objective_is_sklearns(task, weighted):
         kw["loss"] = "poisson"
     ours_cls, ref_cls = ((MLPRegressor, sk_nn.MLPRegressor) if regression
                          else (MLPClassifier, sk_nn.MLPClassifier))
-    ours = _quiet_fit(ours_cls(**kw), X, y, sample_weight=w)
-    ref = _quiet_fit(ref_cls(**kw), X, y, sample_weight=w)
+    ours = quiet_fit(ours_cls(**kw), X, y, sample_weight=w)
+    ref = quiet_fit(ref_cls(**kw), X, y, sample_weight=w)
     assert ours.out_activation_ == ref.out_activation_
     Y = (np.reshape(y, (60, -1)).astype(float) if regression
          else LabelBinarizer().fit(y).transform(y).astype(float))
@@ -90,7 +81,7 @@ def test_gradient_matches_finite_differences(activation):
     rng = np.random.default_rng(1)
     X = rng.normal(size=(25, 4))
     y = rng.integers(0, 3, 25)
-    clf = _quiet_fit(MLPClassifier(solver="lbfgs", hidden_layer_sizes=(6,), activation=activation,
+    clf = quiet_fit(MLPClassifier(solver="lbfgs", hidden_layer_sizes=(6,), activation=activation,
                                    alpha=0.1, max_iter=1, random_state=0), X, y)
     Y = LabelBinarizer().fit_transform(y)
     theta = _theta(clf)
@@ -110,8 +101,8 @@ def test_float32_objective_is_float64s_to_rounding():
     X = rng.normal(size=(80, 6))
     y = rng.integers(0, 4, 80)
     kw = dict(solver="lbfgs", hidden_layer_sizes=(16,), max_iter=1, random_state=0)
-    f64 = _quiet_fit(MLPClassifier(**kw), X, y)
-    f32 = _quiet_fit(MLPClassifier(dtype="float32", **kw), X, y)
+    f64 = quiet_fit(MLPClassifier(**kw), X, y)
+    f32 = quiet_fit(MLPClassifier(dtype="float32", **kw), X, y)
     assert all(c.dtype == np.float32 for c in f32.coefs_ + f32.intercepts_)
     Y = LabelBinarizer().fit_transform(y)
     theta = _theta(f64)
@@ -128,8 +119,8 @@ def test_first_iterations_follow_sklearn(digits):
     # The same objective and the same L-BFGS-B calls: the same iterates, to rounding.
     Xtr, _, ytr, _ = digits
     kw = dict(solver="lbfgs", max_iter=5, random_state=0)
-    ours = _quiet_fit(MLPClassifier(**kw), Xtr, ytr)
-    ref = _quiet_fit(sk_nn.MLPClassifier(**kw), Xtr, ytr)
+    ours = quiet_fit(MLPClassifier(**kw), Xtr, ytr)
+    ref = quiet_fit(sk_nn.MLPClassifier(**kw), Xtr, ytr)
     assert ours.n_iter_ == ref.n_iter_ == 5
     np.testing.assert_allclose(ours.loss_, ref.loss_, rtol=1e-8)
     for a, b in zip(ours.coefs_ + ours.intercepts_, ref.coefs_ + ref.intercepts_):
@@ -140,8 +131,8 @@ def test_first_iterations_follow_sklearn(digits):
 def test_digits_score_matches_sklearn(digits, dtype):
     Xtr, Xte, ytr, yte = digits
     kw = dict(solver="lbfgs", max_iter=100, random_state=0)
-    ours = _quiet_fit(MLPClassifier(dtype=dtype, **kw), Xtr, ytr).score(Xte, yte)
-    ref = _quiet_fit(sk_nn.MLPClassifier(**kw), Xtr, ytr).score(Xte, yte)
+    ours = quiet_fit(MLPClassifier(dtype=dtype, **kw), Xtr, ytr).score(Xte, yte)
+    ref = quiet_fit(sk_nn.MLPClassifier(**kw), Xtr, ytr).score(Xte, yte)
     assert ours > 0.95
     assert abs(ours - ref) <= 0.01, (ours, ref)
 
@@ -150,8 +141,8 @@ def test_digits_score_matches_sklearn(digits, dtype):
 def test_diabetes_score_matches_sklearn(diabetes, dtype):
     Xtr, Xte, ytr, yte = diabetes
     kw = dict(solver="lbfgs", hidden_layer_sizes=(32,), alpha=10.0, max_iter=100, random_state=0)
-    ours = _quiet_fit(MLPRegressor(dtype=dtype, **kw), Xtr, ytr).score(Xte, yte)
-    ref = _quiet_fit(sk_nn.MLPRegressor(**kw), Xtr, ytr).score(Xte, yte)
+    ours = quiet_fit(MLPRegressor(dtype=dtype, **kw), Xtr, ytr).score(Xte, yte)
+    ref = quiet_fit(sk_nn.MLPRegressor(**kw), Xtr, ytr).score(Xte, yte)
     assert ours > 0.3
     assert abs(ours - ref) <= 0.01, (ours, ref)
 
@@ -159,8 +150,8 @@ def test_diabetes_score_matches_sklearn(diabetes, dtype):
 def test_fitted_attributes_are_sklearns():
     X, y = make_classification(n_samples=80, n_features=5, random_state=0)
     kw = dict(solver="lbfgs", hidden_layer_sizes=(8,), max_iter=30, random_state=0)
-    ours = _quiet_fit(MLPClassifier(**kw), X, y)
-    ref = _quiet_fit(sk_nn.MLPClassifier(**kw), X, y)
+    ours = quiet_fit(MLPClassifier(**kw), X, y)
+    ref = quiet_fit(sk_nn.MLPClassifier(**kw), X, y)
     public = lambda est: {a for a in vars(est) if a.endswith("_") and not a.startswith("_")}  # noqa: E731
     # lbfgs keeps n_iter_ and loss_, no loss_curve_, best_loss_ or validation scores.
     assert public(ours) == public(ref)
@@ -186,10 +177,10 @@ def test_max_fun_and_max_iter_warn_as_sklearn():
 
 def test_warm_start_then_a_stochastic_solver():
     X, y = make_classification(n_samples=80, n_features=5, random_state=0)
-    clf = _quiet_fit(MLPClassifier(solver="lbfgs", warm_start=True, max_iter=20, random_state=0), X, y)
+    clf = quiet_fit(MLPClassifier(solver="lbfgs", warm_start=True, max_iter=20, random_state=0), X, y)
     lbfgs_loss = clf.loss_
     clf.set_params(solver="adam", max_iter=3)
-    _quiet_fit(clf, X, y)  # continues from the lbfgs weights
+    quiet_fit(clf, X, y)  # continues from the lbfgs weights
     assert len(clf.loss_curve_) == 3 and clf.loss_curve_[0] < 2 * lbfgs_loss + 0.1
 
 

@@ -1,21 +1,15 @@
 """MLPRegressor(loss="poisson") against scikit-learn's."""
-import warnings
 
 import numpy as np
 import pytest
 
 pytest.importorskip("sklearn")
 from sklearn import neural_network as sk_nn  # noqa: E402
-from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.linear_model import PoissonRegressor  # noqa: E402
 
+from conftest import quiet_fit  # noqa: E402
 from fastmlp.sklearn import MLPRegressor  # noqa: E402
 
-
-def _quiet_fit(est, X, y, **kw):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return est.fit(X, y, **kw)
 
 
 def _counts(n_outputs, n=150):
@@ -34,8 +28,8 @@ def test_stochastic_solvers_follow_sklearn(solver, n_outputs, weighted):
     w = np.random.default_rng(1).random(len(X)) * 3 if weighted else None
     kw = dict(loss="poisson", solver=solver, shuffle=False, batch_size=32, hidden_layer_sizes=(8,),
               max_iter=8, random_state=0, alpha=0.5, learning_rate_init=0.01, tol=0)
-    ours = _quiet_fit(MLPRegressor(**kw), X, y, sample_weight=w)
-    ref = _quiet_fit(sk_nn.MLPRegressor(**kw), X, y, sample_weight=w)
+    ours = quiet_fit(MLPRegressor(**kw), X, y, sample_weight=w)
+    ref = quiet_fit(sk_nn.MLPRegressor(**kw), X, y, sample_weight=w)
     assert ours.out_activation_ == ref.out_activation_ == "exp"
     np.testing.assert_allclose(ours.loss_curve_, ref.loss_curve_, rtol=1e-10)
     for a, b in zip(ours.coefs_ + ours.intercepts_, ref.coefs_ + ref.intercepts_):
@@ -46,8 +40,8 @@ def test_stochastic_solvers_follow_sklearn(solver, n_outputs, weighted):
 def test_lbfgs_follows_sklearn():
     X, y = _counts(1)
     kw = dict(loss="poisson", solver="lbfgs", hidden_layer_sizes=(8,), max_iter=10, random_state=0)
-    ours = _quiet_fit(MLPRegressor(**kw), X, y)
-    ref = _quiet_fit(sk_nn.MLPRegressor(**kw), X, y)
+    ours = quiet_fit(MLPRegressor(**kw), X, y)
+    ref = quiet_fit(sk_nn.MLPRegressor(**kw), X, y)
     np.testing.assert_allclose(ours.loss_, ref.loss_, rtol=1e-8)
     np.testing.assert_allclose(ours.predict(X), ref.predict(X), rtol=1e-6)
 
