@@ -9,9 +9,9 @@
 
 #include "activations.hpp"
 #include "dense.hpp"
+#include "isa/dispatch.hpp"
 #include "rng.hpp"
 #include "small_dense.hpp"
-#include "isa/dispatch.hpp"
 #include "threads.hpp"
 
 namespace fastmlp {
@@ -361,10 +361,8 @@ template <class T>
 EpochResult Mlp<T>::train_epoch(const LossSpec& loss, OptimState<T>& opt, int64_t n, const T* x,
                                 Targets<T> target, int64_t batch_size, bool shuffle,
                                 RandomKey key, const std::function<bool()>& interrupt) {
-  // Forward multiply-adds between two questions to interrupt: a few milliseconds of
-  // training (forward + backward + update are about 3x this), so that Ctrl-C stops an
-  // epoch at once, while asking (about a microsecond) costs nothing measurable.
-  constexpr int64_t kInterruptPollMadds = int64_t(1) << 22;
+  // Asked between minibatches, every tuning().interrupt_poll_madds forward multiply-adds.
+  const int64_t poll_madds = tuning().interrupt_poll_madds;
   int64_t madds_since_poll = 0;
   const int64_t in = in_features(), width = out_features();
   const ThreadCap cap(step_thread_cap(std::min(batch_size, n)));
@@ -382,7 +380,7 @@ EpochResult Mlp<T>::train_epoch(const LossSpec& loss, OptimState<T>& opt, int64_
   result.batch_penalty.reserve(n_batches);
   for (int64_t start = 0; start < n; start += batch_size) {
     const int64_t m = std::min(batch_size, n - start);
-    if (interrupt && madds_since_poll >= kInterruptPollMadds) {
+    if (interrupt && madds_since_poll >= poll_madds) {
       madds_since_poll = 0;
       if (interrupt()) {
         result.interrupted = true;

@@ -31,6 +31,7 @@ struct Tuning {
   int64_t threaded_step_madds;       // training steps: one thread below, halves from here...
   int64_t halved_step_madds;         // ...to here, then every op threaded (mlp.cpp)
   int64_t inference_rows;            // rows per pass of predict/evaluate (workspace bound)
+  int64_t interrupt_poll_madds;      // forward multiply-adds between two checks for Ctrl-C
 
   template <class T>
   const DotRows& dot_rows() const;
@@ -68,11 +69,16 @@ inline constexpr Tuning kTuningAvx512 = {
     /*elementwise_per_thread=*/int64_t(1) << 15,
     /*optim_params_per_thread=*/int64_t(1) << 15,
     /*small_dense_max_madds=*/int64_t(1) << 14,
-    // scikit-learn estimator fits, float32, 2 threads against 1: digits 64-100-10 1.00x
-    // at batches 16-64, 0.74x at 128, 0.67x at 200 (see mlp.cpp).
+    // scikit-learn estimator fits, float32, 2 threads against 1 (see mlp.cpp): digits
+    // 64-100-10 (7400 weights) 1.00x at batches 16-64, 0.74x at 128, 0.67x at 200;
+    // diabetes 10-64-64-1 1.00x at 16-64, 0.69x at 200; 64-256-256-10 0.59-0.74x at 16-200.
     /*threaded_step_madds=*/int64_t(1) << 19,
     /*halved_step_madds=*/int64_t(1) << 24,
     /*inference_rows=*/2048,
+    // A few milliseconds of training (forward + backward + update are about 3x this), so
+    // that Ctrl-C stops an epoch at once, while asking (about a microsecond) costs
+    // nothing measurable.
+    /*interrupt_poll_madds=*/int64_t(1) << 22,
 };
 
 // base with other dot-path rows.
