@@ -29,7 +29,9 @@ namespace {
 //   thread. (Fixed halves, whatever the thread count, keep results thread-independent;
 //   one thread runs them one after the other, 0-10% slower than unhalved.)
 // - above, each op threaded on its own (a whole step's work is then large enough to
-//   spread over any number of cores).
+//   spread over any number of cores). Halves use two threads at most, so on a CPU with
+//   more cores the halved range costs more than it did on the two cores it was measured
+//   on; it is kept as small as those measurements allow.
 // predict and evaluate run inference_rows rows per pass, which bounds their workspace.
 
 template <class T>

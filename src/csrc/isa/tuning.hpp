@@ -73,7 +73,13 @@ inline constexpr Tuning kTuningAvx512 = {
     // 64-100-10 (7400 weights) 1.00x at batches 16-64, 0.74x at 128, 0.67x at 200;
     // diabetes 10-64-64-1 1.00x at 16-64, 0.69x at 200; 64-256-256-10 0.59-0.74x at 16-200.
     /*threaded_step_madds=*/int64_t(1) << 19,
-    /*halved_step_madds=*/int64_t(1) << 24,
+    // Halved against every op threaded, training epochs, float32, 2 threads, best of
+    // 3-6 epochs in alternating processes: 2-256-256-256-1 Adam at batch 128 (16.9M
+    // multiply-adds a step) 88 against 98-107 ms, at batch 256 (33.7M) 85-92 against
+    // 95 ms; 784-256-10 SGD at batch 128 (26M) level (325-348 ms both), at batch 256
+    // (52M) 2% slower halved (339-354 against 328-341 ms). The networks whose narrow
+    // first and last layers make poorly threaded ops gain most.
+    /*halved_step_madds=*/int64_t(5) << 23,
     /*inference_rows=*/2048,
     // A few milliseconds of training (forward + backward + update are about 3x this), so
     // that Ctrl-C stops an epoch at once, while asking (about a microsecond) costs
