@@ -96,7 +96,7 @@ void softmax_row_loop(const float* x, float* y, int64_t n) {
 
 }  // namespace
 
-// U: vectors per pack, as many as the ISA's registers hold without spilling (vmath.hpp).
+// U: vectors per pack (vmath.hpp), measured per ISA (isa/<name>/config.cpp).
 template <class V, int U>
 constexpr ElementwiseF32 make_elementwise_f32() {
   return {&sigmoid_loop<V, U>, &tanh_loop<V, U>, &gelu_loop<V, U>, &gelu_backward_loop<V, U>,
