@@ -40,6 +40,18 @@ def isa(request):
         _core._set_isa(DEFAULT_ISA)
 
 
+@pytest.fixture(params=("packed", "unpacked"))
+def gemm_path(request):
+    """Run the test with row-major products packed, or unpacked where B fits in L2 (the
+    model's small_kn); restore the model's blocking after."""
+    if request.param == "packed":
+        _core._set_blocking("small=0")
+    try:
+        yield request.param
+    finally:
+        _core._set_blocking("")
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(20240531)

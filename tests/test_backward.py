@@ -20,7 +20,7 @@ def forward(x, w, b, act, slope=0.01):
 @pytest.mark.parametrize("act", DIFFERENTIABLE)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape_name", EDGE_SHAPE_NAMES)
-def test_block_edges(isa, rng, dtype, shape_name, act):
+def test_block_edges(isa, gemm_path, rng, dtype, shape_name, act):
     x, w, b, gy = linear_with_grad(rng, edge_shapes(dtype)[shape_name], dtype, act)
     y, pre = forward(x, w, b, act)
     grads = fastmlp.linear_backward(gy, x, w, y, act, pre_activation=pre)
@@ -122,7 +122,7 @@ def torch_grads(torch, x, w, b, gy, act, slope):
 @pytest.mark.parametrize("act", DIFFERENTIABLE)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape_name", ("primes", "mn=tile+1", "k=kc+1"))
-def test_matches_torch_autograd(isa, rng, dtype, shape_name, act):
+def test_matches_torch_autograd(isa, gemm_path, rng, dtype, shape_name, act):
     torch = pytest.importorskip("torch")
     x, w, b, gy = linear_with_grad(rng, edge_shapes(dtype)[shape_name], dtype, act, margin=1e-4)
     y, pre = forward(x, w, b, act)

@@ -136,6 +136,8 @@ def test_blocks_are_the_largest_that_fit(isa, cpu, simulated_caches):
         assert mc % mr == 0 and mr <= mc <= MAX_MC
         assert mc * kc * S <= a_block or mc == mr
         assert (mc + mr) * kc * S > a_block or mc + mr > MAX_MC
+        # small_kn: an unpacked B within the packed B block's budget
+        assert b["small_kn"] == int(L2_SHARE * l2 // S)
 
 
 def test_blocks_grow_with_the_caches(isa, simulated_caches):
@@ -169,11 +171,13 @@ def test_kernels_correct_at_simulated_block_edges(isa, cpu, dtype, simulated_cac
             fastmlp.set_num_threads(threads)
             y = fastmlp.linear(a, w, bias, activation="relu")
             c = fastmlp.matmul(a, w.T)
-            results.append((y, c))
-        np.testing.assert_array_equal(results[0][0], results[1][0])  # thread-independent
-        np.testing.assert_array_equal(results[0][1], results[1][1])
+            c_rows = fastmlp.matmul(a, np.ascontiguousarray(w.T))  # unpacked while B fits
+            results.append((y, c, c_rows))
+        for one, two in zip(*results):
+            np.testing.assert_array_equal(one, two)  # thread-independent
         bound = gemm_bound(a, w.T, dtype)
         assert (np.abs(results[0][1] - product) <= bound).all(), (m, k, n)
+        assert (np.abs(results[0][2] - product) <= bound).all(), (m, k, n)
         with_bias = product + f64(bias)
         bias_bound = bound + eps_of(dtype) * (np.abs(product) + np.abs(f64(bias)))
         assert (np.abs(results[0][0] - np.maximum(with_bias, 0)) <= bias_bound).all(), (m, k, n)
@@ -219,17 +223,17 @@ def test_fastmlp_caches_variable_sets_the_blocking():
 
 def test_fastmlp_blocking_variable_replaces_the_model():
     import json
-    proc = run_python(PROBE, FASTMLP_BLOCKING="mc=100,kc=200,nc=300")
+    proc = run_python(PROBE, FASTMLP_BLOCKING="mc=100,kc=200,nc=300,small=0")
     assert proc.returncode == 0, proc.stderr
     for b in json.loads(proc.stdout)["blocking"].values():
-        assert b["source"] == "FASTMLP_BLOCKING" and b["kc"] == 200
+        assert b["source"] == "FASTMLP_BLOCKING" and b["kc"] == 200 and b["small_kn"] == 0
         assert b["mc"] == 100 // b["mr"] * b["mr"] and b["nc"] == 300 // b["nr"] * b["nr"]
 
 
 @pytest.mark.parametrize("spec", ("kc=1", "mc=1,nc=1", "kc=7,nc=5"))
 def test_tiny_blocks_still_compute_correctly(isa, spec, rng):
     a, b = make(rng, (29, 37), np.float64), make(rng, (37, 41), np.float64)
-    _core._set_blocking(spec)
+    _core._set_blocking(spec + ",small=0")  # packed, not the unpacked path of small products
     try:
         got = fastmlp.matmul(a, b)
     finally:
@@ -246,6 +250,7 @@ def test_tiny_blocks_still_compute_correctly(isa, spec, rng):
     ("FASTMLP_BLOCKING", "kc=0", "expected mc=N"),
     ("FASTMLP_BLOCKING", "xc=5", "unknown key"),
     ("FASTMLP_BLOCKING", "kc=12x", "expected mc=N"),
+    ("FASTMLP_BLOCKING", "small=-1", "small=N (N >= 0)"),
 ])
 def test_bad_overrides_fail_clearly(variable, value, message):
     proc = run_python("import fastmlp", **{variable: value})

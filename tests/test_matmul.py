@@ -11,7 +11,7 @@ from conftest import (
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape_name", EDGE_SHAPE_NAMES)
-def test_block_edges(isa, rng, dtype, shape_name):
+def test_block_edges(isa, gemm_path, rng, dtype, shape_name):
     m, k, n = edge_shapes(dtype)[shape_name]
     a, b = make(rng, (m, k), dtype), make(rng, (k, n), dtype)
     check_matmul(fastmlp.matmul(a, b), a, b, dtype)
@@ -58,7 +58,7 @@ def test_every_block_edge_at_once(isa, rng, dtype):
 @pytest.mark.parametrize("layout_b", LAYOUTS)
 @pytest.mark.parametrize("layout_a", LAYOUTS)
 @pytest.mark.parametrize("shape_name", ("primes", "mn=tile+1", "k=kc+1"))
-def test_layouts(isa, rng, dtype, layout_a, layout_b, shape_name):
+def test_layouts(isa, gemm_path, rng, dtype, layout_a, layout_b, shape_name):
     m, k, n = edge_shapes(dtype)[shape_name]
     a, b = make(rng, (m, k), dtype, layout_a), make(rng, (k, n), dtype, layout_b)
     a_before, b_before = a.copy(), b.copy()

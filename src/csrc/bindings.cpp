@@ -217,6 +217,7 @@ py::dict blocking(const RunConfig& cfg) {
   d["mc"] = b.mc;
   d["kc"] = b.kc;
   d["nc"] = b.nc;
+  d["small_kn"] = b.small_kn;
   d["source"] = cfg.blocking_source();
   return d;
 }

@@ -30,8 +30,9 @@ def cpu_info():
         ``cache_source``: where they were read (``cpuid``, ``sysfs``, ``sysconf`` or
         ``default``, with ``+FASTMLP_CACHES`` when that variable overrides some);
         ``blocking``: ``{"float32", "float64"}``, each the register tile ``mr`` x ``nr``
-        and cache blocks ``mc``, ``kc``, ``nc`` in use, with their ``source`` (``model``,
-        or ``FASTMLP_BLOCKING``).
+        and cache blocks ``mc``, ``kc``, ``nc`` in use, ``small_kn`` (row-major products
+        whose B has at most this many elements are computed without packing), with their
+        ``source`` (``model``, or ``FASTMLP_BLOCKING``).
     """
     desc = dict(_core._cpu_description())
     desc["cpu"] = _cpu_name(desc)
@@ -54,10 +55,12 @@ def format_caches(info):
 
 
 def format_blocking(info):
-    """'float32 12x32 mc 2040 kc 160 nc 800, float64 ...' from cpu_info()."""
+    """'float32 12x32 mc 2040 kc 160 nc 800 unpacked kn<=131072, float64 ...' from
+    cpu_info()."""
     parts = []
     for dtype, b in info["blocking"].items():
-        parts.append(f"{dtype} {b['mr']}x{b['nr']} mc {b['mc']} kc {b['kc']} nc {b['nc']}")
+        unpacked = f" unpacked kn<={b['small_kn']}" if "small_kn" in b else ""
+        parts.append(f"{dtype} {b['mr']}x{b['nr']} mc {b['mc']} kc {b['kc']} nc {b['nc']}{unpacked}")
     source = next(iter(info["blocking"].values()))["source"]
     return ", ".join(parts) + f" ({'cache model' if source == 'model' else source})"
 

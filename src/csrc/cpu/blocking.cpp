@@ -26,7 +26,7 @@ Blocking model_blocking(const Caches& caches, int mr, int nr, int elem_bytes) {
                                             : 2 * per_thread(caches.l2);
   int64_t mc = round_down(static_cast<int64_t>(a_block / (kc * S)), mr);
   mc = std::clamp<int64_t>(mc, mr, round_down(kMaxMc, mr));
-  return {mc, kc, nc};
+  return {mc, kc, nc, static_cast<int64_t>(b_block / S)};
 }
 
 Blocking parse_blocking(const std::string& spec, Blocking base, int mr, int nr) {
@@ -35,14 +35,17 @@ Blocking parse_blocking(const std::string& spec, Blocking base, int mr, int nr) 
     const size_t eq = item.find('=');
     char* end = nullptr;
     const long long v = eq == std::string::npos ? 0 : std::strtoll(item.c_str() + eq + 1, &end, 10);
-    if (eq == std::string::npos || end == item.c_str() + eq + 1 || *end || v < 1 || v > (1 << 20))
-      throw std::invalid_argument("FASTMLP_BLOCKING: expected mc=N, kc=N or nc=N (N >= 1), got '" +
-                                  item + "'");
-    const std::string key = item.substr(0, eq);
-    if (key == "mc") base.mc = std::max<int64_t>(mr, round_down(v, mr));
+    const std::string key = eq == std::string::npos ? item : item.substr(0, eq);
+    const long long v_min = key == "small" ? 0 : 1, v_max = key == "small" ? 1ll << 40 : 1 << 20;
+    if (eq == std::string::npos || end == item.c_str() + eq + 1 || *end || v < v_min || v > v_max)
+      throw std::invalid_argument(
+          "FASTMLP_BLOCKING: expected mc=N, kc=N, nc=N (N >= 1) or small=N (N >= 0), got '" + item +
+          "'");
+    if (key == "small") base.small_kn = v;
+    else if (key == "mc") base.mc = std::max<int64_t>(mr, round_down(v, mr));
     else if (key == "kc") base.kc = v;
     else if (key == "nc") base.nc = std::max<int64_t>(nr, round_down(v, nr));
-    else throw std::invalid_argument("FASTMLP_BLOCKING: unknown key '" + key + "' (expected mc, kc or nc)");
+    else throw std::invalid_argument("FASTMLP_BLOCKING: unknown key '" + key + "' (expected mc, kc, nc or small)");
   }
   if (items.empty()) throw std::invalid_argument("FASTMLP_BLOCKING: empty specification");
   return base;

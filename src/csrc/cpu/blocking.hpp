@@ -22,6 +22,12 @@
 // - NC (L2): the B block takes kL2Share of the L2 share of one thread (L2 / the CPUs
 //   sharing it); the rest holds the A micro-panels on their way from L3, the C tiles and
 //   what the hardware prefetchers bring. NC is a multiple of NR.
+// - small_kn (L2): row-major products (matmul of C-ordered arrays, a layer's grad_x)
+//   whose B holds at most this many elements skip packing (gemm_small.cpp): B is then
+//   read where it is, once per MR rows of A, so it must stay in L2 as the packed B block
+//   does, within the same budget. On a Zen 4 (1 MiB L2) the unpacked path ran 1.1-1.9x
+//   faster than packing from 64^3 to 256^3 and at 32 x 256 x 256, level with it (0.9-1.2x)
+//   at 2048-4096 rows, and 0.7-0.9x once B outgrew the budget (128 x 512 x 512 float64).
 // - MC (L3): the A block takes kL3Share of the L3 (it is shared by the threads that
 //   read it); without an L3, twice the L2, streamed from memory by the prefetchers. MC is
 //   a multiple of MR within [MR, kMaxMc]: large blocks of A pack B fewer times.
@@ -38,6 +44,7 @@ namespace fastmlp {
 
 struct Blocking {
   int64_t mc, kc, nc;
+  int64_t small_kn;  // k * n up to which row-major A B skips packing (0: never)
 };
 
 // The model's constants, the only numbers of the blocking.
@@ -50,7 +57,8 @@ inline constexpr int64_t kMaxMc = 8192;
 Blocking model_blocking(const Caches& caches, int mr, int nr, int elem_bytes);
 
 // `base` with the values that spec names replaced: comma-separated KEY=N with KEY mc, kc
-// or nc, each rounded to the register tile (mc to a multiple of mr, nc of nr). Throws
+// or nc (N >= 1), each rounded to the register tile (mc to a multiple of mr, nc of nr),
+// or small (N >= 0; small=0 sends every product through packing). Throws
 // std::invalid_argument naming the bad item.
 Blocking parse_blocking(const std::string& spec, Blocking base, int mr, int nr);
 

@@ -6,14 +6,12 @@
 #include "buffer.hpp"
 #include "epilogue.hpp"
 #include "gemm/gemm_dot.hpp"
+#include "gemm/gemm_small.hpp"
 #include "isa/dispatch.hpp"
 #include "threads.hpp"
 
 namespace fastmlp {
 namespace {
-
-// Largest MR x NR tile of any micro-kernel; edge tiles go through a buffer this size.
-constexpr int kMaxTile = 512;
 
 // Packing buffers of the calling thread (OpenMP workers write into them through
 // pointers); one set per Python thread, so concurrent calls never share one.
@@ -241,6 +239,7 @@ void gemm(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T* c, int
   if (m == 0 || n == 0) return;
   if (k == 0) return gemm_empty_k(m, n, c, ldc, ep);
   if (dot_path_applies(m, n, k, a, b)) return gemm_dot(m, n, k, a, b, c, ldc, ep);
+  if (small_path_applies(m, n, k, a, b)) return gemm_small(m, n, k, a, b, c, ldc, ep);
   const GemmKernel<T>& kern = gemm_kernel<T>();
   // Few columns and many rows: C^T = B^T A^T puts the long side along the vectors.
   if (tile_efficiency(n, m, kern.mr, kern.nr) > 1.5 * tile_efficiency(m, n, kern.mr, kern.nr))

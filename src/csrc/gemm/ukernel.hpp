@@ -4,6 +4,9 @@
 
 namespace fastmlp {
 
+// Largest MR x NR tile of any micro-kernel; edge tiles go through a buffer this size.
+constexpr int kMaxTile = 512;
+
 // Flags of one micro-kernel call.
 enum UkernelFlags : unsigned {
   kLoadC = 1u,  // accumulate onto C (every K block after the first); else start from bias or 0
@@ -16,6 +19,17 @@ enum UkernelFlags : unsigned {
 template <class T>
 using UkernelFn = void (*)(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, const T* bias,
                            unsigned flags);
+
+// The unpacked micro-kernels of the small path (gemm_small.cpp): C[0:r, 0:NR] (row
+// stride ldc) = A[0:r, 0:k] B[0:k, 0:NR] with A and B read where they are, both
+// row-major (row strides lda and ldb): the packed kernel's register tile, r <= MR rows of
+// it, its broadcasts from A's rows and its vector loads from B's rows.
+template <class T>
+using UnpackedFn = void (*)(int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb, T* c,
+                            int64_t ldc);
+
+// The tallest micro-kernel tile of any ISA.
+constexpr int kMaxMR = 12;
 
 // Packs rows rows of a block whose rows run contiguously along k (row stride ld) into an
 // R-wide micro-panel: dst[kk * R + r] = src[r * ld + kk], zero for rows <= r < R.
@@ -48,6 +62,7 @@ template <class T>
 struct GemmKernel {
   int mr, nr;
   UkernelFn<T> ukernel;
+  UnpackedFn<T> ukernel_unpacked[kMaxMR];  // [r - 1] for r rows, r <= mr
   PackFn<T> pack_transposed;
   PackRowsFn<T> pack_rows;
   DotKernel<T> dot;

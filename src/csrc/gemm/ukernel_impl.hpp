@@ -4,6 +4,7 @@
 // flags. Layout as in BLIS: per k, NV vectors of packed B and MR broadcasts of packed A.
 #pragma once
 #include <cstdint>
+#include <utility>
 
 #include "gemm/pack_impl.hpp"
 #include "gemm/ukernel.hpp"
@@ -63,10 +64,47 @@ void ukernel(int64_t kc, const typename V::T* __restrict a, const typename V::T*
     for (int v = 0; v < NV; ++v) V::storeu(c + i * ldc + v * W, acc[i][v]);
 }
 
+// The same tile on unpacked, row-major A and B (UnpackedFn), MR rows of it.
+template <class V, int MR, int NV>
+void ukernel_unpacked(int64_t k, const typename V::T* __restrict a, int64_t lda,
+                      const typename V::T* __restrict b, int64_t ldb, typename V::T* __restrict c,
+                      int64_t ldc) {
+  using vec = typename V::vec;
+  constexpr int W = V::width;
+  vec acc[MR][NV];
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[i][v] = V::zero();
+#pragma GCC unroll 2
+  for (int64_t p = 0; p < k; ++p) {
+    vec bv[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) bv[v] = V::loadu(b + p * ldb + v * W);
+#pragma GCC unroll 32
+    for (int i = 0; i < MR; ++i) {
+      const vec ai = V::set1(a[i * lda + p]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[i][v] = V::fma(ai, bv[v], acc[i][v]);
+    }
+  }
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) V::storeu(c + i * ldc + v * W, acc[i][v]);
+}
+
+template <class V, int MR, int NV, int... R>
+constexpr GemmKernel<typename V::T> make_gemm_kernel(DotKernel<typename V::T> dot,
+                                                     std::integer_sequence<int, R...>) {
+  return {MR, NV * V::width, &ukernel<V, MR, NV>, {&ukernel_unpacked<V, R + 1, NV>...},
+          &pack_transposed<V>, &pack_rows<V, NV>, dot};
+}
+
 template <class V, int MR, int NV>
 constexpr GemmKernel<typename V::T> make_gemm_kernel(DotKernel<typename V::T> dot) {
-  return {MR, NV * V::width, &ukernel<V, MR, NV>, &pack_transposed<V>, &pack_rows<V, NV>,
-          dot};
+  static_assert(MR <= kMaxMR, "raise kMaxMR");
+  return make_gemm_kernel<V, MR, NV>(dot, std::make_integer_sequence<int, MR>{});
 }
 
 }  // namespace fastmlp

@@ -1,0 +1,19 @@
+// The small path of gemm for row-major A and B (matmul of C-ordered arrays, a dense
+// layer's grad_x = grad_pre W): no packing, the packed path's register tile reads A and
+// B where they are, while B fits in L2 (Blocking::small_kn, cpu/blocking.hpp has the
+// measurements).
+#pragma once
+#include <cstdint>
+
+#include "common.hpp"
+
+namespace fastmlp {
+
+template <class T>
+bool small_path_applies(int64_t m, int64_t n, int64_t k, const MatView<T>& a, const MatView<T>& b);
+
+template <class T>
+void gemm_small(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T* c, int64_t ldc,
+                const Epilogue<T>& ep);
+
+}  // namespace fastmlp
