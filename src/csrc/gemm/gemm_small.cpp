@@ -12,7 +12,8 @@ namespace fastmlp {
 
 template <class T>
 bool small_path_applies(int64_t, int64_t n, int64_t k, const MatView<T>& a, const MatView<T>& b) {
-  return k > 0 && a.cs == 1 && b.cs == 1 && k * n <= run_config().blocking<T>().small_kn;
+  return k > 0 && (a.cs == 1 || a.rs == 1) && b.cs == 1 &&
+         k * n <= run_config().blocking<T>().small_kn;
 }
 
 template <class T>
@@ -22,6 +23,8 @@ void gemm_small(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T* 
   const int64_t MR = kern.mr, NR = kern.nr;
   if (MR * NR > kMaxTile) throw std::logic_error("micro-kernel tile larger than kMaxTile");
   const int64_t m_panels = ceil_div(m, MR), n_full = n / NR * NR;
+  const bool a_column_major = a.cs != 1;  // then a.rs == 1 (small_path_applies)
+  const int64_t lda = a_column_major ? a.cs : a.rs;
   // B's last columns, when n is not a whole number of panels, zero-padded to a k x NR
   // block, once before the threads start (an allocation failure must not throw inside
   // the parallel region). A's last rows need no copy: a shorter kernel takes them.
@@ -43,13 +46,13 @@ void gemm_small(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T* 
     alignas(64) T edge[kMaxTile];
     for (int64_t ip = p_lo; ip < p_hi; ++ip) {
       const int64_t i0 = ip * MR, mr = std::min(MR, m - i0);
-      const UnpackedFn<T> kernel = kern.ukernel_unpacked[mr - 1];
+      const UnpackedFn<T> kernel = kern.ukernel_unpacked[a_column_major][mr - 1];
       for (int64_t j0 = 0; j0 < n; j0 += NR) {
         const int64_t nr = std::min(NR, n - j0);
         if (nr == NR) {
-          kernel(k, &a(i0, 0), a.rs, &b(0, j0), b.rs, c + i0 * ldc + j0, ldc);
+          kernel(k, &a(i0, 0), lda, &b(0, j0), b.rs, c + i0 * ldc + j0, ldc);
         } else {
-          kernel(k, &a(i0, 0), a.rs, b_edge, NR, edge, NR);
+          kernel(k, &a(i0, 0), lda, b_edge, NR, edge, NR);
           for (int64_t i = 0; i < mr; ++i)
             std::copy(edge + i * NR, edge + i * NR + nr, c + (i0 + i) * ldc + j0);
         }

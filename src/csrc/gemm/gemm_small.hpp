@@ -1,7 +1,7 @@
-// The small path of gemm for row-major A and B (matmul of C-ordered arrays, a dense
-// layer's grad_x = grad_pre W): no packing, the packed path's register tile reads A and
-// B where they are, while B fits in L2 (Blocking::small_kn, cpu/blocking.hpp has the
-// measurements).
+// The small path of gemm for row-major B and row- or column-major A (matmul of C-ordered
+// arrays, a dense layer's grad_x = grad_pre W and grad_W = grad_pre^T x): no packing, the
+// packed path's register tile reads A and B where they are, while B fits in L2
+// (Blocking::small_kn, cpu/blocking.hpp has the measurements).
 #pragma once
 #include <cstdint>
 

@@ -21,9 +21,10 @@ using UkernelFn = void (*)(int64_t kc, const T* a, const T* b, T* c, int64_t ldc
                            unsigned flags);
 
 // The unpacked micro-kernels of the small path (gemm_small.cpp): C[0:r, 0:NR] (row
-// stride ldc) = A[0:r, 0:k] B[0:k, 0:NR] with A and B read where they are, both
-// row-major (row strides lda and ldb): the packed kernel's register tile, r <= MR rows of
-// it, its broadcasts from A's rows and its vector loads from B's rows.
+// stride ldc) = A[0:r, 0:k] B[0:k, 0:NR] with A and B read where they are, B row-major
+// (row stride ldb) and A either row-major or column-major (lda its row or its column
+// stride): the packed kernel's register tile, r <= MR rows of it, its broadcasts from A
+// and its vector loads from B's rows.
 template <class T>
 using UnpackedFn = void (*)(int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb, T* c,
                             int64_t ldc);
@@ -62,7 +63,8 @@ template <class T>
 struct GemmKernel {
   int mr, nr;
   UkernelFn<T> ukernel;
-  UnpackedFn<T> ukernel_unpacked[kMaxMR];  // [r - 1] for r rows, r <= mr
+  // [a_column_major][r - 1] for r rows, r <= mr
+  UnpackedFn<T> ukernel_unpacked[2][kMaxMR];
   PackFn<T> pack_transposed;
   PackRowsFn<T> pack_rows;
   DotKernel<T> dot;

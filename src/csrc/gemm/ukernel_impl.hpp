@@ -64,8 +64,10 @@ void ukernel(int64_t kc, const typename V::T* __restrict a, const typename V::T*
     for (int v = 0; v < NV; ++v) V::storeu(c + i * ldc + v * W, acc[i][v]);
 }
 
-// The same tile on unpacked, row-major A and B (UnpackedFn), MR rows of it.
-template <class V, int MR, int NV>
+// The same tile on unpacked A and B (UnpackedFn), MR rows of it; A(i, p) is
+// a[i * lda + p] (row-major) or a[p * lda + i] (column-major: a dense layer's grad_pre^T
+// in grad_W = grad_pre^T x, whose MR values of one p are then contiguous).
+template <class V, int MR, int NV, bool kAColumnMajor>
 void ukernel_unpacked(int64_t k, const typename V::T* __restrict a, int64_t lda,
                       const typename V::T* __restrict b, int64_t ldb, typename V::T* __restrict c,
                       int64_t ldc) {
@@ -83,7 +85,7 @@ void ukernel_unpacked(int64_t k, const typename V::T* __restrict a, int64_t lda,
     for (int v = 0; v < NV; ++v) bv[v] = V::loadu(b + p * ldb + v * W);
 #pragma GCC unroll 32
     for (int i = 0; i < MR; ++i) {
-      const vec ai = V::set1(a[i * lda + p]);
+      const vec ai = V::set1(kAColumnMajor ? a[p * lda + i] : a[i * lda + p]);
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[i][v] = V::fma(ai, bv[v], acc[i][v]);
     }
@@ -97,7 +99,8 @@ void ukernel_unpacked(int64_t k, const typename V::T* __restrict a, int64_t lda,
 template <class V, int MR, int NV, int... R>
 constexpr GemmKernel<typename V::T> make_gemm_kernel(DotKernel<typename V::T> dot,
                                                      std::integer_sequence<int, R...>) {
-  return {MR, NV * V::width, &ukernel<V, MR, NV>, {&ukernel_unpacked<V, R + 1, NV>...},
+  return {MR, NV * V::width, &ukernel<V, MR, NV>,
+          {{&ukernel_unpacked<V, R + 1, NV, false>...}, {&ukernel_unpacked<V, R + 1, NV, true>...}},
           &pack_transposed<V>, &pack_rows<V, NV>, dot};
 }
 
