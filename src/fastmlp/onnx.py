@@ -1,7 +1,7 @@
 """Export of fastmlp networks to ONNX, for runtimes in other languages.
 
-The graph is standard ONNX, opset ``OPSET`` (17: onnxruntime >= 1.13 and most other
-runtimes run it), built with the ``onnx`` package's helper API and checked by
+The graph is standard ONNX, opset ``OPSET`` (17, IR version 8, from 2022: tested with
+onnxruntime 1.19 and 1.32), built with the ``onnx`` package's helper API and checked by
 ``onnx.checker`` before it is written: one ``Gemm`` per layer (``transB=1``: the
 weights stay in torch.nn.Linear's (out_features, in_features) layout) with the weight
 and bias as initializers, then the layer's activation:
@@ -31,6 +31,7 @@ except ImportError as exc:
     raise ImportError("ONNX export needs the onnx package, which is not installed: "
                       "pip install 'fastmlp[onnx]' (onnx and onnxruntime)") from exc
 
+from fastmlp import __version__
 from fastmlp._files import atomic_write
 
 __all__ = ["OPSET", "export_model", "export_estimator"]
@@ -156,8 +157,6 @@ def _tensor_info(name, elem_type, width):
 
 
 def _write(g, path, inputs, outputs, doc):
-    from fastmlp import __version__
-
     graph = helper.make_graph(g.nodes, "fastmlp", inputs, outputs, g.initializers)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
                               producer_name="fastmlp", producer_version=__version__, doc_string=doc)
@@ -182,9 +181,8 @@ def export_estimator(estimator, path):
     g = _Graph(model.dtype)
     elem = _ELEM_TYPE[g.dtype]
     inputs = [_tensor_info("X", elem, model.n_features)]
-    kind = estimator.out_activation_
-    if not hasattr(estimator, "classes_"):  # regressor: identity or exp
-        _network(g, model, "X", output_activation=kind, out="variable")
+    if not hasattr(estimator, "classes_"):  # a regressor: identity or exp output
+        _network(g, model, "X", output_activation=estimator.out_activation_, out="variable")
         outputs = [_tensor_info("variable", elem, model.n_outputs)]
     else:
         outputs = _classifier_outputs(g, estimator, model, elem)
