@@ -56,6 +56,20 @@ def test_every_activation_and_output_layer(tmp_path, rng, activation, output_act
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_the_onnx_reference_implementation_agrees(tmp_path, rng, activation, dtype):
+    # onnx's own evaluator implements the operators as the standard defines them: the
+    # graph means what predict computes there too, not only in onnxruntime.
+    from onnx.reference import ReferenceEvaluator
+    model = fastmlp.MLP([6, 9, 4], activation=activation, output_activation=activation, dtype=dtype,
+                        seed=3)
+    model.to_onnx(tmp_path / "m.onnx")
+    X = (3 * rng.standard_normal((50, 6))).astype(dtype)
+    (out,) = ReferenceEvaluator(os.fspath(tmp_path / "m.onnx")).run(None, {"input": X})
+    close(out, model.predict(X), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("slope", (0.01, 0.3, -0.5))
 def test_leaky_relu_slope_and_no_bias(tmp_path, rng, slope, dtype):
     model = fastmlp.MLP([5, 8, 3], activation="leaky_relu", output_activation="leaky_relu",
