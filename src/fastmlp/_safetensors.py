@@ -16,9 +16,10 @@ import os
 import stat
 import struct
 import sys
-import tempfile
 
 import numpy as np
+
+from fastmlp._files import atomic_write
 
 __all__ = ["DTYPES", "MAX_HEADER", "Reader", "TensorInfo", "parse_json", "short", "write"]
 
@@ -158,13 +159,8 @@ def _is_count(v):
 
 
 def write(path, tensors, metadata):
-    """Write `tensors` ({name: array}) and `metadata` ({name: str}) to `path` atomically.
-
-    The data go to a temporary file in the directory of the file they replace, which is
-    flushed to disk and then renamed over it, so readers never see a partial file.
-    Through a symlink, the link's target is replaced and the link kept. A new file gets
-    the mode the umask allows (0o666 & ~umask), an existing one keeps its mode.
-    """
+    """Write `tensors` ({name: array}) and `metadata` ({name: str}) to `path` atomically
+    (fastmlp._files.atomic_write: a temporary file renamed over the target)."""
     header, offset = {"__metadata__": dict(metadata)}, 0
     arrays = []
     for name, arr in tensors.items():
@@ -175,39 +171,4 @@ def write(path, tensors, metadata):
         arrays.append(arr)
     blob = json.dumps(header, separators=(",", ":")).encode()
     blob += b" " * (-len(blob) % 8)  # data aligned to 8 bytes, as safetensors writes it
-
-    target = os.path.realpath(os.fspath(path))
-    directory = os.path.dirname(target)
-    try:
-        mode = stat.S_IMODE(os.stat(target).st_mode)
-    except FileNotFoundError:
-        mode = 0o666 & ~_umask()
-    fd, tmp = tempfile.mkstemp(prefix=".fastmlp-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            os.fchmod(f.fileno(), mode)
-            f.write(struct.pack("<Q", len(blob)))
-            f.write(blob)
-            for arr in arrays:
-                f.write(memoryview(arr).cast("B"))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
-def _umask():
-    """The process's umask, read without changing it where Linux says it (setting and
-    restoring it would race with files other threads create meanwhile)."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except OSError:
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+    atomic_write(path, [struct.pack("<Q", len(blob)), blob] + [memoryview(arr).cast("B") for arr in arrays])

@@ -432,6 +432,21 @@ class MLP:
         tensors = {name: getattr(self.layers[i], kind) for (i, kind), name in state_dict_names(self).items()}
         _safetensors.write(path, tensors, {"format": FILE_FORMAT, "fastmlp_config": json.dumps(self.get_config())})
 
+    def to_onnx(self, path):
+        """Write the network to `path` as an ONNX graph (opset 17), for onnxruntime and
+        other runtimes; needs ``pip install 'fastmlp[onnx]'``.
+
+        One Gemm per layer (weights and biases as initializers) and the activations,
+        softmax included, in the model's dtype, as ``fastmlp.onnx`` describes.
+
+        - input ``"input"``: (batch, n_features), the model's dtype; batch is dynamic.
+        - output ``"output"``: (batch, n_outputs), what ``predict`` returns.
+
+        Written atomically, as ``save``: a failure leaves no partial file.
+        """
+        from fastmlp.onnx import export_model
+        export_model(self, path)
+
     def to_torch(self):
         """An equivalent torch.nn.Sequential (Linear, activation, [Dropout], ...)."""
         from fastmlp._torch import to_torch

@@ -546,6 +546,29 @@ class BaseMLP(LbfgsSolver, BaseEstimator, ABC):
             return np.nan
         return score_function(y, y_pred, sample_weight=sample_weight)
 
+    # ---- export --------------------------------------------------------------------
+
+    def to_onnx(self, path):
+        """Write the fitted network to `path` as an ONNX graph (opset 17) that computes
+        what this estimator predicts; needs ``pip install 'fastmlp[onnx]'``.
+
+        Input ``"X"``: (batch, n_features) in the network's dtype (float64, or float32
+        with ``dtype="float32"`` or float32 training data); batch is dynamic. Outputs,
+        named as skl2onnx names them (without its ZipMap):
+
+        - MLPClassifier: ``"label"``, what ``predict`` returns ((batch,) class labels;
+          (batch, n_classes) int64 indicators for multilabel targets), and
+          ``"probabilities"``, what ``predict_proba`` returns (batch, n_classes).
+        - MLPRegressor: ``"variable"``, what ``predict`` returns as (batch, n_outputs)
+          (exp of the network's output for ``loss="poisson"``).
+
+        Raises NotFittedError before a fit. Written atomically: a failure leaves no
+        partial file. See ``fastmlp.onnx`` for the graph.
+        """
+        check_is_fitted(self, "coefs_")
+        from fastmlp.onnx import export_estimator
+        export_estimator(self, path)
+
     # ---- pickling ------------------------------------------------------------------
 
     def __getstate__(self):
