@@ -12,7 +12,7 @@ from conftest import (
 @pytest.mark.parametrize("act", ACTIVATIONS)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape_name", EDGE_SHAPE_NAMES)
-def test_block_edges(isa, rng, dtype, shape_name, act):
+def test_block_edges(isa, gemm_path, rng, dtype, shape_name, act):
     m, k, n = edge_shapes(dtype)[shape_name]
     x, w, b = make(rng, (m, k), dtype), make(rng, (n, k), dtype), make(rng, (n,), dtype)
     check_linear(fastmlp.linear(x, w, b, act), x, w, b, act, dtype)
@@ -42,7 +42,7 @@ def test_without_bias(isa, rng, dtype, shape_name, act):
 @pytest.mark.parametrize("layout_b", ("C", "negative", "broadcast_rows"))
 @pytest.mark.parametrize("layout_w", LAYOUTS)
 @pytest.mark.parametrize("layout_x", LAYOUTS)
-def test_layouts(isa, rng, dtype, layout_x, layout_w, layout_b):
+def test_layouts(isa, gemm_path, rng, dtype, layout_x, layout_w, layout_b):
     m, k, n = edge_shapes(dtype)["primes2"]
     x, w = make(rng, (m, k), dtype, layout_x), make(rng, (n, k), dtype, layout_w)
     b = make(rng, (n,), dtype, layout_b)

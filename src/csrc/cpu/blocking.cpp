@@ -26,7 +26,9 @@ Blocking model_blocking(const Caches& caches, int mr, int nr, int elem_bytes) {
                                             : 2 * per_thread(caches.l2);
   int64_t mc = round_down(static_cast<int64_t>(a_block / (kc * S)), mr);
   mc = std::clamp<int64_t>(mc, mr, round_down(kMaxMc, mr));
-  return {mc, kc, nc, static_cast<int64_t>(b_block / S)};
+  // B in place is read once per mr rows of A: a shorter tile reads it more often.
+  const double small_b = b_block / S * std::min(1.0, mr / double(kSmallFullMr));
+  return {mc, kc, nc, static_cast<int64_t>(small_b)};
 }
 
 Blocking parse_blocking(const std::string& spec, Blocking base, int mr, int nr) {

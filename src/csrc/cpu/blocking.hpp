@@ -22,12 +22,14 @@
 // - NC (L2): the B block takes kL2Share of the L2 share of one thread (L2 / the CPUs
 //   sharing it); the rest holds the A micro-panels on their way from L3, the C tiles and
 //   what the hardware prefetchers bring. NC is a multiple of NR.
-// - small_kn (L2): row-major products (matmul of C-ordered arrays, a layer's grad_x)
-//   whose B holds at most this many elements skip packing (gemm_small.cpp): B is then
-//   read where it is, once per MR rows of A, so it must stay in L2 as the packed B block
-//   does, within the same budget. On a Zen 4 (1 MiB L2) the unpacked path ran 1.1-1.9x
-//   faster than packing from 64^3 to 256^3 and at 32 x 256 x 256, level with it (0.9-1.2x)
-//   at 2048-4096 rows, and 0.7-0.9x once B outgrew the budget (128 x 512 x 512 float64).
+// - small_kn (L2): products whose B holds at most this many elements skip the packed
+//   path's blocking (gemm_small.cpp): A is read where it is, B too when row-major (else
+//   packed whole), once per MR rows of A, so B must stay in L2 as the packed B block does,
+//   within the same budget, scaled by MR / kSmallFullMr for shorter tiles, which read it
+//   more often. On a Zen 4 (1 MiB L2) that path ran 1.1-1.9x faster than packing from
+//   64^3 to 256^3 and at 32 x 256 x 256, level with it (0.9-1.2x) at 2048-4096 rows, and
+//   0.7-0.9x once B outgrew the budget (128 x 512 x 512 float64); AVX2's 6-row float64
+//   tile, 0.85x at 256^3 with B at the full budget, 0.96-1.03x at half of it.
 // - MC (L3): the A block takes kL3Share of the L3 (it is shared by the threads that
 //   read it); without an L3, twice the L2, streamed from memory by the prefetchers. MC is
 //   a multiple of MR within [MR, kMaxMc]: large blocks of A pack B fewer times.
@@ -53,6 +55,7 @@ inline constexpr int64_t kMinPanels = 4;
 inline constexpr double kL2Share = 0.5;
 inline constexpr double kL3Share = 0.25;
 inline constexpr int64_t kMaxMc = 8192;
+inline constexpr int kSmallFullMr = 12;
 // For a micro-kernel with an mr x nr register tile on elements of elem_bytes.
 Blocking model_blocking(const Caches& caches, int mr, int nr, int elem_bytes);
 

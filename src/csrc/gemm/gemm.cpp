@@ -7,6 +7,7 @@
 #include "epilogue.hpp"
 #include "gemm/gemm_dot.hpp"
 #include "gemm/gemm_small.hpp"
+#include "gemm/pack_b.hpp"
 #include "isa/dispatch.hpp"
 #include "threads.hpp"
 
@@ -51,40 +52,6 @@ void pack_a_panel(const GemmKernel<T>& kern, const MatView<T>& a, int64_t i0, in
     case 12: return pack_a_panel<T, 12>(a, i0, rows, p0, kc, dst);
     default: throw std::logic_error("pack_a_panel: no packing for this MR");
   }
-}
-
-// Rows [p0, p0+kc) x columns [j0, j0+cols) of B into an NR-column micro-panel
-// dst[kk*NR + c], columns past the edge zero-filled; B not row-major.
-template <class T>
-void pack_b_panel(const GemmKernel<T>& kern, const MatView<T>& b, int64_t p0, int64_t kc,
-                  int64_t j0, int64_t cols, T* dst) {
-  const int nr = kern.nr;
-  // Column-major B (W^T of a row-major W in a dense layer): its columns are contiguous
-  // rows for the transposing packer.
-  if (b.rs == 1) return kern.pack_transposed(&b(p0, j0), b.cs, cols, nr, kc, dst);
-  // Any other strides: transpose in blocks of one cache line of each column.
-  constexpr int64_t kBlock = 64 / sizeof(T);
-  for (int64_t k0 = 0; k0 < kc; k0 += kBlock) {
-    const int64_t k1 = std::min(kc, k0 + kBlock);
-    for (int64_t c = 0; c < cols; ++c) {
-      const T* src = &b(p0, j0 + c);
-      for (int64_t kk = k0; kk < k1; ++kk) dst[kk * nr + c] = src[kk * b.rs];
-    }
-    for (int64_t c = cols; c < nr; ++c)
-      for (int64_t kk = k0; kk < k1; ++kk) dst[kk * nr + c] = T(0);
-  }
-}
-
-// Rows [p0, p0+kc) x columns [j0, j0+cols) of B into consecutive micro-panels of kc * NR
-// values: a row-major B row by row across the panels (see PackRowsFn), any other
-// layout panel by panel.
-template <class T>
-void pack_b_block(const GemmKernel<T>& kern, const MatView<T>& b, int64_t p0, int64_t kc,
-                  int64_t j0, int64_t cols, T* dst) {
-  if (b.cs == 1) return kern.pack_rows(&b(p0, j0), b.rs, cols, kc, dst);
-  const int64_t NR = kern.nr;
-  for (int64_t c = 0; c < cols; c += NR)
-    pack_b_panel(kern, b, p0, kc, j0 + c, std::min(NR, cols - c), dst + c * kc);
 }
 
 // Split nt threads into a tm x tn grid over (M panels, N panels) that minimises the
@@ -165,8 +132,7 @@ void gemm_packed(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T*
   const T* bias = nullptr;
   if (ep.bias && !transposed) {  // padded to whole panels so the micro-kernel can load NR values
     T* padded = ws.bias.get<T>(n_panels * NR);
-    for (int64_t j = 0; j < n; ++j) padded[j] = ep.bias[j * ep.bias_stride];
-    std::fill(padded + n, padded + n_panels * NR, T(0));
+    pack_bias(ep, n, n_panels, NR, padded);
     bias = padded;
   }
   // Transposed, the bias is added by the epilogue, so ReLU must wait for it there too.
@@ -238,8 +204,10 @@ void gemm(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T* c, int
           const Epilogue<T>& ep) {
   if (m == 0 || n == 0) return;
   if (k == 0) return gemm_empty_k(m, n, c, ldc, ep);
-  if (dot_path_applies(m, n, k, a, b)) return gemm_dot(m, n, k, a, b, c, ldc, ep);
-  if (small_path_applies(m, n, k, a, b)) return gemm_small(m, n, k, a, b, c, ldc, ep);
+  const bool small = small_path_applies(m, n, k, a, b);
+  if (dot_path_applies(m, n, k, a, b) && !(small && small_path_beats_dot<T>(m, n, k)))
+    return gemm_dot(m, n, k, a, b, c, ldc, ep);
+  if (small) return gemm_small(m, n, k, a, b, c, ldc, ep);
   const GemmKernel<T>& kern = gemm_kernel<T>();
   // Few columns and many rows: C^T = B^T A^T puts the long side along the vectors.
   if (tile_efficiency(n, m, kern.mr, kern.nr) > 1.5 * tile_efficiency(m, n, kern.mr, kern.nr))

@@ -5,6 +5,7 @@
 
 #include "buffer.hpp"
 #include "epilogue.hpp"
+#include "gemm/pack_b.hpp"
 #include "isa/dispatch.hpp"
 #include "threads.hpp"
 
@@ -12,8 +13,17 @@ namespace fastmlp {
 
 template <class T>
 bool small_path_applies(int64_t, int64_t n, int64_t k, const MatView<T>& a, const MatView<T>& b) {
-  return k > 0 && (a.cs == 1 || a.rs == 1) && b.cs == 1 &&
-         k * n <= run_config().blocking<T>().small_kn;
+  return k > 0 && (a.cs == 1 || a.rs == 1) && k * n <= run_config().blocking<T>().small_kn;
+}
+
+template <class T>
+bool small_path_beats_dot(int64_t m, int64_t n, int64_t k) {
+  const GemmKernel<T>& kern = gemm_kernel<T>();
+  const DotCosts& cost = tuning().dot_costs;
+  const double dot = double(n) * (double(ceil_div(k, kern.lanes)) + cost.hsum);
+  const double small = double(round_up(n, kern.nr)) * double(k) / kern.lanes +
+                       cost.pack * double(k) * double(n) / double(m);
+  return small < dot;
 }
 
 template <class T>
@@ -22,41 +32,56 @@ void gemm_small(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T* 
   const GemmKernel<T>& kern = gemm_kernel<T>();
   const int64_t MR = kern.mr, NR = kern.nr;
   if (MR * NR > kMaxTile) throw std::logic_error("micro-kernel tile larger than kMaxTile");
-  const int64_t m_panels = ceil_div(m, MR), n_full = n / NR * NR;
+  const int64_t m_panels = ceil_div(m, MR), n_panels = ceil_div(n, NR);
   const bool a_column_major = a.cs != 1;  // then a.rs == 1 (small_path_applies)
   const int64_t lda = a_column_major ? a.cs : a.rs;
-  // B's last columns, when n is not a whole number of panels, zero-padded to a k x NR
-  // block, once before the threads start (an allocation failure must not throw inside
-  // the parallel region). A's last rows need no copy: a shorter kernel takes them.
-  thread_local AlignedBuffer b_edge_buf;
-  T* b_edge = nullptr;
-  if (n_full < n) {
-    b_edge = b_edge_buf.get<T>(k * NR);
-    for (int64_t p = 0; p < k; ++p) {
-      T* row = b_edge + p * NR;
-      for (int64_t j = n_full; j < n; ++j) row[j - n_full] = b(p, j);
-      std::fill(row + (n - n_full), row + NR, T(0));
-    }
+
+  // A row-major B is read in place but for its last columns when n is not a whole number
+  // of panels; any other B is packed whole, into k x NR panels zero-padded past n. The
+  // buffers are allocated before the threads start (an allocation failure must not throw
+  // inside the parallel region), and the bias padded to whole panels for the kernel.
+  const int64_t in_place = b.cs == 1 ? n / NR : 0;  // panels read where they are
+  thread_local AlignedBuffer b_buf, bias_buf;
+  T* b_packed = in_place < n_panels ? b_buf.get<T>((n_panels - in_place) * k * NR) : nullptr;
+  T* bias = nullptr;
+  if (ep.bias) {
+    bias = bias_buf.get<T>(n_panels * NR);
+    pack_bias(ep, n, n_panels, static_cast<int>(NR), bias);
   }
-  // Threads take whole row panels: every element of C is one k-long chain of FMAs,
-  // whoever computes it, so results do not depend on the thread count.
+  const unsigned relu_flag = activation_in_ukernel(ep) ? kRelu : 0u;
+  const unsigned done = (ep.bias ? kBiasAdded : 0u) | (relu_flag ? kActivationApplied : 0u);
+
+  // Threads pack shares of B's panels, then take whole row panels of C: every element of
+  // C is one k-long chain of FMAs, whoever computes it, so results do not depend on the
+  // thread count.
   const int nt = static_cast<int>(
       std::min<int64_t>(threads_for(m * n * k, tuning().gemm_madds_per_thread), m_panels));
-  parallel_ranges(nt, m_panels, [&](int64_t p_lo, int64_t p_hi) {
+  parallel(nt, [&](int tid, int) {
+    const int64_t packed = n_panels - in_place;
+    const int64_t jp_lo = in_place + packed * tid / nt, jp_hi = in_place + packed * (tid + 1) / nt;
+    if (jp_hi > jp_lo)
+      pack_b_block(kern, b, 0, k, jp_lo * NR, std::min(n, jp_hi * NR) - jp_lo * NR,
+                   b_packed + (jp_lo - in_place) * k * NR);
+    team_barrier(nt);  // every panel of B is ready
+
     alignas(64) T edge[kMaxTile];
-    for (int64_t ip = p_lo; ip < p_hi; ++ip) {
+    for (int64_t ip = m_panels * tid / nt; ip < m_panels * (tid + 1) / nt; ++ip) {
       const int64_t i0 = ip * MR, mr = std::min(MR, m - i0);
+      const T* ap = &a(i0, 0);
       const UnpackedFn<T> kernel = kern.ukernel_unpacked[a_column_major][mr - 1];
-      for (int64_t j0 = 0; j0 < n; j0 += NR) {
-        const int64_t nr = std::min(NR, n - j0);
+      for (int64_t jp = 0; jp < n_panels; ++jp) {
+        const int64_t j0 = jp * NR, nr = std::min(NR, n - j0);
+        const T* bp = jp < in_place ? &b(0, j0) : b_packed + (jp - in_place) * k * NR;
+        const int64_t ldb = jp < in_place ? b.rs : NR;
+        const T* tile_bias = bias ? bias + j0 : nullptr;
         if (nr == NR) {
-          kernel(k, &a(i0, 0), lda, &b(0, j0), b.rs, c + i0 * ldc + j0, ldc);
+          kernel(k, ap, lda, bp, ldb, c + i0 * ldc + j0, ldc, tile_bias, relu_flag);
         } else {
-          kernel(k, &a(i0, 0), lda, b_edge, NR, edge, NR);
+          kernel(k, ap, lda, bp, ldb, edge, NR, tile_bias, relu_flag);
           for (int64_t i = 0; i < mr; ++i)
             std::copy(edge + i * NR, edge + i * NR + nr, c + (i0 + i) * ldc + j0);
         }
-        finish_tile(ep, 0u, c, ldc, i0, j0, mr, nr);
+        finish_tile(ep, done, c, ldc, i0, j0, mr, nr);
       }
     }
   });
@@ -65,6 +90,7 @@ void gemm_small(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T* 
 #define FASTMLP_INSTANTIATE(T)                                                                  \
   template bool small_path_applies<T>(int64_t, int64_t, int64_t, const MatView<T>&,            \
                                       const MatView<T>&);                                      \
+  template bool small_path_beats_dot<T>(int64_t, int64_t, int64_t);                            \
   template void gemm_small<T>(int64_t, int64_t, int64_t, MatView<T>, MatView<T>, T*, int64_t,  \
                               const Epilogue<T>&);
 FASTMLP_INSTANTIATE(float)

@@ -25,9 +25,10 @@ using UkernelFn = void (*)(int64_t kc, const T* a, const T* b, T* c, int64_t ldc
 // (row stride ldb) and A either row-major or column-major (lda its row or its column
 // stride): the packed kernel's register tile, r <= MR rows of it, its broadcasts from A
 // and its vector loads from B's rows.
+// It starts from the bias and applies ReLU as UkernelFn does (kLoadC: never needed).
 template <class T>
 using UnpackedFn = void (*)(int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb, T* c,
-                            int64_t ldc);
+                            int64_t ldc, const T* bias, unsigned flags);
 
 // The tallest micro-kernel tile of any ISA.
 constexpr int kMaxMR = 12;
@@ -62,6 +63,7 @@ struct DotKernel {
 template <class T>
 struct GemmKernel {
   int mr, nr;
+  int lanes;  // elements per vector
   UkernelFn<T> ukernel;
   // [a_column_major][r - 1] for r rows, r <= mr
   UnpackedFn<T> ukernel_unpacked[2][kMaxMR];

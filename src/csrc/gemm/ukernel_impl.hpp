@@ -11,10 +11,37 @@
 
 namespace fastmlp {
 
+// Where the tile's operands are: A(i, p) and B's row p (NV vectors of it).
+// Packed micro-panels (gemm.cpp): A's MR values of each p, then B's NV vectors, each
+// contiguous and aligned.
 template <class V, int MR, int NV>
-void ukernel(int64_t kc, const typename V::T* __restrict a, const typename V::T* __restrict b,
-             typename V::T* __restrict c, int64_t ldc, const typename V::T* __restrict bias,
-             unsigned flags) {
+struct PackedPanels {
+  using T = typename V::T;
+  const T* __restrict a;
+  const T* __restrict b;
+  T a_at(int i, int64_t p) const { return a[p * MR + i]; }
+  typename V::vec b_at(int64_t p, int v) const { return V::load(b + (p * NV + v) * V::width); }
+};
+// A and B where they are (gemm_small.cpp): B row-major (row stride ldb), A row-major or
+// column-major (lda its row or its column stride).
+template <class V, bool kAColumnMajor>
+struct InPlace {
+  using T = typename V::T;
+  const T* __restrict a;
+  int64_t lda;
+  const T* __restrict b;
+  int64_t ldb;
+  T a_at(int i, int64_t p) const { return kAColumnMajor ? a[p * lda + i] : a[i * lda + p]; }
+  typename V::vec b_at(int64_t p, int v) const { return V::loadu(b + p * ldb + v * V::width); }
+};
+
+// The register tile, written once for both: C[0:MR, 0:NV*W] (row stride ldc) = bias (or
+// 0) + sum over p < k of A(i, p) B(p, :), plus C itself with kLoadC, then ReLU with kRelu.
+template <class V, int MR, int NV, class Operands>
+__attribute__((always_inline)) inline void tile(int64_t k, const Operands& ops,
+                                                typename V::T* __restrict c, int64_t ldc,
+                                                const typename V::T* __restrict bias,
+                                                unsigned flags) {
   using vec = typename V::vec;
   constexpr int W = V::width;
   vec acc[MR][NV];
@@ -33,18 +60,16 @@ void ukernel(int64_t kc, const typename V::T* __restrict a, const typename V::T*
       for (int v = 0; v < NV; ++v) acc[i][v] = init[v];
   }
 #pragma GCC unroll 2
-  for (int64_t p = 0; p < kc; ++p) {
+  for (int64_t p = 0; p < k; ++p) {
     vec bv[NV];
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) bv[v] = V::load(b + v * W);
+    for (int v = 0; v < NV; ++v) bv[v] = ops.b_at(p, v);
 #pragma GCC unroll 32
     for (int i = 0; i < MR; ++i) {
-      const vec ai = V::set1(a[i]);
+      const vec ai = V::set1(ops.a_at(i, p));
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[i][v] = V::fma(ai, bv[v], acc[i][v]);
     }
-    a += MR;
-    b += NV * W;
   }
   if (flags & kLoadC) {
 #pragma GCC unroll 32
@@ -64,42 +89,28 @@ void ukernel(int64_t kc, const typename V::T* __restrict a, const typename V::T*
     for (int v = 0; v < NV; ++v) V::storeu(c + i * ldc + v * W, acc[i][v]);
 }
 
-// The same tile on unpacked A and B (UnpackedFn), MR rows of it; A(i, p) is
-// a[i * lda + p] (row-major) or a[p * lda + i] (column-major: a dense layer's grad_pre^T
-// in grad_W = grad_pre^T x, whose MR values of one p are then contiguous).
+// The packed micro-kernel (UkernelFn).
+template <class V, int MR, int NV>
+void ukernel(int64_t kc, const typename V::T* __restrict a, const typename V::T* __restrict b,
+             typename V::T* __restrict c, int64_t ldc, const typename V::T* __restrict bias,
+             unsigned flags) {
+  tile<V, MR, NV>(kc, PackedPanels<V, MR, NV>{a, b}, c, ldc, bias, flags);
+}
+
+// The same tile on A and B where they are (UnpackedFn), MR rows of it. Column-major A is
+// a dense layer's grad_pre^T in grad_W = grad_pre^T x: its MR values of one p are
+// contiguous.
 template <class V, int MR, int NV, bool kAColumnMajor>
-void ukernel_unpacked(int64_t k, const typename V::T* __restrict a, int64_t lda,
-                      const typename V::T* __restrict b, int64_t ldb, typename V::T* __restrict c,
-                      int64_t ldc) {
-  using vec = typename V::vec;
-  constexpr int W = V::width;
-  vec acc[MR][NV];
-#pragma GCC unroll 32
-  for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) acc[i][v] = V::zero();
-#pragma GCC unroll 2
-  for (int64_t p = 0; p < k; ++p) {
-    vec bv[NV];
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) bv[v] = V::loadu(b + p * ldb + v * W);
-#pragma GCC unroll 32
-    for (int i = 0; i < MR; ++i) {
-      const vec ai = V::set1(kAColumnMajor ? a[p * lda + i] : a[i * lda + p]);
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) acc[i][v] = V::fma(ai, bv[v], acc[i][v]);
-    }
-  }
-#pragma GCC unroll 32
-  for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) V::storeu(c + i * ldc + v * W, acc[i][v]);
+void ukernel_unpacked(int64_t k, const typename V::T* a, int64_t lda, const typename V::T* b,
+                      int64_t ldb, typename V::T* c, int64_t ldc, const typename V::T* bias,
+                      unsigned flags) {
+  tile<V, MR, NV>(k, InPlace<V, kAColumnMajor>{a, lda, b, ldb}, c, ldc, bias, flags);
 }
 
 template <class V, int MR, int NV, int... R>
 constexpr GemmKernel<typename V::T> make_gemm_kernel(DotKernel<typename V::T> dot,
                                                      std::integer_sequence<int, R...>) {
-  return {MR, NV * V::width, &ukernel<V, MR, NV>,
+  return {MR, NV * V::width, V::width, &ukernel<V, MR, NV>,
           {{&ukernel_unpacked<V, R + 1, NV, false>...}, {&ukernel_unpacked<V, R + 1, NV, true>...}},
           &pack_transposed<V>, &pack_rows<V, NV>, dot};
 }

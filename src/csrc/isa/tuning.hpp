@@ -16,6 +16,15 @@ struct DotRows {
   int64_t max_rows(int64_t k) const { return k >= deep_k ? deep : k >= mid_k ? mid : shallow; }
 };
 
+// Where both the unpacked dot path and the small path (gemm_small.cpp) could take a
+// product (B = W^T small enough to pack cheaply), their costs per row of C in vector
+// multiply-adds (W lanes, NR the micro-kernel's columns), the smaller taken:
+//   dot    n (ceil(k / W) + hsum)         a horizontal sum per output
+//   small  round_up(n, NR) k / W + pack k n / m   padded columns, B packed for m rows
+struct DotCosts {
+  double hsum, pack;
+};
+
 // Every threshold of the kernels above the micro-kernels. Cache blocks are not here:
 // they come from the CPU's caches (cpu/blocking.hpp). Work is counted in multiply-adds
 // (or elements) and compared with these grains, never with the thread count, except
@@ -25,6 +34,7 @@ struct Tuning {
   int64_t dot_madds_per_thread;      // unpacked path: its horizontal sums make it dearer
   int64_t dot_max_columns;           // outputs this narrow take the unpacked path at any height
   DotRows dot_rows_f32, dot_rows_f64;
+  DotCosts dot_costs;
   int64_t elementwise_per_thread;    // activations, backward's bias/derivative pass
   int64_t optim_params_per_thread;   // optimizer updates
   int64_t small_dense_max_madds;     // dense layers this small: direct loops (small_dense.hpp)
@@ -60,12 +70,24 @@ inline const DotRows& Tuning::dot_rows<double>() const { return dot_rows_f64; }
 // AVX2's dot kernels hold 2 x 4 accumulators (AVX-512's 4 x 4) and pay a horizontal sum
 // per output on 8 lanes: they win only for a few rows. Generic's packed path has no FMA
 // and a 6 x 8 tile, so there the unpacked path wins at every size measured.
+//
+// The dot-path costs: linear(x, W, b, relu) at m = 1..4096, k = 16..1024, n = 10..256 on
+// one thread, both paths in alternating blocks in one process. The dot path won from
+// k >= 80 at n = 16 in float32 on AVX-512 (1.6-2.6x slower than the small path at
+// k = 16, 0.6-0.8x at k >= 100, n = 10), with few rows (m <= 16) from k >= 64; AVX2's
+// dot kernels lost even at k = 128 for n = 16 (1.6-1.9x) and won only for one row, for
+// 8 x 64 -> 256 (0.9x) and float64 n = 10 at k = 100 (0.92x). hsum 3, pack 0.5
+// (AVX-512) and hsum 8, pack 1 (AVX2) pick the faster path in all but 3 of 46 shapes,
+// those within 20%; against packing and the dot path alone, linear+relu ran 1.0-2.9x as
+// fast (256 x 16 -> 16: 1.7-2.6x; 128^3: 1.1x). The generic dot path, without FMA in
+// either, beat the small path up to 1.6x at 128^3: hsum 0, pack 1 keep it.
 inline constexpr Tuning kTuningAvx512 = {
     /*gemm_madds_per_thread=*/int64_t(1) << 17,  // 64^3 already gains from two threads
     /*dot_madds_per_thread=*/int64_t(1) << 15,
     /*dot_max_columns=*/16,
     /*dot_rows_f32=*/{64, 256, 8, 32, 64},
     /*dot_rows_f64=*/{64, 256, 8, 16, 48},
+    /*dot_costs=*/{3.0, 0.5},
     /*elementwise_per_thread=*/int64_t(1) << 15,
     /*optim_params_per_thread=*/int64_t(1) << 15,
     /*small_dense_max_madds=*/int64_t(1) << 14,
@@ -94,10 +116,15 @@ constexpr Tuning with_dot_rows(Tuning base, DotRows f32, DotRows f64) {
   return base;
 }
 
-inline constexpr Tuning kTuningAvx2 =
-    with_dot_rows(kTuningAvx512, {64, 256, 4, 8, 16}, {64, 256, 8, 8, 8});
+constexpr Tuning with_dot_costs(Tuning base, DotCosts costs) {
+  base.dot_costs = costs;
+  return base;
+}
 
-inline constexpr Tuning kTuningGeneric =
-    with_dot_rows(kTuningAvx512, {64, 256, 8, 128, 128}, {64, 256, 16, 128, 128});
+inline constexpr Tuning kTuningAvx2 = with_dot_costs(
+    with_dot_rows(kTuningAvx512, {64, 256, 4, 8, 16}, {64, 256, 8, 8, 8}), {8.0, 1.0});
+
+inline constexpr Tuning kTuningGeneric = with_dot_costs(
+    with_dot_rows(kTuningAvx512, {64, 256, 8, 128, 128}, {64, 256, 16, 128, 128}), {0.0, 1.0});
 
 }  // namespace fastmlp
