@@ -51,11 +51,13 @@ void gemm_small(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T* 
   const unsigned relu_flag = activation_in_ukernel(ep) ? kRelu : 0u;
   const unsigned done = (ep.bias ? kBiasAdded : 0u) | (relu_flag ? kActivationApplied : 0u);
 
-  // Threads pack shares of B's panels, then take whole row panels of C: every element of
-  // C is one k-long chain of FMAs, whoever computes it, so results do not depend on the
-  // thread count.
+  // Threads pack shares of B's panels, then take equal runs of C's tiles in row-major
+  // order (whole row panels would leave a thread idle at a few rows: 32 rows are 3 panels
+  // of 12): every element of C is one k-long chain of FMAs, whoever computes it, so
+  // results do not depend on the thread count.
+  const int64_t tiles = m_panels * n_panels;
   const int nt = static_cast<int>(
-      std::min<int64_t>(threads_for(m * n * k, tuning().gemm_madds_per_thread), m_panels));
+      std::min<int64_t>(threads_for(m * n * k, tuning().gemm_madds_per_thread), tiles));
   parallel(nt, [&](int tid, int) {
     const int64_t packed = n_panels - in_place;
     const int64_t jp_lo = in_place + packed * tid / nt, jp_hi = in_place + packed * (tid + 1) / nt;
@@ -65,24 +67,22 @@ void gemm_small(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T* 
     team_barrier(nt);  // every panel of B is ready
 
     alignas(64) T edge[kMaxTile];
-    for (int64_t ip = m_panels * tid / nt; ip < m_panels * (tid + 1) / nt; ++ip) {
+    for (int64_t t = tiles * tid / nt; t < tiles * (tid + 1) / nt; ++t) {
+      const int64_t ip = t / n_panels, jp = t % n_panels;
       const int64_t i0 = ip * MR, mr = std::min(MR, m - i0);
-      const T* ap = &a(i0, 0);
+      const int64_t j0 = jp * NR, nr = std::min(NR, n - j0);
+      const T* bp = jp < in_place ? &b(0, j0) : b_packed + (jp - in_place) * k * NR;
+      const int64_t ldb = jp < in_place ? b.rs : NR;
+      const T* tile_bias = bias ? bias + j0 : nullptr;
       const UnpackedFn<T> kernel = kern.ukernel_unpacked[a_column_major][mr - 1];
-      for (int64_t jp = 0; jp < n_panels; ++jp) {
-        const int64_t j0 = jp * NR, nr = std::min(NR, n - j0);
-        const T* bp = jp < in_place ? &b(0, j0) : b_packed + (jp - in_place) * k * NR;
-        const int64_t ldb = jp < in_place ? b.rs : NR;
-        const T* tile_bias = bias ? bias + j0 : nullptr;
-        if (nr == NR) {
-          kernel(k, ap, lda, bp, ldb, c + i0 * ldc + j0, ldc, tile_bias, relu_flag);
-        } else {
-          kernel(k, ap, lda, bp, ldb, edge, NR, tile_bias, relu_flag);
-          for (int64_t i = 0; i < mr; ++i)
-            std::copy(edge + i * NR, edge + i * NR + nr, c + (i0 + i) * ldc + j0);
-        }
-        finish_tile(ep, done, c, ldc, i0, j0, mr, nr);
+      if (nr == NR) {
+        kernel(k, &a(i0, 0), lda, bp, ldb, c + i0 * ldc + j0, ldc, tile_bias, relu_flag);
+      } else {
+        kernel(k, &a(i0, 0), lda, bp, ldb, edge, NR, tile_bias, relu_flag);
+        for (int64_t i = 0; i < mr; ++i)
+          std::copy(edge + i * NR, edge + i * NR + nr, c + (i0 + i) * ldc + j0);
       }
+      finish_tile(ep, done, c, ldc, i0, j0, mr, nr);
     }
   });
 }
