@@ -114,6 +114,8 @@ def edge_shapes(dtype):
         shapes[f"m=mc{d:+d}"] = (mc + d, 5, n0)
         shapes[f"n=nc{d:+d}"] = (m0, k0, nc + d)
     shapes["tiles=2x2"] = (2 * mr, k0, 2 * nr)
+    for rows, thin in zip((1, 2), b["thin_nr"]):  # one or two rows: wider kernels, then tiles
+        shapes[f"m={rows},n=2thin+nr+1"] = (rows, k0, 2 * thin + nr + 1)
     shapes["k=2kc+1"] = (m0, 2 * kc + 1, n0)
     shapes["m=2mc+mr+1"] = (2 * mc + mr + 1, 3, 5)
     shapes["n=2nc+nr+1"] = (3, 5, 2 * nc + nr + 1)

@@ -214,6 +214,10 @@ py::dict blocking(const RunConfig& cfg) {
   d["isa"] = cfg.kernels->name;
   d["mr"] = k.mr;
   d["nr"] = k.nr;
+  py::list thin;  // a list, as the blocking's JSON round trip gives back
+  thin.append(k.thin_nr[0]);
+  thin.append(k.thin_nr[1]);
+  d["thin_nr"] = thin;
   d["mc"] = b.mc;
   d["kc"] = b.kc;
   d["nc"] = b.nc;

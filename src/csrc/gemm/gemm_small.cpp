@@ -12,8 +12,12 @@
 namespace fastmlp {
 
 template <class T>
-bool small_path_applies(int64_t, int64_t n, int64_t k, const MatView<T>& a, const MatView<T>& b) {
-  return k > 0 && (a.cs == 1 || a.rs == 1) && k * n <= run_config().blocking<T>().small_kn;
+bool small_path_applies(int64_t m, int64_t n, int64_t k, const MatView<T>& a, const MatView<T>&) {
+  // B is read once per MR rows of A, so it must fit in L2 (small_kn), unless there is
+  // only one such panel of rows: then it streams through once, whatever its size (a
+  // single-row grad_x = grad_pre W would otherwise pack all of W for one row).
+  return k > 0 && (a.cs == 1 || a.rs == 1) &&
+         (k * n <= run_config().blocking<T>().small_kn || m <= gemm_kernel<T>().mr);
 }
 
 template <class T>
@@ -26,10 +30,63 @@ bool small_path_beats_dot(int64_t m, int64_t n, int64_t k) {
   return small < dot;
 }
 
+namespace {
+
+// C (m x n) for m <= 2 rows and a row-major B, in blocks of the thin kernels' width
+// (GemmKernel::thin_nr): r rows of an NR-wide tile hold too few accumulators to hide the
+// FMAs' latency, and walk B's rows NR values at a time (for 1 x 1024 @ 1024 x 1024,
+// 4 KiB apart for each 128 bytes read). The columns past the last whole block take the
+// small path's tiles (it calls this first). Threads split the blocks; each element of C
+// is one k-long chain of FMAs.
+template <class T>
+int64_t gemm_thin_blocks(int64_t m, int64_t n, int64_t k, const MatView<T>& a, const MatView<T>& b,
+                         T* c, int64_t ldc, const Epilogue<T>& ep) {
+  const GemmKernel<T>& kern = gemm_kernel<T>();
+  const int64_t w = kern.thin_nr[m - 1], blocks = n / w;
+  if (blocks == 0) return 0;
+  const bool a_column_major = a.cs != 1;
+  const int64_t lda = a_column_major ? a.cs : a.rs;
+  const UnpackedFn<T> kernel = kern.ukernel_thin[a_column_major][m - 1];
+  // The bias is loaded straight from ep.bias, which must then be contiguous.
+  thread_local AlignedBuffer bias_buf;
+  const T* bias = ep.bias;
+  if (bias && ep.bias_stride != 1) {
+    T* packed = bias_buf.get<T>(blocks * w);
+    pack_bias(ep, blocks * w, 1, static_cast<int>(blocks * w), packed);
+    bias = packed;
+  }
+  const unsigned relu_flag = activation_in_ukernel(ep) ? kRelu : 0u;
+  const unsigned done = (bias ? kBiasAdded : 0u) | (relu_flag ? kActivationApplied : 0u);
+  const int nt = static_cast<int>(
+      std::min<int64_t>(threads_for(m * blocks * w * k, tuning().gemm_madds_per_thread), blocks));
+  parallel_ranges(nt, blocks, [&](int64_t lo, int64_t hi) {
+    for (int64_t jb = lo; jb < hi; ++jb) {
+      const int64_t j0 = jb * w;
+      kernel(k, a.ptr, lda, &b(0, j0), b.rs, c + j0, ldc, bias ? bias + j0 : nullptr, relu_flag);
+      finish_tile(ep, done, c, ldc, 0, j0, m, w);
+    }
+  });
+  return blocks * w;
+}
+
+}  // namespace
+
 template <class T>
 void gemm_small(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T* c, int64_t ldc,
-                const Epilogue<T>& ep) {
+                const Epilogue<T>& ep_in) {
   const GemmKernel<T>& kern = gemm_kernel<T>();
+  // One or two rows of a row-major B: the thin kernels take whole blocks of columns, the
+  // tiles below the rest (the columns from j_thin on).
+  const int64_t j_thin = m <= 2 && b.cs == 1 ? gemm_thin_blocks(m, n, k, a, b, c, ldc, ep_in) : 0;
+  if (j_thin == n) return;
+  Epilogue<T> ep = ep_in;
+  if (j_thin) {
+    b = MatView<T>{&b(0, j_thin), b.rs, b.cs};
+    c += j_thin;
+    n -= j_thin;
+    if (ep.bias) ep.bias += j_thin * ep.bias_stride;
+    if (ep.pre) ep.pre += j_thin;
+  }
   const int64_t MR = kern.mr, NR = kern.nr;
   if (MR * NR > kMaxTile) throw std::logic_error("micro-kernel tile larger than kMaxTile");
   const int64_t m_panels = ceil_div(m, MR), n_panels = ceil_div(n, NR);

@@ -67,6 +67,11 @@ struct GemmKernel {
   UkernelFn<T> ukernel;
   // [a_column_major][r - 1] for r rows, r <= mr
   UnpackedFn<T> ukernel_unpacked[2][kMaxMR];
+  // [a_column_major][r - 1] for r = 1, 2 rows (gemm_small.cpp's thin products), each
+  // thin_nr[r - 1] columns wide: enough accumulators (8 vectors) to cover the FMAs'
+  // latency, which r rows of an nr-wide tile cannot.
+  UnpackedFn<T> ukernel_thin[2][2];
+  int thin_nr[2];
   PackFn<T> pack_transposed;
   PackRowsFn<T> pack_rows;
   DotKernel<T> dot;

@@ -112,6 +112,9 @@ constexpr GemmKernel<typename V::T> make_gemm_kernel(DotKernel<typename V::T> do
                                                      std::integer_sequence<int, R...>) {
   return {MR, NV * V::width, V::width, &ukernel<V, MR, NV>,
           {{&ukernel_unpacked<V, R + 1, NV, false>...}, {&ukernel_unpacked<V, R + 1, NV, true>...}},
+          {{&ukernel_unpacked<V, 1, 8, false>, &ukernel_unpacked<V, 2, 4, false>},
+           {&ukernel_unpacked<V, 1, 8, true>, &ukernel_unpacked<V, 2, 4, true>}},
+          {8 * V::width, 4 * V::width},
           &pack_transposed<V>, &pack_rows<V, NV>, dot};
 }
 
