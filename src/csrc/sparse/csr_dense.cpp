@@ -1,6 +1,7 @@
 #include "sparse/csr_dense.hpp"
 
 #include <algorithm>
+#include <vector>
 
 #include "activations.hpp"
 #include "dense.hpp"
@@ -12,8 +13,53 @@ namespace fastmlp {
 namespace {
 
 // W's rows taken together: one X entry is read once for this many of them (their
-// accumulators stay in registers), which cuts the reads of data and indices by as much.
+// accumulators stay in registers), which cuts the reads of the entries by as much.
 constexpr int64_t kRowsAtOnce = 8;
+
+// The entries of m rows of X by column, only the columns that have any, in increasing
+// column order: a stable counting sort, so each column lists X's rows in order (and
+// repeats within a row in storage order). Walking W's and grad_W's rows along
+// increasing columns reads and writes them in address order, which the hardware
+// prefetcher follows; in X's row order the accesses jump about W, and a minibatch of a
+// wide sparse X, which touches most of W's cache lines, waits on memory for each.
+template <class T>
+struct ByColumn {
+  std::vector<int64_t> count;    // k + 1, scratch of the sort
+  std::vector<int64_t> columns;  // the columns that have entries, increasing
+  std::vector<int64_t> start;    // columns.size() + 1 offsets into row, value
+  std::vector<int64_t> row;
+  std::vector<T> value;
+
+  template <class I>
+  void build(int64_t m, int64_t k, const T* data, const I* indices, const I* indptr) {
+    const int64_t first = indptr[0], nnz = int64_t(indptr[m]) - first;
+    count.assign(k + 1, 0);
+    for (int64_t p = first; p < first + nnz; ++p) ++count[int64_t(indices[p]) + 1];
+    columns.clear();
+    start.assign(1, 0);
+    for (int64_t j = 0; j < k; ++j) {
+      if (count[j + 1] == 0) continue;
+      columns.push_back(j);
+      start.push_back(start.back() + count[j + 1]);
+    }
+    for (int64_t j = 0; j < k; ++j) count[j + 1] += count[j];  // count[j]: column j's next slot
+    row.resize(nnz);
+    value.resize(nnz);
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t p = indptr[i]; p < indptr[i + 1]; ++p) {
+        const int64_t at = count[indices[p]]++;
+        row[at] = i;
+        value[at] = data[p];
+      }
+  }
+};
+
+template <class T>
+const ByColumn<T>& by_column(const CsrView<T>& x, int64_t m) {
+  thread_local ByColumn<T> cols;  // grows to the largest batch, then allocates nothing
+  x.visit([&](auto indices, auto indptr) { cols.build(m, x.cols, x.data, indices, indptr); });
+  return cols;
+}
 
 // Runs fn(lo, hi) on each thread for a share of [0, n) of W's rows, in whole cache lines
 // of a row of y (so threads never write one line of y), with at least a
@@ -31,46 +77,53 @@ void for_output_ranges(int64_t nnz, int64_t n, Fn fn) {
   });
 }
 
-// y[i, o] = sum_p data[p] w[o, indices[p]] over row i's entries, for W's rows [lo, hi).
-template <class T, class I>
-void csr_times_wt(int64_t m, int64_t n, const T* data, const I* indices, const I* indptr,
-                  MatView<T> w, T* y, int64_t lo, int64_t hi) {
+// y[:, lo:hi] = X W[lo:hi]^T: each y[i, o] summed over row i's entries by column.
+template <class T>
+void csr_times_wt(int64_t m, int64_t n, const ByColumn<T>& x, MatView<T> w, T* y, int64_t lo,
+                  int64_t hi) {
+  for (int64_t i = 0; i < m; ++i) std::fill(y + i * n + lo, y + i * n + hi, T(0));
+  const int64_t ncols = int64_t(x.columns.size());
   for (int64_t o0 = lo; o0 < hi; o0 += kRowsAtOnce) {
     const int64_t b = std::min(kRowsAtOnce, hi - o0);
-    for (int64_t i = 0; i < m; ++i) {
-      T acc[kRowsAtOnce] = {};
-      for (int64_t p = indptr[i]; p < indptr[i + 1]; ++p) {
-        const T v = data[p];
-        const T* wj = w.ptr + int64_t(indices[p]) * w.cs + o0 * w.rs;
-        for (int64_t q = 0; q < b; ++q) acc[q] += v * wj[q * w.rs];
+    for (int64_t c = 0; c < ncols; ++c) {
+      const T* wj = w.ptr + x.columns[c] * w.cs + o0 * w.rs;
+      T wq[kRowsAtOnce];
+      for (int64_t q = 0; q < b; ++q) wq[q] = wj[q * w.rs];
+      for (int64_t p = x.start[c]; p < x.start[c + 1]; ++p) {
+        const T v = x.value[p];
+        T* yi = y + x.row[p] * n + o0;
+        for (int64_t q = 0; q < b; ++q) yi[q] += v * wq[q];
       }
-      std::copy(acc, acc + b, y + i * n + o0);
     }
   }
 }
 
-// grad_w[o, :] = sum_i grad_pre[i, o] X[i, :] for W's rows [lo, hi), X's rows in order.
-template <class T, class I>
-void csr_weight_grad(int64_t m, int64_t n, int64_t k, const T* grad_pre, const T* data,
-                     const I* indices, const I* indptr, T* grad_w, int64_t lo, int64_t hi) {
-  std::fill(grad_w + lo * k, grad_w + hi * k, T(0));
+// grad_w[lo:hi, :] = grad_pre[:, lo:hi]^T X, written in one pass along each row of
+// grad_w (zeros where X has no entry), each sum over X's rows in order.
+template <class T>
+void csr_weight_grad(int64_t n, int64_t k, const T* grad_pre, const ByColumn<T>& x, T* grad_w,
+                     int64_t lo, int64_t hi) {
+  const int64_t ncols = int64_t(x.columns.size());
   for (int64_t o0 = lo; o0 < hi; o0 += kRowsAtOnce) {
     const int64_t b = std::min(kRowsAtOnce, hi - o0);
     T* g0 = grad_w + o0 * k;
-    for (int64_t i = 0; i < m; ++i) {
-      const T* gi = grad_pre + i * n + o0;
-      for (int64_t p = indptr[i]; p < indptr[i + 1]; ++p) {
-        const T v = data[p];
-        T* gj = g0 + indices[p];
-        for (int64_t q = 0; q < b; ++q) gj[q * k] += gi[q] * v;
+    int64_t done = 0;  // columns [0, done) of the block's rows are written
+    for (int64_t c = 0; c < ncols; ++c) {
+      const int64_t j = x.columns[c];
+      T acc[kRowsAtOnce] = {};
+      for (int64_t p = x.start[c]; p < x.start[c + 1]; ++p) {
+        const T v = x.value[p];
+        const T* gi = grad_pre + x.row[p] * n + o0;
+        for (int64_t q = 0; q < b; ++q) acc[q] += gi[q] * v;
       }
+      for (int64_t q = 0; q < b; ++q) {
+        std::fill(g0 + q * k + done, g0 + q * k + j, T(0));
+        g0[q * k + j] = acc[q];
+      }
+      done = j + 1;
     }
+    for (int64_t q = 0; q < b; ++q) std::fill(g0 + q * k + done, g0 + (q + 1) * k, T(0));
   }
-}
-
-template <class T>
-int64_t stored(const CsrView<T>& x, int64_t m) {
-  return x.visit([&](auto, auto indptr) { return int64_t(indptr[m]) - int64_t(indptr[0]); });
 }
 
 }  // namespace
@@ -79,10 +132,9 @@ template <class T>
 void csr_dense_forward(int64_t m, int64_t n, const CsrView<T>& x, MatView<T> w, const T* bias,
                        int64_t bias_stride, Activation act, T negative_slope, T* y, T* pre) {
   if (m == 0 || n == 0) return;
-  for_output_ranges<T>(stored(x, m), n, [&](int64_t lo, int64_t hi) {
-    x.visit([&](auto indices, auto indptr) {
-      csr_times_wt<T>(m, n, x.data, indices, indptr, w, y, lo, hi);
-    });
+  const ByColumn<T>& cols = by_column(x, m);
+  for_output_ranges<T>(int64_t(cols.row.size()), n, [&](int64_t lo, int64_t hi) {
+    csr_times_wt<T>(m, n, cols, w, y, lo, hi);
   });
   // The dense path's epilogue on the finished product, a share of its rows per thread.
   Epilogue<T> ep;
@@ -103,15 +155,11 @@ void csr_dense_backward(int64_t m, int64_t n, const T* grad_y, const CsrView<T>&
                         const T* pre, Activation act, T negative_slope, T* grad_w, T* grad_b) {
   const T* grad_pre = pre_activation_grad(m, n, grad_y, y, pre, act, negative_slope, grad_b);
   if (!grad_w) return;
-  const int64_t k = x.cols;
-  if (m == 0) {  // no rows: the sum over them is zero
-    std::fill(grad_w, grad_w + n * k, T(0));
-    return;
-  }
-  for_output_ranges<T>(stored(x, m), n, [&](int64_t lo, int64_t hi) {
-    x.visit([&](auto indices, auto indptr) {
-      csr_weight_grad<T>(m, n, k, grad_pre, x.data, indices, indptr, grad_w, lo, hi);
-    });
+  const ByColumn<T>& cols = by_column(x, m);
+  // At least a thread per n x k of grad_w to write, however few entries X has.
+  for_output_ranges<T>(std::max<int64_t>(int64_t(cols.row.size()), x.cols), n,
+                       [&](int64_t lo, int64_t hi) {
+    csr_weight_grad<T>(n, x.cols, grad_pre, cols, grad_w, lo, hi);
   });
 }
 

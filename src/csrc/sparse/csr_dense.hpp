@@ -1,11 +1,13 @@
 // The first dense layer on CSR input rows: y = act(X W^T + b) and, for training,
 // grad_W = grad_pre^T X and grad_b, without densifying X. (The input's own gradient is
-// not computed: X is data.) Work is O(nnz x out_features) plus the output's size.
+// not computed: X is data.) Work is O(nnz x out_features) plus the outputs' size and
+// one counting sort of X's entries by column (csr_dense.cpp says why).
 //
 // Determinism: both kernels thread over W's rows (features out) in whole cache lines
-// of them, never over X's rows; every output element is one sum over X's rows in row
-// order, and within a row over its stored entries in storage order, whatever the
-// number of threads.
+// of them, never over X's rows, and every output element is one sum in an order fixed
+// by X alone, whatever the number of threads: y[i, o] over row i's entries by
+// increasing column, grad_W[o, j] over X's rows in order (repeats of an index within a
+// row, in both, in storage order).
 #pragma once
 #include <cstdint>
 
