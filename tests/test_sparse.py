@@ -89,6 +89,24 @@ def test_unsorted_and_repeated_indices_add_up_as_scipy(rng):
     np.testing.assert_allclose(gw, gy.T @ dense, rtol=1e-14, atol=1e-14)
 
 
+def test_few_entries_in_many_columns(rng):
+    # Few entries for the columns (predicting a few rows) take the comparison sort, many
+    # the counting sort; both order each row's sum the same way: the same bits.
+    x = random_csr(rng, (400, 4000), 0.01, np.float32)
+    head = x[:2]
+    assert head.nnz * 16 < 4000 < x.nnz * 16
+    w, b = layer(rng, 9, 4000, np.float32)
+    np.testing.assert_array_equal(fastmlp.sparse_linear(head, w, b), fastmlp.sparse_linear(x, w, b)[:2])
+    # unsorted and repeated, wide
+    data, indices, indptr = np.array([1.0, 2.0, 3.0, 4.0]), np.array([900, 3, 900, 7]), np.array([0, 3, 4])
+    x = sp.csr_matrix((data, indices, indptr), shape=(2, 1000))
+    w, b = layer(rng, 5, 1000, np.float64)
+    gy = rng.uniform(-1, 1, (2, 5))
+    y, pre, gw, gb = forward_and_backward(x, w, b, "identity", gy)
+    np.testing.assert_allclose(y, x.toarray() @ w.T + b, rtol=1e-14, atol=1e-14)
+    np.testing.assert_allclose(gw, gy.T @ x.toarray(), rtol=1e-14, atol=1e-14)
+
+
 @pytest.mark.parametrize("shape", [(0, 10), (5, 10), (0, 0), (4, 0)])
 def test_empty(rng, shape):
     x = sp.csr_matrix(shape, dtype=np.float32)  # no stored entry

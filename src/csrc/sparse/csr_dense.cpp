@@ -17,40 +17,63 @@ namespace {
 constexpr int64_t kRowsAtOnce = 8;
 
 // The entries of m rows of X by column, only the columns that have any, in increasing
-// column order: a stable counting sort, so each column lists X's rows in order (and
-// repeats within a row in storage order). Walking W's and grad_W's rows along
-// increasing columns reads and writes them in address order, which the hardware
-// prefetcher follows; in X's row order the accesses jump about W, and a minibatch of a
-// wide sparse X, which touches most of W's cache lines, waits on memory for each.
+// column order, each column listing X's rows in order (and repeats within a row in
+// storage order): a stable sort. Walking W's and grad_W's rows along increasing
+// columns reads and writes them in address order, which the hardware prefetcher
+// follows; in X's row order the accesses jump about W, and a minibatch of a wide sparse
+// X, which touches most of W's cache lines, waits on memory for each. A counting sort
+// costs O(k + nnz); with far fewer entries than columns (a few rows to predict) a
+// comparison sort, O(nnz log nnz), avoids the pass over all k columns.
 template <class T>
 struct ByColumn {
-  std::vector<int64_t> count;    // k + 1, scratch of the sort
   std::vector<int64_t> columns;  // the columns that have entries, increasing
   std::vector<int64_t> start;    // columns.size() + 1 offsets into row, value
   std::vector<int64_t> row;
   std::vector<T> value;
+  std::vector<int64_t> column, slot;  // scratch: each entry's column; the counting sort's slots
+  struct Entry {
+    int64_t column, row;
+    T value;
+  };
+  std::vector<Entry> entries;  // scratch of the comparison sort
 
   template <class I>
   void build(int64_t m, int64_t k, const T* data, const I* indices, const I* indptr) {
-    const int64_t first = indptr[0], nnz = int64_t(indptr[m]) - first;
-    count.assign(k + 1, 0);
-    for (int64_t p = first; p < first + nnz; ++p) ++count[int64_t(indices[p]) + 1];
-    columns.clear();
-    start.assign(1, 0);
-    for (int64_t j = 0; j < k; ++j) {
-      if (count[j + 1] == 0) continue;
-      columns.push_back(j);
-      start.push_back(start.back() + count[j + 1]);
-    }
-    for (int64_t j = 0; j < k; ++j) count[j + 1] += count[j];  // count[j]: column j's next slot
+    const int64_t nnz = int64_t(indptr[m]) - int64_t(indptr[0]);
+    column.resize(nnz);
     row.resize(nnz);
     value.resize(nnz);
-    for (int64_t i = 0; i < m; ++i)
-      for (int64_t p = indptr[i]; p < indptr[i + 1]; ++p) {
-        const int64_t at = count[indices[p]]++;
-        row[at] = i;
-        value[at] = data[p];
+    if (nnz * 16 < k) {
+      entries.clear();
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t p = indptr[i]; p < indptr[i + 1]; ++p) entries.push_back({int64_t(indices[p]), i, data[p]});
+      std::stable_sort(entries.begin(), entries.end(),
+                       [](const Entry& a, const Entry& b) { return a.column < b.column; });
+      for (int64_t e = 0; e < nnz; ++e) {
+        column[e] = entries[e].column;
+        row[e] = entries[e].row;
+        value[e] = entries[e].value;
       }
+    } else {
+      slot.assign(k + 1, 0);
+      for (int64_t p = indptr[0]; p < indptr[m]; ++p) ++slot[int64_t(indices[p]) + 1];
+      for (int64_t j = 0; j < k; ++j) slot[j + 1] += slot[j];  // slot[j]: column j's next
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t p = indptr[i]; p < indptr[i + 1]; ++p) {
+          const int64_t at = slot[indices[p]]++;
+          column[at] = indices[p];
+          row[at] = i;
+          value[at] = data[p];
+        }
+    }
+    columns.clear();
+    start.clear();
+    for (int64_t e = 0; e < nnz; ++e)
+      if (e == 0 || column[e] != column[e - 1]) {
+        columns.push_back(column[e]);
+        start.push_back(e);
+      }
+    start.push_back(nnz);
   }
 };
 
