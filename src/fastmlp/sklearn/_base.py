@@ -301,6 +301,8 @@ class BaseMLP(LbfgsSolver, BaseEstimator, ABC):
             raise ValueError(f"hidden_layer_sizes must be > 0, got {hidden}.")
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, Y = self._validate_input(X, y, incremental, reset=first_pass)
+        if sparse.issparse(X) and X.format != "csr":
+            X = X.tocsr()  # once per fit, not again for each epoch's validation score
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
         extra = self._extra_sample_weight(y)
