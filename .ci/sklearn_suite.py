@@ -19,11 +19,7 @@ OURS = "from fastmlp.sklearn import MLPClassifier, MLPRegressor"
 
 # Tests left out, each with its reason. Only what needs scikit-learn's internals or a
 # feature fastmlp does not have belongs here.
-DESELECTED = {
-    # Sparse X (CSR): fastmlp's kernels are dense and its estimators refuse sparse X
-    # with a TypeError rather than densify it silently.
-    "test_sparse_matrices": "sparse X is not supported",
-}
+DESELECTED = {}
 
 # The file's one fixture from scikit-learn's conftest (not copied: it configures all of
 # scikit-learn's suite): global_random_seed, with the value scikit-learn's conftest uses

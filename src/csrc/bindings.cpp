@@ -20,6 +20,9 @@ namespace py = pybind11;
 using namespace fastmlp;
 
 void register_mlp(py::module_& m);  // bindings_mlp.cpp
+namespace fastmlp::pyargs {
+void register_csr(py::module_& m);  // bindings_sparse.cpp
+}
 
 using namespace fastmlp::pyargs;
 
@@ -426,5 +429,6 @@ ndarray of the shape of ``grad_y``.
   mod.def("_set_isa", [](const std::string& name) { reconfigure([&] { set_isa(name); }); },
       py::arg("name"), "Switch the micro-kernel set (for tests; FASTMLP_ISA at import is the public way).");
 
+  fastmlp::pyargs::register_csr(mod);  // before register_mlp: the engine takes CsrMatrix X
   register_mlp(mod);
 }

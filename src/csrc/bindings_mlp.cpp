@@ -17,6 +17,7 @@
 #include "mlp.hpp"
 #include "optim.hpp"
 #include "pyargs.hpp"
+#include "pycsr.hpp"
 
 namespace py = pybind11;
 using namespace fastmlp;
@@ -168,15 +169,30 @@ class PyMLP {
     });
   }
 
+  // X as the engine reads it: a float array (any strides), or a CsrMatrix; `keep` holds
+  // what the view points into (array_arg may have made an aligned copy) for the call.
   template <class T>
-  Arg input(const py::object& x_obj, const Mlp<T>& net) {
+  struct XArg {
+    py::object keep;
+    Input<T> view;
+    int64_t rows;
+  };
+
+  template <class T>
+  XArg<T> input(const py::object& x_obj, const Mlp<T>& net, bool c_contiguous_only = false) {
+    const std::string fits = " does not fit a network with " + std::to_string(net.in_features()) + " inputs";
+    if (py::isinstance<PyCsr>(x_obj)) {
+      const PyCsr& c = x_obj.cast<const PyCsr&>();
+      if (c.dtype() != dtype_) throw py::type_error(std::string("X must be ") + dtype_name(dtype_));
+      if (c.cols() != net.in_features()) throw py::value_error("X of shape " + c.shape_str() + fits);
+      return {x_obj, Input<T>(c.view<T>()), c.rows()};
+    }
     Arg x = array_arg(x_obj, "X");
     if (x.dtype != dtype_) throw py::type_error(std::string("X must be ") + dtype_name(dtype_));
     require_ndim(x, 2);
-    if (x.arr.shape(1) != net.in_features())
-      throw py::value_error(described(x.arr, "X") + " does not fit a network with " +
-                            std::to_string(net.in_features()) + " inputs");
-    return x;
+    if (x.arr.shape(1) != net.in_features()) throw py::value_error(described(x.arr, "X") + fits);
+    if (c_contiguous_only && !c_contiguous(x.arr)) throw py::value_error("X must be C-contiguous");
+    return {x.arr, Input<T>(view2d<T>(x)), x.arr.shape(0)};
   }
 
   static LossSpec loss_spec(const std::string& loss, const std::string& reduction) {
@@ -239,10 +255,10 @@ class PyMLP {
   py::array predict(const py::object& x_obj) {
     return dispatch([&](auto& net, auto tag) -> py::array {
       using T = decltype(tag);
-      Arg x = input(x_obj, net);
-      const int64_t m = x.arr.shape(0);
+      const XArg<T> x = input(x_obj, net);
+      const int64_t m = x.rows;
       py::array_t<T> y({m, net.out_features()});
-      MatView<T> xv = view2d<T>(x);
+      const Input<T> xv = x.view;
       T* yp = y.mutable_data();
       locked([&] { net.predict(m, xv, yp); });
       return y;
@@ -254,10 +270,10 @@ class PyMLP {
     const LossKind kind = engine_call([&] { return parse_loss(loss); });
     return dispatch([&](auto& net, auto tag) -> double {
       using T = decltype(tag);
-      Arg x = input(x_obj, net);
-      const int64_t m = x.arr.shape(0);
+      const XArg<T> x = input(x_obj, net);
+      const int64_t m = x.rows;
       Targets<T> t = weighted_targets_arg<T>(y_obj, w_obj, m, net.out_features(), kind);
-      MatView<T> xv = view2d<T>(x);
+      const Input<T> xv = x.view;
       double sum = 0;
       locked([&] { sum = net.evaluate(kind, m, xv, t); });
       return sum;
@@ -270,8 +286,8 @@ class PyMLP {
     const LossSpec spec = loss_spec(loss, reduction);
     return dispatch([&](auto& net, auto tag) -> py::tuple {
       using T = decltype(tag);
-      Arg x = input(x_obj, net);
-      const int64_t m = x.arr.shape(0);
+      const XArg<T> x = input(x_obj, net);
+      const int64_t m = x.rows;
       Targets<T> t = weighted_targets_arg<T>(y_obj, w_obj, m, net.out_features(), spec.kind);
       py::list grads;
       std::vector<T*> ptrs;
@@ -280,7 +296,7 @@ class PyMLP {
         ptrs.push_back(g.mutable_data());
         grads.append(g);
       }
-      MatView<T> xv = view2d<T>(x);
+      const Input<T> xv = x.view;
       double value = 0;
       locked([&] { value = net.loss_and_grads(spec, m, xv, t, ptrs.data()); });
       return py::make_tuple(value, grads);
@@ -295,11 +311,11 @@ class PyMLP {
     const LossSpec spec = loss_spec(loss, reduction);
     return dispatch([&](auto& net, auto tag) -> py::tuple {
       using T = decltype(tag);
-      Arg x = input(x_obj, net);
-      const int64_t m = x.arr.shape(0);
+      const XArg<T> x = input(x_obj, net);
+      const int64_t m = x.rows;
       Targets<T> t = weighted_targets_arg<T>(y_obj, w_obj, m, net.out_features(), spec.kind);
       OptimState<T> opt = optimizer_state<T>(optimizer, state, step);
-      MatView<T> xv = view2d<T>(x);
+      const Input<T> xv = x.view;
       double value = 0;
       locked([&] { value = net.train_step(spec, opt, m, xv, t, RandomKey{seed, counter}); });
       return py::make_tuple(value, opt.step);
@@ -315,12 +331,10 @@ class PyMLP {
     if (batch_size < 1) throw py::value_error("batch_size must be >= 1");
     return dispatch([&](auto& net, auto tag) -> EpochReport {
       using T = decltype(tag);
-      Arg x = input(x_obj, net);
-      if (!c_contiguous(x.arr)) throw py::value_error("X must be C-contiguous");
-      const int64_t n = x.arr.shape(0);
+      const XArg<T> x = input(x_obj, net, true);
+      const int64_t n = x.rows;
       Targets<T> t = weighted_targets_arg<T>(y_obj, w_obj, n, net.out_features(), spec.kind);
       OptimState<T> opt = optimizer_state<T>(optimizer, state, step);
-      const T* xp = static_cast<const T*>(x.arr.data());
       EpochReport report;
       // Only the main thread runs signal handlers; other threads do not poll (which
       // would wait for the GIL every few ms while other Python threads hold it).
@@ -330,7 +344,7 @@ class PyMLP {
       const std::function<bool()> interrupt =
           main_thread ? std::function<bool()>(std::ref(poll)) : std::function<bool()>();
       locked([&] {
-        report.result = net.train_epoch(spec, opt, n, xp, t, batch_size, shuffle, RandomKey{seed, epoch},
+        report.result = net.train_epoch(spec, opt, n, x.view, t, batch_size, shuffle, RandomKey{seed, epoch},
                                         interrupt);
       });
       report.step = opt.step;

@@ -57,9 +57,8 @@ void column_sums(const T* a, int64_t m, int64_t n, T* out) {
 }
 
 template <class T>
-void dense_backward(int64_t m, int64_t n, int64_t k, const T* grad_y, MatView<T> x, MatView<T> w,
-                    const T* y, const T* pre, Activation act, T negative_slope, T* grad_x,
-                    T* grad_w, T* grad_b) {
+const T* pre_activation_grad(int64_t m, int64_t n, const T* grad_y, const T* y, const T* pre,
+                             Activation act, T negative_slope, T* grad_b) {
   if (act == Activation::step) throw std::invalid_argument("activation 'step' has no gradient");
   thread_local AlignedBuffer scratch;  // grad_pre, when it is not grad_y itself
   const T* grad_pre = grad_y;
@@ -84,6 +83,14 @@ void dense_backward(int64_t m, int64_t n, int64_t k, const T* grad_y, MatView<T>
   } else if (grad_b) {
     column_sums(grad_pre, m, n, grad_b);
   }
+  return grad_pre;
+}
+
+template <class T>
+void dense_backward(int64_t m, int64_t n, int64_t k, const T* grad_y, MatView<T> x, MatView<T> w,
+                    const T* y, const T* pre, Activation act, T negative_slope, T* grad_x,
+                    T* grad_w, T* grad_b) {
+  const T* grad_pre = pre_activation_grad(m, n, grad_y, y, pre, act, negative_slope, grad_b);
   // grad_w (n x k) = grad_pre^T (n x m) x (m x k)
   if (grad_w) gemm<T>(n, k, m, MatView<T>{grad_pre, 1, n}, x, grad_w, k);
   // grad_x (m x k) = grad_pre (m x n) W (n x k)
@@ -95,7 +102,9 @@ void dense_backward(int64_t m, int64_t n, int64_t k, const T* grad_y, MatView<T>
                                  int64_t, Activation, T, T*, T*);                                \
   template void dense_backward<T>(int64_t, int64_t, int64_t, const T*, MatView<T>, MatView<T>,   \
                                   const T*, const T*, Activation, T, T*, T*, T*);                \
-  template void column_sums<T>(const T*, int64_t, int64_t, T*);
+  template void column_sums<T>(const T*, int64_t, int64_t, T*);                                  \
+  template const T* pre_activation_grad<T>(int64_t, int64_t, const T*, const T*, const T*,       \
+                                           Activation, T, T*);
 FASTMLP_INSTANTIATE(float)
 FASTMLP_INSTANTIATE(double)
 #undef FASTMLP_INSTANTIATE

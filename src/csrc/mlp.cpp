@@ -12,6 +12,7 @@
 #include "isa/dispatch.hpp"
 #include "rng.hpp"
 #include "small_dense.hpp"
+#include "sparse/csr_dense.hpp"
 #include "threads.hpp"
 
 namespace fastmlp {
@@ -51,11 +52,6 @@ inline void copy_row(const T* src, int64_t n, T* dst) {
     return;
   }
   for (int64_t c = 0; c < n; ++c) dst[c] = src[c];
-}
-
-template <class T>
-MatView<T> rows_of(MatView<T> x, int64_t row0) {
-  return {x.ptr + row0 * x.rs, x.rs, x.cs};
 }
 
 }  // namespace
@@ -130,7 +126,6 @@ void Mlp<T>::reserve(int64_t m, bool training) {
     grad_b_ = take(m * widest_);
     grad_pre_ = training ? take(m * widest_) : nullptr;
     grad_out_ = take(m * out_features());
-    batch_x_ = take(m * in_features());
     batch_t_ = take(m * out_features());
     batch_w_ = take(m);
     size_t i = 0;
@@ -150,16 +145,20 @@ void Mlp<T>::reserve(int64_t m, bool training) {
 }
 
 template <class T>
-void Mlp<T>::forward(Rows rows, MatView<T> x, bool keep_pre, const RandomKey* dropout_key,
+void Mlp<T>::forward(Rows rows, Input<T> x, bool keep_pre, const RandomKey* dropout_key,
                      int64_t row0) {
   const int64_t m = rows.count();
-  MatView<T> in = rows_of(x, rows.r0);
+  const Input<T> x_rows = x.rows_from(rows.r0);
+  MatView<T> in = x_rows.dense;
   for (size_t l = 0; l < layers_.size(); ++l) {
     const LayerRef<T>& L = layers_[l];
     const int64_t at = rows.r0 * L.out;
     T* act = act_[l] + at;
     T* pre = keep_pre && pre_[l] ? pre_[l] + at : nullptr;
-    if (use_small_dense(m, L.out, L.in))
+    if (l == 0 && x.sparse)
+      csr_dense_forward<T>(m, L.out, x_rows.csr, MatView<T>{L.weight, L.in, 1}, L.bias, 1, L.act,
+                           slope_, act, pre);
+    else if (use_small_dense(m, L.out, L.in))
       small_dense_forward<T>(m, L.out, L.in, in, L.weight, L.bias, L.act, slope_, act, pre);
     else
       dense_forward<T>(m, L.out, L.in, in, MatView<T>{L.weight, L.in, 1}, L.bias, 1, L.act, slope_,
@@ -186,13 +185,13 @@ void Mlp<T>::forward(Rows rows, MatView<T> x, bool keep_pre, const RandomKey* dr
 }
 
 template <class T>
-void Mlp<T>::inference_pass(int64_t m, MatView<T> x) {
+void Mlp<T>::inference_pass(int64_t m, Input<T> x) {
   dropout_applied_ = false;
   forward({0, m}, x, false, nullptr, 0);
 }
 
 template <class T>
-void Mlp<T>::backward(Rows rows, MatView<T> x, T* const* grads) {
+void Mlp<T>::backward(Rows rows, Input<T> x, T* const* grads) {
   const int64_t m = rows.count(), scratch = rows.r0 * widest_;
   T* const grad_a = grad_a_ + scratch;
   T* const grad_b = grad_b_ + scratch;
@@ -206,10 +205,13 @@ void Mlp<T>::backward(Rows rows, MatView<T> x, T* const* grads) {
     T* grad_x = first ? nullptr : (grad_y == grad_a ? grad_b : grad_a);
     const bool dropped = !first && dropout_applied_ && mask_[l - 1];
     const int64_t at = rows.r0 * L.out, below = rows.r0 * L.in;
-    const MatView<T> in = first ? rows_of(x, rows.r0)
+    const MatView<T> in = first ? x.rows_from(rows.r0).dense
                                 : MatView<T>{(dropped ? dropped_[l - 1] : act_[l - 1]) + below, L.in, 1};
     const T* pre = pre_[l] ? pre_[l] + at : nullptr;
-    if (use_small_dense(m, L.out, L.in))
+    if (first && x.sparse)
+      csr_dense_backward<T>(m, L.out, grad_y, x.rows_from(rows.r0).csr, act_[l] + at, pre, L.act,
+                            slope_, grad_w, grad_bias);
+    else if (use_small_dense(m, L.out, L.in))
       small_dense_backward<T>(m, L.out, L.in, grad_y, in, L.weight, act_[l] + at, pre, L.act,
                               slope_, grad_pre_ + scratch, grad_x, grad_w, grad_bias);
     else
@@ -225,7 +227,7 @@ void Mlp<T>::backward(Rows rows, MatView<T> x, T* const* grads) {
 }
 
 template <class T>
-BatchLoss Mlp<T>::forward_backward(const LossSpec& loss, int64_t m, MatView<T> x,
+BatchLoss Mlp<T>::forward_backward(const LossSpec& loss, int64_t m, Input<T> x,
                                    Targets<T> target, const RandomKey* dropout_key, int64_t row0,
                                    T* const* grads, bool backward_if_not_finite) {
   const int64_t n = out_features();
@@ -313,33 +315,33 @@ double Mlp<T>::penalty(const OptimConfig& config) const {
 }
 
 template <class T>
-void Mlp<T>::predict(int64_t m, MatView<T> x, T* y) {
+void Mlp<T>::predict(int64_t m, Input<T> x, T* y) {
   const int64_t n = out_features();
   const int64_t pass = tuning().inference_rows;
   for (int64_t r0 = 0; r0 < m; r0 += pass) {
     const int64_t rows = std::min(pass, m - r0);
     reserve(rows, false);
-    inference_pass(rows, rows_of(x, r0));
+    inference_pass(rows, x.rows_from(r0));
     std::memcpy(y + r0 * n, act_.back(), sizeof(T) * rows * n);
   }
 }
 
 template <class T>
-double Mlp<T>::evaluate(LossKind kind, int64_t m, MatView<T> x, Targets<T> target) {
+double Mlp<T>::evaluate(LossKind kind, int64_t m, Input<T> x, Targets<T> target) {
   const int64_t n = out_features();
   double total = 0;
   const int64_t pass = tuning().inference_rows;
   for (int64_t r0 = 0; r0 < m; r0 += pass) {
     const int64_t rows = std::min(pass, m - r0);
     reserve(rows, false);
-    inference_pass(rows, rows_of(x, r0));
+    inference_pass(rows, x.rows_from(r0));
     total += loss_sum<T>(kind, rows, n, act_.back(), rows_from(target, r0, n), nullptr, T(1), r0);
   }
   return total;
 }
 
 template <class T>
-double Mlp<T>::loss_and_grads(const LossSpec& loss, int64_t m, MatView<T> x, Targets<T> target,
+double Mlp<T>::loss_and_grads(const LossSpec& loss, int64_t m, Input<T> x, Targets<T> target,
                               T* const* grads) {
   const ThreadCap cap(step_thread_cap(m));
   reserve(m, true);
@@ -349,7 +351,7 @@ double Mlp<T>::loss_and_grads(const LossSpec& loss, int64_t m, MatView<T> x, Tar
 }
 
 template <class T>
-double Mlp<T>::train_step(const LossSpec& loss, OptimState<T>& opt, int64_t m, MatView<T> x,
+double Mlp<T>::train_step(const LossSpec& loss, OptimState<T>& opt, int64_t m, Input<T> x,
                           Targets<T> target, RandomKey key) {
   const ThreadCap cap(step_thread_cap(m));
   reserve(m, true);
@@ -360,7 +362,7 @@ double Mlp<T>::train_step(const LossSpec& loss, OptimState<T>& opt, int64_t m, M
 }
 
 template <class T>
-EpochResult Mlp<T>::train_epoch(const LossSpec& loss, OptimState<T>& opt, int64_t n, const T* x,
+EpochResult Mlp<T>::train_epoch(const LossSpec& loss, OptimState<T>& opt, int64_t n, Input<T> x,
                                 Targets<T> target, int64_t batch_size, bool shuffle,
                                 RandomKey key, const std::function<bool()>& interrupt) {
   // Asked between minibatches, every tuning().interrupt_poll_madds forward multiply-adds.
@@ -369,6 +371,7 @@ EpochResult Mlp<T>::train_epoch(const LossSpec& loss, OptimState<T>& opt, int64_
   const int64_t in = in_features(), width = out_features();
   const ThreadCap cap(step_thread_cap(std::min(batch_size, n)));
   reserve(std::min(batch_size, n), true);
+  if (shuffle && !x.sparse) batch_x_ = batch_x_arena_.get<T>(std::min(batch_size, n) * in);
   order_.resize(n);
   std::iota(order_.begin(), order_.end(), int64_t(0));
   if (shuffle) {  // Fisher-Yates, the i-th swap drawn from counter i
@@ -390,17 +393,18 @@ EpochResult Mlp<T>::train_epoch(const LossSpec& loss, OptimState<T>& opt, int64_
       }
     }
     madds_since_poll += m * weights_;
-    MatView<T> xb{x + start * in, in, 1};
+    Input<T> xb = x.rows_from(start);
     Targets<T> tb = rows_from(target, start, width);
     if (shuffle) {  // gather the batch's rows; GEMM packing then reads them contiguously
+      if (x.sparse) xb = batch_csr_.gather(x.csr, order_.data() + start, m);
       for (int64_t r = 0; r < m; ++r) {
         const int64_t src = order_[start + r];
-        copy_row(x + src * in, in, batch_x_ + r * in);
+        if (!x.sparse) copy_row(x.dense.ptr + src * in, in, batch_x_ + r * in);
         if (target.values) copy_row(target.values + src * width, width, batch_t_ + r * width);
         if (target.labels) batch_labels_[r] = target.labels[src];
         if (target.weights) batch_w_[r] = target.weights[src];
       }
-      xb = MatView<T>{batch_x_, in, 1};
+      if (!x.sparse) xb = MatView<T>{batch_x_, in, 1};
       tb = Targets<T>{target.values ? batch_t_ : nullptr, target.labels ? batch_labels_.data() : nullptr,
                       target.weights ? batch_w_ : nullptr};
     }

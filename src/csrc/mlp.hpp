@@ -9,6 +9,8 @@
 #include "common.hpp"
 #include "loss.hpp"
 #include "optim.hpp"
+#include "sparse/csr.hpp"
+#include "sparse/csr_batch.hpp"
 
 namespace fastmlp {
 
@@ -20,6 +22,22 @@ struct LayerRef {
   T* bias;    // out values, or null
   int64_t in, out;
   Activation act;
+};
+
+// The network's input rows: dense (any strides) or CSR. Only the first layer reads
+// them (a CSR input through sparse/csr_dense.hpp); the layers above see dense
+// activations either way.
+template <class T>
+struct Input {
+  MatView<T> dense{nullptr, 0, 0};
+  CsrView<T> csr;
+  bool sparse = false;
+  Input(MatView<T> x) : dense(x) {}
+  Input(const CsrView<T>& x) : csr(x), sparse(true) {}
+  Input rows_from(int64_t r0) const {
+    if (sparse) return Input(csr.rows_from(r0));
+    return Input(MatView<T>{dense.ptr + r0 * dense.rs, dense.rs, dense.cs});
+  }
 };
 
 struct LossSpec {
@@ -76,29 +94,29 @@ class Mlp {
   int64_t out_features() const { return layers_.back().out; }
 
   // y (m x out, row-major) = network(x) without dropout; x is m x in, any strides.
-  void predict(int64_t m, MatView<T> x, T* y);
+  void predict(int64_t m, Input<T> x, T* y);
 
   // Unreduced loss of the network on (x, target), without dropout, in batches.
-  double evaluate(LossKind kind, int64_t m, MatView<T> x, Targets<T> target);
+  double evaluate(LossKind kind, int64_t m, Input<T> x, Targets<T> target);
 
   // Reduced loss of one batch and its gradient with respect to every parameter,
   // written to grads (in parameter order, each the shape of its parameter). No dropout.
   // Throws std::invalid_argument if the batch's weights sum to zero (as below).
-  double loss_and_grads(const LossSpec& loss, int64_t m, MatView<T> x, Targets<T> target,
+  double loss_and_grads(const LossSpec& loss, int64_t m, Input<T> x, Targets<T> target,
                         T* const* grads);
 
   // One optimizer step on one batch, with dropout; returns its reduced loss (the
   // parameters are not updated if it is not finite).
-  double train_step(const LossSpec& loss, OptimState<T>& opt, int64_t m, MatView<T> x,
+  double train_step(const LossSpec& loss, OptimState<T>& opt, int64_t m, Input<T> x,
                     Targets<T> target, RandomKey key);
 
-  // One epoch over n rows of x (C-contiguous n x in) in minibatches of batch_size (the
+  // One epoch over n rows of x (C-contiguous n x in if dense) in minibatches of batch_size (the
   // last one partial), in a seeded random order if shuffle. Stops at the first batch
   // whose loss is not finite, before updating with it. Between minibatches, every few
   // milliseconds of work (kInterruptPollMadds), asks interrupt (if given) whether to
   // stop, e.g. for a pending Ctrl-C; if it says so, stops there, after a completed
   // update (result.interrupted).
-  EpochResult train_epoch(const LossSpec& loss, OptimState<T>& opt, int64_t n, const T* x,
+  EpochResult train_epoch(const LossSpec& loss, OptimState<T>& opt, int64_t n, Input<T> x,
                           Targets<T> target, int64_t batch_size, bool shuffle, RandomKey key,
                           const std::function<bool()>& interrupt = {});
 
@@ -115,16 +133,16 @@ class Mlp {
   // Forward pass of the given rows of the batch x (whose row 0 is batch row 0), keeping
   // the pre-activations backward needs if keep_pre; with dropout_applied_, applies
   // dropout masks keyed by (dropout_key, row0 + row).
-  void forward(Rows rows, MatView<T> x, bool keep_pre, const RandomKey* dropout_key, int64_t row0);
+  void forward(Rows rows, Input<T> x, bool keep_pre, const RandomKey* dropout_key, int64_t row0);
   // Forward pass of m rows without dropout, for predict and evaluate.
-  void inference_pass(int64_t m, MatView<T> x);
+  void inference_pass(int64_t m, Input<T> x);
   // Backward pass of those rows of the last forward pass, from grad_out_ into grads.
-  void backward(Rows rows, MatView<T> x, T* const* grads);
+  void backward(Rows rows, Input<T> x, T* const* grads);
   // Forward pass, loss (its reduced gradient into grad_out_) and, if the loss is finite
   // or backward_if_not_finite, backward pass of a batch of m rows into grads. Halved
   // steps (halved_step) run the two halves of the rows on two threads. The denominator
   // is 0, and nothing is computed, if the batch's weights sum to zero.
-  BatchLoss forward_backward(const LossSpec& loss, int64_t m, MatView<T> x, Targets<T> target,
+  BatchLoss forward_backward(const LossSpec& loss, int64_t m, Input<T> x, Targets<T> target,
                              const RandomKey* dropout_key, int64_t row0, T* const* grads,
                              bool backward_if_not_finite);
   // One update from param_grads_; penalty_scale multiplies weight_decay and l1 (the
@@ -155,7 +173,9 @@ class Mlp {
   T* grad_b_ = nullptr;
   T* grad_pre_ = nullptr;                       // small layers' activation gradient
   T* grad_out_ = nullptr;                       // loss gradient, m x out_features
-  T* batch_x_ = nullptr;                        // gathered rows of an epoch
+  AlignedBuffer batch_x_arena_;                 // gathered dense rows of an epoch
+  T* batch_x_ = nullptr;
+  CsrBatch<T> batch_csr_;                       // or gathered CSR rows
   T* batch_t_ = nullptr;
   T* batch_w_ = nullptr;                        // and their sample weights
   std::vector<T*> param_grads_;                 // training only

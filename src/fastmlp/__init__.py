@@ -21,7 +21,8 @@ from fastmlp._core import (  # noqa: E402
     set_num_threads,
 )
 from fastmlp._cpu import cpu_info  # noqa: E402
-from fastmlp import init, losses, optim  # noqa: E402
+from fastmlp import init, losses, optim, sparse  # noqa: E402
+from fastmlp.sparse import sparse_linear, sparse_linear_backward  # noqa: E402
 from fastmlp.early_stopping import EarlyStopping  # noqa: E402
 from fastmlp.io import load  # noqa: E402
 from fastmlp.model import ACTIVATIONS, MLP, Dense  # noqa: E402
@@ -45,4 +46,7 @@ __all__ = [
     "matmul",
     "optim",
     "set_num_threads",
+    "sparse",
+    "sparse_linear",
+    "sparse_linear_backward",
 ]

@@ -7,6 +7,7 @@ import time
 import numpy as np
 
 from fastmlp import _core, _safetensors, init as _init, losses as _losses, optim as _optim
+from fastmlp import sparse as _sparse
 from fastmlp._checks import (as_float_array, check_bool, check_choice, check_features, check_int,
                              check_number, check_sample_weight, check_slope)
 from fastmlp._progress import progress_bar
@@ -234,9 +235,13 @@ class MLP:
     def predict(self, X):
         """The network output without dropout.
 
-        X : array, shape (n_samples, n_features), or (n_features,) for one sample.
+        X : array, shape (n_samples, n_features), or (n_features,) for one sample; or
+            a scipy.sparse matrix or array (n_samples, n_features), which the first
+            layer reads without densifying it (fastmlp.sparse).
         Returns an array of shape (n_samples, n_outputs) (or (n_outputs,)).
         """
+        if _sparse.issparse(X):
+            return self._engine.predict(self._sparse_X(X, "X", finite=False))
         X = as_float_array(X, "X", self.dtype, ndim=(1, 2), finite=False, contiguous=False)
         out = self._engine.predict(check_features(X, "X", self.n_features))
         return out[0] if X.ndim == 1 else out
@@ -299,7 +304,8 @@ class MLP:
 
         Parameters
         ----------
-        X : array, shape (n_samples, n_features)
+        X : array, shape (n_samples, n_features), or scipy.sparse (CSR read as it is,
+            other formats converted to CSR once; see fastmlp.sparse)
         y : array, targets for ``loss``: shape (n_samples, n_outputs) or (n_samples,)
             for one output; integer labels (n_samples,) for cross_entropy.
         loss : str or fastmlp.losses.Loss
@@ -462,12 +468,23 @@ class MLP:
     # ---- helpers -------------------------------------------------------------------
 
     def _data(self, X, y, loss, x_name, y_name, sample_weight=None, w_name="sample_weight"):
-        X = as_float_array(X, x_name, self.dtype, ndim=(1, 2))
-        X = check_features(X, x_name, self.n_features)
+        if _sparse.issparse(X):
+            X = self._sparse_X(X, x_name)
+        else:
+            X = as_float_array(X, x_name, self.dtype, ndim=(1, 2))
+            X = check_features(X, x_name, self.n_features)
         if len(X) == 0:
             raise ValueError(f"{x_name} is empty (0 samples)")
         y = loss.prepare_target(y, len(X), self.n_outputs, self.dtype, y_name)
         return X, y, check_sample_weight(sample_weight, len(X), self.dtype, w_name)
+
+    def _sparse_X(self, X, name, finite=True):
+        """Sparse X as the engine reads it: a CsrMatrix of the model's dtype."""
+        X = _sparse.as_csr(X, name, self.dtype, finite=finite)
+        if X.shape[1] != self.n_features:
+            raise ValueError(f"{name} has shape {X.shape} but the model takes {self.n_features} "
+                             f"features (expected (n_samples, {self.n_features}))")
+        return X
 
     def _per_layer(self, grads):
         if self.bias:

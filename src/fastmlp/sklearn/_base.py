@@ -21,12 +21,17 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from fastmlp import losses
+from fastmlp import losses, sparse
 from fastmlp._checks import check_sample_weight
 from fastmlp.model import MLP
 from fastmlp.sklearn._lbfgs import LbfgsSolver
 from fastmlp.sklearn._losses import LOSSES as _LOSSES
 from fastmlp.sklearn._optimizers import AdamOptimizer, SGDOptimizer
+
+# Sparse X as scikit-learn's MLP takes it: CSR read as it is, CSC converted to CSR
+# (validate_data keeps either; fastmlp.sparse converts CSC once per call). The first
+# layer reads it without densifying.
+ACCEPT_SPARSE = ["csr", "csc"]
 
 # scikit-learn's activation names, and ours (fastmlp's engine names them differently).
 _ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu",
@@ -163,9 +168,7 @@ class BaseMLP(LbfgsSolver, BaseEstimator, ABC):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        # Dense kernels only: sparse X is refused with a clear error (sklearn's MLP
-        # accepts it; densifying silently could exhaust memory).
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = True  # CSR/CSC X, read by the first layer's CSR kernel
         return tags
 
     # ---- the network ---------------------------------------------------------------
@@ -173,13 +176,16 @@ class BaseMLP(LbfgsSolver, BaseEstimator, ABC):
     def _raw_output(self, X):
         """Network output before the output activation, for validated X."""
         model = self._ensure_model()
+        if sparse.issparse(X):
+            return model.predict(X)
         return model.predict(np.asarray(X, dtype=model.dtype))
 
     def _forward(self, X, check_input=True):
         """The network output after out_activation_ (sklearn's _forward_pass_fast)."""
         check_is_fitted(self, "coefs_")
         if check_input:
-            X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
+            X = validate_data(self, X, accept_sparse=ACCEPT_SPARSE, dtype=(np.float64, np.float32),
+                              reset=False)
         out = self._raw_output(X)
         if self.out_activation_ == "logistic":
             # exp of -|z| only, so that no exp overflows.
@@ -295,6 +301,8 @@ class BaseMLP(LbfgsSolver, BaseEstimator, ABC):
             raise ValueError(f"hidden_layer_sizes must be > 0, got {hidden}.")
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, Y = self._validate_input(X, y, incremental, reset=first_pass)
+        if sparse.issparse(X) and X.format != "csr":
+            X = X.tocsr()  # once per fit, not again for each epoch's validation score
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
         extra = self._extra_sample_weight(y)
@@ -360,10 +368,13 @@ class BaseMLP(LbfgsSolver, BaseEstimator, ABC):
 
     def _engine_data(self, X, Y, sample_weight):
         """(X, targets, sample_weight) as the engine trains on them: the model's dtype,
-        C-contiguous, converted once per fit. Softmax targets become class labels (the
+        C-contiguous (sparse X: a fastmlp CsrMatrix), converted once per fit. Softmax targets become class labels (the
         same loss as one-hot rows, without reading them)."""
         model = self._model
-        X = np.ascontiguousarray(X, dtype=model.dtype)
+        if sparse.issparse(X):
+            X = model._sparse_X(X, "X")
+        else:
+            X = np.ascontiguousarray(X, dtype=model.dtype)
         if self.out_activation_ == "softmax":
             T = np.ascontiguousarray(np.argmax(Y, axis=1), dtype=np.int64)
         else:

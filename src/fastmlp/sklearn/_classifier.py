@@ -9,7 +9,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from fastmlp.sklearn._base import BaseMLP
+from fastmlp.sklearn._base import ACCEPT_SPARSE, BaseMLP
 
 
 class MLPClassifier(ClassifierMixin, BaseMLP):
@@ -93,9 +93,9 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         self.class_weight = class_weight
 
     def _validate_input(self, X, y, incremental, reset):
-        # sklearn's MLPClassifier._validate_input, with dense X only.
-        X, y = validate_data(self, X, y, multi_output=True, dtype=(np.float64, np.float32),
-                             reset=reset)
+        # sklearn's MLPClassifier._validate_input.
+        X, y = validate_data(self, X, y, accept_sparse=ACCEPT_SPARSE, multi_output=True,
+                             dtype=(np.float64, np.float32), reset=reset)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if not hasattr(self, "classes_") or (not self.warm_start and not incremental):

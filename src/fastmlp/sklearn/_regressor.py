@@ -6,7 +6,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from fastmlp.sklearn._base import BaseMLP
+from fastmlp.sklearn._base import ACCEPT_SPARSE, BaseMLP
 
 
 class MLPRegressor(RegressorMixin, BaseMLP):
@@ -56,8 +56,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         self.loss = loss
 
     def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True,
-                             dtype=(np.float64, np.float32), reset=reset)
+        X, y = validate_data(self, X, y, accept_sparse=ACCEPT_SPARSE, multi_output=True,
+                             y_numeric=True, dtype=(np.float64, np.float32), reset=reset)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if self.loss == "poisson" and (y < 0).any():
