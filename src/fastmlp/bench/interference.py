@@ -1,6 +1,6 @@
 """How much one library's idle-spinning threads slow the next library's call down.
 
-    python bench/interference.py [--size 256] [--threads 2]
+    python -m fastmlp.bench.interference [--size 256] [--threads 2]   # or bench/interference.py
 
 For each environment setting (in a child process each, since the runtimes read
 their settings when they load) and each pair (victim, aggressor) of fastmlp,
@@ -9,7 +9,7 @@ NumPy and PyTorch, a float32 matmul of size n is timed
   interleaved: each victim call right after one aggressor call (best and median call),
   after-sleep: each victim call right after one aggressor call and a 0.2 s pause.
 The slowdown is interleaved median / alone.  Results go to the table printed and to
-bench/results/interference.json.
+fastmlp-bench-results/interference.json (bench/results/ from bench/interference.py).
 """
 import argparse
 import json
@@ -19,9 +19,7 @@ import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
+from fastmlp.bench.run import RESULTS_DIR
 
 SETTINGS = {
     "default": {},
@@ -36,8 +34,8 @@ CALLS = 40
 def _child(size, threads):
     import numpy as np
 
-    from bench import dense_ops as ops
-    from bench.threads import use_threads
+    from fastmlp.bench import dense_ops as ops
+    from fastmlp.bench.threads import use_threads
     inputs = ops.matmul_inputs(size, size, size, "float32")
     sides = {"fastmlp": ops.matmul_fastmlp(inputs), "numpy": ops.matmul_numpy(inputs),
              "torch": ops.matmul_torch(inputs)}
@@ -64,18 +62,18 @@ def _child(size, threads):
     json.dump(out, sys.stdout)
 
 
-def main():
+def main(argv=None, results_dir=RESULTS_DIR):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--size", type=int, default=256)
     p.add_argument("--threads", type=int, default=os.cpu_count())
-    p.add_argument("--json", default=os.path.join(ROOT, "bench", "results", "interference.json"))
+    p.add_argument("--json", default=os.path.join(results_dir, "interference.json"))
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    args = p.parse_args()
+    args = p.parse_args(argv)
     if args.child:
         return _child(args.size, args.threads)
     results = {}
     for name, env in SETTINGS.items():
-        cmd = [sys.executable, os.path.abspath(__file__), "--child", "--size", str(args.size),
+        cmd = [sys.executable, "-m", "fastmlp.bench.interference", "--child", "--size", str(args.size),
                "--threads", str(args.threads)]
         done = subprocess.run(cmd, env=dict(os.environ, **env), capture_output=True, text=True, check=True)
         results[name] = json.loads(done.stdout)

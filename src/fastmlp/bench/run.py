@@ -1,10 +1,12 @@
 """fastmlp's benchmark runner: every kernel and workload against NumPy and PyTorch.
 
-    python bench/run.py                 # quick suite (about 2 minutes on 2 cores)
-    python bench/run.py --full          # every size (matmul 32..4096, all widths, activations)
-    python bench/run.py --only matmul   # cases whose subject/workload/shape contain a pattern
-    python bench/run.py --threads 1 --json out.json --png out.png
-    python bench/run.py --combine a.json b.json --png out.png   # best of earlier runs
+    python -m fastmlp.bench                 # quick suite (about 2 minutes on 2 cores)
+    python -m fastmlp.bench --full          # every size (matmul 32..4096, all widths, activations)
+    python -m fastmlp.bench --only matmul   # cases whose subject/workload/shape contain a pattern
+    python -m fastmlp.bench --threads 1 --json out.json --png out.png
+    python -m fastmlp.bench --combine a.json b.json --png out.png   # best of earlier runs
+
+`fastmlp-bench` and, in a source checkout, `python bench/run.py` are the same command.
 """
 import argparse
 import json
@@ -15,29 +17,29 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
+from fastmlp.bench import cases, machine, report
+from fastmlp.bench.suite import run_case
 
-from bench import cases, machine, report  # noqa: E402
-from bench.suite import run_case  # noqa: E402
-
-HERE = os.path.dirname(os.path.abspath(__file__))
+# Where results go unless --json/--png say otherwise: a folder of the current directory
+# (an installed package's own folder is no place for them); bench/run.py passes its
+# bench/results/.
+RESULTS_DIR = "fastmlp-bench-results"
 # OpenBLAS core types whose kernels need AVX-512.
 AVX512_CORETYPES = ("skylakex", "cooperlake", "sapphirerapids")
 # Subjects whose NumPy side is BLAS-bound: these are re-measured with another OpenBLAS core type.
 BLAS_SUBJECTS = ("microkernel", "matmul", "dense_forward", "dense_backward")
 
 
-def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def parse_args(argv=None, results_dir=RESULTS_DIR):
+    p = argparse.ArgumentParser(prog="fastmlp-bench", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--full", action="store_true", help="the full suite instead of the quick one")
     p.add_argument("--only", metavar="PATTERN", help="only cases whose subject, workload, shape or "
                    "dtype contain PATTERN (or match it as a glob)")
     p.add_argument("--threads", type=int, default=os.cpu_count(),
                    help="threads for every library (default: all cores, %(default)s)")
-    p.add_argument("--json", default=os.path.join(HERE, "results", "results.json"), metavar="PATH")
-    p.add_argument("--png", default=os.path.join(HERE, "results", "bench.png"), metavar="PATH")
+    p.add_argument("--json", default=os.path.join(results_dir, "results.json"), metavar="PATH")
+    p.add_argument("--png", default=os.path.join(results_dir, "bench.png"), metavar="PATH")
     p.add_argument("--seconds", type=float, default=None,
                    help="measuring time per library and case (default 0.25 quick, 1.0 full)")
     p.add_argument("--numpy-coretype", default="SkylakeX", metavar="NAME",
@@ -75,7 +77,7 @@ def numpy_with_coretype(args, info):
                       f"(NumPy uses its {blas.get('architecture')} kernels): no separate column")
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "child.json")
-        cmd = [sys.executable, os.path.abspath(__file__), "--numpy-only", "--threads", str(args.threads),
+        cmd = [sys.executable, "-m", "fastmlp.bench", "--numpy-only", "--threads", str(args.threads),
                "--json", out, "--png", "", "--numpy-coretype", "none"]
         cmd += ["--full"] if args.full else []
         cmd += ["--only", args.only] if args.only else []
@@ -113,8 +115,9 @@ def combine(args):
     return 0
 
 
-def main(argv=None):
-    args = parse_args(argv)
+def main(argv=None, results_dir=RESULTS_DIR):
+    """Run the suite (or --combine earlier runs) with the command line ``argv``; 0 on success."""
+    args = parse_args(argv, results_dir)
     if args.combine:
         return combine(args)
     start = time.perf_counter()
