@@ -7,9 +7,9 @@
 """
 import pytest
 
-from bench import cases
-from bench.optional import Unavailable
-from bench.threads import use_isa, use_threads
+from fastmlp.bench import cases
+from fastmlp.bench.optional import Unavailable
+from fastmlp.bench.threads import use_isa, use_threads
 
 
 def pytest_addoption(parser):

@@ -1,22 +1,17 @@
 """Every benchmark's correctness check as a quick test, so the suite cannot rot.
 
-The cases come from bench/cases.py, the one definition the runner and the
+The cases come from fastmlp.bench.cases, the one definition the runner and the
 pytest-benchmark files use.  Each side's result is compared with a float64
 reference; a side that cannot run here (PyTorch not installed, fastmlp.MLP not
 written yet) is skipped with the reason.  The largest products (more than
 CHECK_FLOPS_LIMIT per call) are left to the runner: they take the code paths of
 the smaller sizes and would only make the test run slow.
 """
-import os
-import sys
-
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from bench import cases  # noqa: E402
-from bench.optional import Unavailable  # noqa: E402
-from bench.threads import use_isa, use_threads  # noqa: E402
+from fastmlp.bench import cases
+from fastmlp.bench.optional import Unavailable
+from fastmlp.bench.threads import use_isa, use_threads
 
 CHECK_FLOPS_LIMIT = 2e10
 

@@ -1,15 +1,17 @@
-"""The runner's --combine: the best of several runs, per case and library."""
+"""The runner's --combine (the best of several runs, per case and library), its header,
+and its three entry points: python -m fastmlp.bench, fastmlp-bench, bench/run.py."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+from fastmlp.bench import report
 
-from bench import report  # noqa: E402
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RUNNER = [sys.executable, "-m", "fastmlp.bench"]
 
 
 def _run(times):
@@ -44,12 +46,11 @@ def test_runner_combines_json_files(tmp_path):
     runs = []
     for n in range(2):
         path = tmp_path / f"run{n}.json"
-        subprocess.run([sys.executable, os.path.join(ROOT, "bench", "run.py"), "--only",
-                        "matmul 64x64x64 float64", "--seconds", "0.01", "--json", str(path),
+        subprocess.run([*RUNNER, "--only", "matmul 64x64x64 float64", "--seconds", "0.01", "--json", str(path),
                         "--png", "", "--numpy-coretype", "none"], check=True,
                        capture_output=True)
         runs.append(path)
-    out = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "run.py"), "--combine",
+    out = subprocess.run([*RUNNER, "--combine",
                           *map(str, runs), "--png", ""], check=True, capture_output=True,
                          text=True).stdout
     assert "best over 2 runs" in out
@@ -59,8 +60,7 @@ def test_runner_combines_json_files(tmp_path):
 
 def test_runner_header_names_the_caches_and_blocking_in_use():
     env = dict(os.environ, FASTMLP_CACHES="l2=256K/4,l3=0")
-    out = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "run.py"), "--only",
-                          "matmul 64x64x64 float64", "--seconds", "0.01", "--json", "", "--png", "",
+    out = subprocess.run([*RUNNER, "--only", "matmul 64x64x64 float64", "--seconds", "0.01", "--json", "", "--png", "",
                           "--numpy-coretype", "none"], check=True, capture_output=True, text=True,
                          env=env).stdout
     lines = {line.split()[0]: line for line in out.splitlines() if line.strip()}
@@ -79,10 +79,27 @@ def test_runner_header_names_the_caches_and_blocking_in_use():
 
 
 def test_no_avx512_coretype_column_on_a_cpu_without_avx512():
-    from bench import run
+    from fastmlp.bench import run
     args = run.parse_args(["--only", "matmul 64x64x64 float64"])
     info = {"numpy_blas": {"internal_api": "openblas", "architecture": "Haswell"},
             "fastmlp_available_isas": ["generic", "avx2"]}
     results, note = run.numpy_with_coretype(args, info)
     assert results is None
     assert "no AVX-512" in note and "SkylakeX" in note and "Haswell" in note
+
+
+@pytest.mark.parametrize("command", [
+    [os.path.join(os.path.dirname(sys.executable), "fastmlp-bench")],  # the console script
+    [sys.executable, os.path.join(ROOT, "bench", "run.py")],           # the repository's wrapper
+], ids=["fastmlp-bench", "bench/run.py"])
+def test_every_entry_point_runs_the_packaged_runner(command, tmp_path):
+    assert shutil.which(command[0]), f"{command[0]} is not installed"
+    out = tmp_path / "out.json"
+    printed = subprocess.run([*command, "--only", "matmul 64x64x64 float64", "--seconds", "0.01",
+                              "--json", str(out), "--png", "", "--numpy-coretype", "none"],
+                             check=True, capture_output=True, text=True).stdout
+    assert "matmul" in printed and "vs NumPy" in printed
+    assert [r["id"] for r in json.load(open(out))["results"]] == ["matmul 64x64x64 float64"]
+    helps = {tuple(c): subprocess.run([*c, "--help"], check=True, capture_output=True,
+                                      text=True).stdout for c in (command, RUNNER)}
+    assert len(set(helps.values())) == 1, "the entry points have different options"

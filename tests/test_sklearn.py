@@ -290,7 +290,7 @@ def test_import_fastmlp_does_not_import_sklearn():
     # Without scikit-learn, fastmlp.sklearn says what is missing.
     code = ("import sys; sys.modules['sklearn'] = None\n"
             "try:\n    import fastmlp.sklearn\nexcept ImportError as e:\n"
-            "    assert 'requires scikit-learn' in str(e), e\nelse:\n    raise SystemExit('no error')")
+            "    assert 'requires scikit-learn' in str(e) and 'fastmlp[sklearn]' in str(e), e\nelse:\n    raise SystemExit('no error')")
     subprocess.run([sys.executable, "-c", code], check=True)
 
 

@@ -27,7 +27,7 @@ from fastmlp.early_stopping import EarlyStopping  # noqa: E402
 from fastmlp.io import load  # noqa: E402
 from fastmlp.model import ACTIVATIONS, MLP, Dense  # noqa: E402
 
-__version__ = "0.1.0"
+from fastmlp._version import __version__  # noqa: E402
 
 __all__ = [
     "ACTIVATIONS",

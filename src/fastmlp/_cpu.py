@@ -1,5 +1,6 @@
 """What fastmlp runs on: the CPU, its caches, the kernels and blocking picked for it."""
 import platform
+from typing import Any, Dict
 
 from fastmlp import _core
 
@@ -12,7 +13,7 @@ def _cpu_name(desc):
     return brand
 
 
-def cpu_info():
+def cpu_info() -> Dict[str, Any]:
     """Describe the machine and the kernels in use.
 
     Returns

@@ -14,7 +14,8 @@ class EarlyStopping:
     ``fit(early_stopping=5)`` means ``EarlyStopping(patience=5)``.
     """
 
-    def __init__(self, patience=5, min_delta=0.0, restore_best_weights=True):
+    def __init__(self, patience: int = 5, min_delta: float = 0.0,
+                 restore_best_weights: bool = True) -> None:
         self.patience = check_int(patience, "patience", 0)
         self.min_delta = check_number(min_delta, "min_delta", 0.0)
         self.restore_best_weights = bool(restore_best_weights)

@@ -6,8 +6,15 @@ torch: for a (out_features, in_features) weight, fan_in = in_features and
 fan_out = out_features (times the receptive field size for >2-D arrays).
 """
 import math
+from typing import Any, Optional, Union
 
 import numpy as np
+from numpy.typing import NDArray
+
+# The public signatures' types: the array filled in place (and returned), and the
+# random source (a Generator, a seed, or None for fresh entropy).
+Array = NDArray[Any]
+Rng = Union[np.random.Generator, int, None]
 
 __all__ = ["calculate_gain", "uniform", "normal", "constant", "zeros", "ones",
            "xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal",
@@ -17,7 +24,7 @@ _LINEAR = ("linear", "identity", "conv1d", "conv2d", "conv3d", "conv_transpose1d
            "conv_transpose2d", "conv_transpose3d")
 
 
-def calculate_gain(nonlinearity, param=None):
+def calculate_gain(nonlinearity: str, param: Optional[float] = None) -> float:
     """The recommended gain for a nonlinearity, as torch.nn.init.calculate_gain."""
     if nonlinearity in _LINEAR or nonlinearity == "sigmoid":
         return 1.0
@@ -70,35 +77,35 @@ def _fill(array, draw):
     return array
 
 
-def uniform(array, a=0.0, b=1.0, rng=None):
+def uniform(array: Array, a: float = 0.0, b: float = 1.0, rng: Rng = None) -> Array:
     """Fill with U(a, b), as torch.nn.init.uniform_."""
     gen = _rng(rng)
     return _fill(array, lambda n: gen.uniform(a, b, size=n))
 
 
-def normal(array, mean=0.0, std=1.0, rng=None):
+def normal(array: Array, mean: float = 0.0, std: float = 1.0, rng: Rng = None) -> Array:
     """Fill with N(mean, std^2), as torch.nn.init.normal_."""
     gen = _rng(rng)
     return _fill(array, lambda n: gen.normal(mean, std, size=n))
 
 
-def constant(array, val):
+def constant(array: Array, val: float) -> Array:
     """Fill with val, as torch.nn.init.constant_."""
     array[...] = val
     return array
 
 
-def zeros(array):
+def zeros(array: Array) -> Array:
     """Fill with 0, as torch.nn.init.zeros_."""
     return constant(array, 0.0)
 
 
-def ones(array):
+def ones(array: Array) -> Array:
     """Fill with 1, as torch.nn.init.ones_."""
     return constant(array, 1.0)
 
 
-def xavier_uniform(array, gain=1.0, rng=None):
+def xavier_uniform(array: Array, gain: float = 1.0, rng: Rng = None) -> Array:
     """Glorot uniform, as torch.nn.init.xavier_uniform_: U(-a, a) with
     a = gain * sqrt(6 / (fan_in + fan_out))."""
     fan_in, fan_out = _fans(array)
@@ -106,13 +113,14 @@ def xavier_uniform(array, gain=1.0, rng=None):
     return uniform(array, -a, a, rng)
 
 
-def xavier_normal(array, gain=1.0, rng=None):
+def xavier_normal(array: Array, gain: float = 1.0, rng: Rng = None) -> Array:
     """Glorot normal, as torch.nn.init.xavier_normal_: std = gain * sqrt(2 / (fan_in + fan_out))."""
     fan_in, fan_out = _fans(array)
     return normal(array, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), rng)
 
 
-def kaiming_uniform(array, a=0.0, mode="fan_in", nonlinearity="leaky_relu", rng=None):
+def kaiming_uniform(array: Array, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
+                    rng: Rng = None) -> Array:
     """He uniform, as torch.nn.init.kaiming_uniform_: U(-b, b) with
     b = gain * sqrt(3 / fan), gain = calculate_gain(nonlinearity, a).
 
@@ -123,13 +131,14 @@ def kaiming_uniform(array, a=0.0, mode="fan_in", nonlinearity="leaky_relu", rng=
     return uniform(array, -bound, bound, rng)
 
 
-def kaiming_normal(array, a=0.0, mode="fan_in", nonlinearity="leaky_relu", rng=None):
+def kaiming_normal(array: Array, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
+                   rng: Rng = None) -> Array:
     """He normal, as torch.nn.init.kaiming_normal_: std = gain / sqrt(fan)."""
     gain = calculate_gain(nonlinearity, a)
     return normal(array, 0.0, gain / math.sqrt(_fan(array, mode)), rng)
 
 
-def orthogonal(array, gain=1.0, rng=None):
+def orthogonal(array: Array, gain: float = 1.0, rng: Rng = None) -> Array:
     """A (semi-)orthogonal matrix times gain, as torch.nn.init.orthogonal_: the Q of a
     QR decomposition of a normal matrix, signs fixed by R's diagonal."""
     if array.ndim < 2:
@@ -147,7 +156,7 @@ def orthogonal(array, gain=1.0, rng=None):
     return array
 
 
-def linear_bias(bias, fan_in, rng=None):
+def linear_bias(bias: Array, fan_in: int, rng: Rng = None) -> Array:
     """torch.nn.Linear's bias initialisation: U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
     bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
     return uniform(bias, -bound, bound, rng)

@@ -6,6 +6,8 @@ The metadata says ``"format": "fastmlp.MLP"`` and holds the constructor argument
 ``model.to_torch().state_dict()``. The format itself is fastmlp._safetensors.
 """
 import math
+import os
+from typing import Union
 
 from fastmlp import _safetensors
 from fastmlp._safetensors import short
@@ -19,12 +21,12 @@ __all__ = ["save", "load"]
 _CONFIG_BYTES_PER_LAYER = 64
 
 
-def save(model, path):
+def save(model: MLP, path: Union[str, os.PathLike]) -> None:
     """Write `model` to `path` atomically (see MLP.save)."""
     model.save(path)
 
 
-def load(path):
+def load(path: Union[str, os.PathLike]) -> MLP:
     """Read a model written by ``MLP.save``.
 
     Raises ValueError, naming the path, for a file that is truncated, garbled, not a

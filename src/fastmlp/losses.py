@@ -20,7 +20,10 @@ weights and as scikit-learn 1.9's MLP does per minibatch
 then gradients divided by ``sw_sum = sample_weight.sum()``). Unit weights give
 exactly the unweighted loss, and an integer weight k counts its row k times.
 """
+from typing import Any, Optional
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from fastmlp import _core
 from fastmlp._checks import as_float_array, check_choice, check_sample_weight, instance_or_named
@@ -33,18 +36,20 @@ class Loss:
 
     name = None
 
-    def __init__(self, reduction="mean"):
+    def __init__(self, reduction: str = "mean") -> None:
         self.reduction = check_choice(reduction, "reduction", ("mean", "sum"))
 
     def __repr__(self):
         return f"{type(self).__name__}(reduction={self.reduction!r})"
 
-    def __call__(self, input, target, sample_weight=None):
+    def __call__(self, input: ArrayLike, target: ArrayLike,
+                 sample_weight: Optional[ArrayLike] = None) -> float:
         """The loss of ``input`` (batch, n_outputs) against ``target``, a float;
         ``sample_weight`` (batch,) weights the rows (see the module docstring)."""
         return self.forward_backward(input, target, sample_weight)[0]
 
-    def gradient(self, input, target, sample_weight=None):
+    def gradient(self, input: ArrayLike, target: ArrayLike,
+                 sample_weight: Optional[ArrayLike] = None) -> NDArray[Any]:
         """d loss / d input, an array of the shape of ``input``."""
         return self.forward_backward(input, target, sample_weight)[1]
 

@@ -1,10 +1,15 @@
 """The multilayer perceptron: its layers, inference, gradients and training."""
+from __future__ import annotations
+
 import json
 import math
+import os
 import secrets
 import time
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from fastmlp import _core, _safetensors, init as _init, losses as _losses, optim as _optim
 from fastmlp import sparse as _sparse
@@ -22,6 +27,10 @@ FILE_FORMAT = "fastmlp.MLP"
 # Offset that keeps the dropout masks of train_step calls apart from those of fit epochs.
 _STEP_STREAM = 1 << 63
 
+# The public signatures' types (Python 3.9: typing's generics, not the | syntax).
+Array = NDArray[Any]   # float32 or float64, as the model's dtype
+Gradients = List[Tuple[Array, Optional[Array]]]
+
 
 class Dense:
     """One layer ``y = activation(x @ weight.T + bias)`` of an MLP, as torch.nn.Linear.
@@ -31,35 +40,35 @@ class Dense:
     ``layer.weight[...] = w``) copies the values in; the next call uses them.
     """
 
-    def __init__(self, weight, bias, activation):
+    def __init__(self, weight: Array, bias: Optional[Array], activation: str) -> None:
         self._weight = weight
         self._bias = bias
         self.activation = activation
 
     @property
-    def weight(self):
+    def weight(self) -> Array:
         return self._weight
 
     @weight.setter
-    def weight(self, value):
+    def weight(self, value: ArrayLike) -> None:
         _assign(self._weight, value, "weight")
 
     @property
-    def bias(self):
+    def bias(self) -> Optional[Array]:
         return self._bias
 
     @bias.setter
-    def bias(self, value):
+    def bias(self, value: ArrayLike) -> None:
         if self._bias is None:
             raise ValueError("this layer has no bias (the MLP was built with bias=False)")
         _assign(self._bias, value, "bias")
 
     @property
-    def in_features(self):
+    def in_features(self) -> int:
         return self._weight.shape[1]
 
     @property
-    def out_features(self):
+    def out_features(self) -> int:
         return self._weight.shape[0]
 
     def __repr__(self):
@@ -108,9 +117,11 @@ class MLP:
     history_ : dict, the history of the last fit.
     """
 
-    def __init__(self, layer_sizes, activation="relu", output_activation="identity", bias=True,
-                 init="kaiming_uniform", dropout=0.0, dtype="float32", seed=None,
-                 negative_slope=0.01):
+    def __init__(self, layer_sizes: Sequence[int], activation: Union[str, Sequence[str]] = "relu",
+                 output_activation: str = "identity", bias: bool = True,
+                 init: Union[str, Callable[[Array, np.random.Generator], object]] = "kaiming_uniform",
+                 dropout: float = 0.0, dtype: DTypeLike = "float32", seed: Optional[int] = None,
+                 negative_slope: float = 0.01) -> None:
         sizes = list(layer_sizes) if not isinstance(layer_sizes, (str, bytes)) else None
         if not sizes or len(sizes) < 2:
             raise ValueError(f"layer_sizes must list at least 2 sizes (inputs, outputs), got {layer_sizes!r}")
@@ -174,43 +185,43 @@ class MLP:
     # ---- settings the engine was built with ------------------------------------------
 
     @property
-    def layers(self):
+    def layers(self) -> List[Dense]:
         """The layers (a tuple of Dense: their arrays are trained in place; the
         architecture is fixed, build a new MLP to change it)."""
         return self._layers
 
     @property
-    def dropout(self):
+    def dropout(self) -> float:
         """Inverted dropout on hidden-layer outputs in [0, 1); settable (the next
         training step uses the new value)."""
         return self._dropout
 
     @dropout.setter
-    def dropout(self, value):
+    def dropout(self, value: float) -> None:
         self._dropout = check_number(value, "dropout", 0.0, 1.0, open_max=True)
         self._engine = self._make_engine()
 
     @property
-    def negative_slope(self):
+    def negative_slope(self) -> float:
         """leaky_relu's slope for negative inputs; settable."""
         return self._negative_slope
 
     @negative_slope.setter
-    def negative_slope(self, value):
+    def negative_slope(self, value: float) -> None:
         self._negative_slope = check_slope(value, "negative_slope", self.dtype)
         self._engine = self._make_engine()
 
     # ---- introspection -------------------------------------------------------------
 
     @property
-    def n_features(self):
+    def n_features(self) -> int:
         return self.layer_sizes[0]
 
     @property
-    def n_outputs(self):
+    def n_outputs(self) -> int:
         return self.layer_sizes[-1]
 
-    def parameters(self):
+    def parameters(self) -> List[Array]:
         """The parameter arrays, in the order weight0, bias0, weight1, ... (trained in place)."""
         params = []
         for layer in self.layers:
@@ -219,7 +230,7 @@ class MLP:
                 params.append(layer.bias)
         return params
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         """The constructor arguments that rebuild this architecture (without weights)."""
         return {"layer_sizes": list(self.layer_sizes), "activation": list(self._activations[:-1]),
                 "output_activation": self.output_activation, "bias": self.bias,
@@ -232,7 +243,7 @@ class MLP:
 
     # ---- inference -------------------------------------------------------------------
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> Array:
         """The network output without dropout.
 
         X : array, shape (n_samples, n_features), or (n_features,) for one sample; or
@@ -246,7 +257,8 @@ class MLP:
         out = self._engine.predict(check_features(X, "X", self.n_features))
         return out[0] if X.ndim == 1 else out
 
-    def evaluate(self, X, y, loss="mse", sample_weight=None):
+    def evaluate(self, X: ArrayLike, y: ArrayLike, loss: Union[str, _losses.Loss] = "mse",
+                 sample_weight: Optional[ArrayLike] = None) -> float:
         """The loss (with its reduction) of the network on (X, y), without dropout.
 
         sample_weight : array (n_samples,) of weights >= 0, optional; "mean" is then
@@ -259,7 +271,8 @@ class MLP:
 
     # ---- gradients and single steps --------------------------------------------------
 
-    def loss_and_grads(self, X, y, loss="mse", sample_weight=None):
+    def loss_and_grads(self, X: ArrayLike, y: ArrayLike, loss: Union[str, _losses.Loss] = "mse",
+                       sample_weight: Optional[ArrayLike] = None) -> Tuple[float, Gradients]:
         """The loss on one batch and its gradients, without dropout or update.
 
         sample_weight : array (n_samples,) of weights >= 0, optional (fastmlp.losses
@@ -274,7 +287,9 @@ class MLP:
         value, grads = self._engine.loss_and_grads(X, y, loss.name, loss.reduction, w)
         return value, self._per_layer(grads)
 
-    def train_step(self, X, y, loss="mse", optimizer="adam", sample_weight=None):
+    def train_step(self, X: ArrayLike, y: ArrayLike, loss: Union[str, _losses.Loss] = "mse",
+                   optimizer: Union[str, _optim.Optimizer] = "adam",
+                   sample_weight: Optional[ArrayLike] = None) -> float:
         """One optimizer step on the batch (X, y) (forward with dropout, loss, backward,
         update), with optional per-sample weights (n_samples,). An optimizer given by
         name is created once and kept by the model for later train_step calls.
@@ -298,8 +313,12 @@ class MLP:
 
     # ---- training --------------------------------------------------------------------
 
-    def fit(self, X, y, loss="mse", optimizer="adam", epochs=10, batch_size=32, shuffle=True,
-            validation_data=None, early_stopping=None, verbose=True, sample_weight=None):
+    def fit(self, X: ArrayLike, y: ArrayLike, loss: Union[str, _losses.Loss] = "mse",
+            optimizer: Union[str, _optim.Optimizer] = "adam", epochs: int = 10,
+            batch_size: int = 32, shuffle: bool = True,
+            validation_data: Optional[Tuple[ArrayLike, ...]] = None,
+            early_stopping: Union[int, EarlyStopping, None] = None, verbose: bool = True,
+            sample_weight: Optional[ArrayLike] = None) -> Dict[str, List[float]]:
         """Train on (X, y) in minibatches; each epoch runs in one C++ call.
 
         Parameters
@@ -427,7 +446,7 @@ class MLP:
 
     # ---- persistence and interoperability ---------------------------------------------
 
-    def save(self, path):
+    def save(self, path: Union[str, os.PathLike]) -> None:
         """Write architecture and weights to a safetensors file (``fastmlp.load`` reads it).
 
         Atomic: a temporary file next to the file it replaces, renamed over it once
@@ -438,7 +457,7 @@ class MLP:
         tensors = {name: getattr(self.layers[i], kind) for (i, kind), name in state_dict_names(self).items()}
         _safetensors.write(path, tensors, {"format": FILE_FORMAT, "fastmlp_config": json.dumps(self.get_config())})
 
-    def to_onnx(self, path):
+    def to_onnx(self, path: Union[str, os.PathLike]) -> None:
         """Write the network to `path` as an ONNX graph (opset 17), for onnxruntime and
         other runtimes; needs ``pip install 'fastmlp[onnx]'``.
 
@@ -453,13 +472,14 @@ class MLP:
         from fastmlp.onnx import export_model
         export_model(self, path)
 
-    def to_torch(self):
+    def to_torch(self) -> Any:
         """An equivalent torch.nn.Sequential (Linear, activation, [Dropout], ...)."""
         from fastmlp._torch import to_torch
         return to_torch(self)
 
     @classmethod
-    def from_torch(cls, module, dtype=None, seed=None):
+    def from_torch(cls, module: Any, dtype: Optional[DTypeLike] = None,
+                   seed: Optional[int] = None) -> MLP:
         """An MLP with the architecture and weights of a torch.nn.Sequential of Linear
         and activation modules (Dropout modules set ``dropout``)."""
         from fastmlp._torch import from_torch

@@ -17,6 +17,8 @@ n_outputs for mse/bce). That is scikit-learn's ``alpha``, whose minibatch object
 ``(sum_i w_i l_i + alpha/2 ||W||^2) / sum_i w_i``; the default (False) adds them to
 the reduced gradient unscaled, as torch.optim. ``step()`` has no loss: it never scales.
 """
+from typing import Tuple
+
 import numpy as np
 
 from fastmlp import _core
@@ -33,7 +35,8 @@ class Optimizer:
     state_names = ()
     penalty_in_loss = False  # class default: optimizers pickled before the option load
 
-    def __init__(self, lr, weight_decay=0.0, l1=0.0, decay_bias=True, penalty_in_loss=False):
+    def __init__(self, lr: float, weight_decay: float = 0.0, l1: float = 0.0, decay_bias: bool = True,
+                 penalty_in_loss: bool = False) -> None:
         self.lr = check_number(lr, "lr", 0.0)
         self.weight_decay = check_number(weight_decay, "weight_decay", 0.0)
         self.l1 = check_number(l1, "l1", 0.0)
@@ -41,7 +44,7 @@ class Optimizer:
         self.penalty_in_loss = bool(penalty_in_loss)
         self.reset()
 
-    def reset(self):
+    def reset(self) -> None:
         """Forget the state: the next update is a first step."""
         self.steps = 0
         self.state = []
@@ -100,8 +103,9 @@ class SGD(Optimizer):
     kind = "sgd"
     state_names = ("momentum_buffer",)
 
-    def __init__(self, lr=1e-3, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0, l1=0.0,
-                 decay_bias=True, penalty_in_loss=False):
+    def __init__(self, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
+                 nesterov: bool = False, weight_decay: float = 0.0, l1: float = 0.0,
+                 decay_bias: bool = True, penalty_in_loss: bool = False) -> None:
         self.momentum = check_number(momentum, "momentum", 0.0)
         self.dampening = check_number(dampening, "dampening")
         self.nesterov = bool(nesterov)
@@ -135,8 +139,9 @@ class Adam(Optimizer):
     state_names = ("exp_avg", "exp_avg_sq")
     eps_hat = False  # class default: optimizers pickled before the option load
 
-    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, l1=0.0,
-                 decay_bias=True, eps_hat=False, penalty_in_loss=False):
+    def __init__(self, lr: float = 1e-3, betas: Tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, l1: float = 0.0, decay_bias: bool = True,
+                 eps_hat: bool = False, penalty_in_loss: bool = False) -> None:
         if len(betas) != 2:
             raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
         self.betas = (check_number(betas[0], "betas[0]", 0.0, 1.0, open_max=True),
@@ -161,8 +166,9 @@ class AdamW(Adam):
 
     kind = "adamw"
 
-    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, l1=0.0,
-                 decay_bias=True, eps_hat=False, penalty_in_loss=False):
+    def __init__(self, lr: float = 1e-3, betas: Tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2, l1: float = 0.0, decay_bias: bool = True,
+                 eps_hat: bool = False, penalty_in_loss: bool = False) -> None:
         super().__init__(lr, betas, eps, weight_decay, l1, decay_bias, eps_hat, penalty_in_loss)
 
 
@@ -178,8 +184,9 @@ class RMSprop(Optimizer):
     kind = "rmsprop"
     state_names = ("square_avg", "momentum_buffer", "grad_avg")
 
-    def __init__(self, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
-                 centered=False, l1=0.0, decay_bias=True, penalty_in_loss=False):
+    def __init__(self, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False,
+                 l1: float = 0.0, decay_bias: bool = True, penalty_in_loss: bool = False) -> None:
         self.alpha = check_number(alpha, "alpha", 0.0)
         self.eps = check_number(eps, "eps", 0.0)
         self.momentum = check_number(momentum, "momentum", 0.0)

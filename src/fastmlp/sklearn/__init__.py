@@ -7,15 +7,16 @@ logic, and expose the same fitted attributes. With the stochastic solvers (sgd, 
 each epoch runs in one call of fastmlp's engine; with lbfgs, each evaluation of the
 full-batch loss and gradient that scipy's L-BFGS-B asks for.
 
-scikit-learn is an optional dependency of fastmlp: ``import fastmlp`` never imports
-it, and importing this module without it raises an ImportError that says so.
+scikit-learn (1.7 or later: the ``sklearn`` extra, ``pip install "fastmlp[sklearn]"``)
+is an optional dependency of fastmlp: ``import fastmlp`` never imports it, and
+importing this module without it raises an ImportError that says so.
 """
 try:
     import sklearn  # noqa: F401
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
     raise ImportError(
         "fastmlp.sklearn requires scikit-learn, which is not installed: "
-        "pip install scikit-learn (or pip install 'fastmlp[test]')") from exc
+        "pip install 'fastmlp[sklearn]'") from exc
 
 from fastmlp.sklearn._classifier import MLPClassifier
 from fastmlp.sklearn._regressor import MLPRegressor

@@ -9,7 +9,7 @@ import math
 import fastmlp
 import numpy as np
 
-from bench.optional import Unavailable, require_torch
+from fastmlp.bench.optional import Unavailable, require_torch
 
 
 def random_array(rng, shape, dtype, scale=1.0):

@@ -8,7 +8,7 @@ import numpy as np
 from fastmlp._cpu import format_blocking, format_caches
 from threadpoolctl import threadpool_info
 
-from bench.optional import torch_module
+from fastmlp.bench.optional import torch_module
 
 # Environment variables that change how the libraries' threads behave or which kernels they pick.
 RELEVANT_ENV = ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "OPENBLAS_NUM_THREADS",

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import fastmlp
 import numpy as np
 
-from bench.optional import require_torch
+from fastmlp.bench.optional import require_torch
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@ import json
 import math
 import os
 
-from bench.suite import ratio
+from fastmlp.bench.suite import ratio
 
 RATIO_NOTE = ("ratios = other library's time / fastmlp's time: > 1 means fastmlp is faster; "
               "best of alternating blocks; GFLOP/s and % of peak are fastmlp's "

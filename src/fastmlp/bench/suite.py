@@ -2,11 +2,11 @@
 alternating blocks with the same thread count and the same inputs."""
 import fastmlp
 
-from bench import cases as case_defs
-from bench.machine import peak_gflops
-from bench.optional import Unavailable
-from bench.threads import use_isa, use_threads
-from bench.timing import measure
+from fastmlp.bench import cases as case_defs
+from fastmlp.bench.machine import peak_gflops
+from fastmlp.bench.optional import Unavailable
+from fastmlp.bench.threads import use_isa, use_threads
+from fastmlp.bench.timing import measure
 
 
 def run_case(case, threads, seconds_per_side, libraries=case_defs.LIBRARIES):

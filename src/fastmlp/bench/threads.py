@@ -5,7 +5,7 @@ import contextlib
 import fastmlp
 from threadpoolctl import threadpool_limits
 
-from bench.optional import torch_module
+from fastmlp.bench.optional import torch_module
 
 
 @contextlib.contextmanager

@@ -1,6 +1,6 @@
 """Every workload of the suite, defined once.
 
-The runner (bench/run.py), the pytest-benchmark files (bench/test_*.py) and the
+The runner (fastmlp.bench.run), the pytest-benchmark files (bench/test_*.py) and the
 quick correctness checks (tests/test_bench_checks.py) all take their cases from
 here.  A case knows how to build its inputs, how each library performs it, the
 float64 reference its results are compared with, and its FLOP count.
@@ -11,9 +11,9 @@ from typing import Any, Callable, Mapping, Optional
 
 import numpy as np
 
-from bench import dense_ops as ops
-from bench import mlp_training as mlp
-from bench.optional import Unavailable, torch_module
+from fastmlp.bench import dense_ops as ops
+from fastmlp.bench import mlp_training as mlp
+from fastmlp.bench.optional import Unavailable, torch_module
 
 LIBRARIES = ("fastmlp", "numpy", "torch")
 SUBJECTS = ("microkernel", "matmul", "dense_forward", "dense_backward", "activations",
@@ -22,7 +22,7 @@ SUBJECTS = ("microkernel", "matmul", "dense_forward", "dense_backward", "activat
 
 @dataclass(frozen=True)
 class Case:
-    subject: str                     # one of SUBJECTS (one bench/test_<subject>.py each)
+    subject: str                     # one of SUBJECTS (one bench/test_<subject>.py each in the repository)
     workload: str                    # the row's label, e.g. "linear+relu fwd"
     shape: str                       # e.g. "4096x1024->1024"
     dtype: str
