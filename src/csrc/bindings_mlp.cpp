@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "fork_guard.hpp"
+#include "isa/dispatch.hpp"
 #include "loss.hpp"
 #include "mlp.hpp"
 #include "optim.hpp"
@@ -517,6 +518,8 @@ void register_mlp(py::module_& m) {
            py::arg("steps") = 0,
            "Returns an EpochResult. With allreduce (a callable summing a 1-d array in place "
            "over the processes), one process's part of a data-parallel epoch of steps steps.");
+  m.def("_inference_rows", [] { return tuning().inference_rows; },
+        "Rows per pass of predict: blocks aligned to it are scored as the whole array is.");
   m.def("_loss", &loss_py, py::arg("loss"), py::arg("reduction"), py::arg("input"), py::arg("target"),
         py::arg("sample_weight") = py::none(), "(reduced loss, gradient with respect to input).");
   m.def("_optimizer_step", &optimizer_step_py, py::arg("config"), py::arg("step"), py::arg("params"),

@@ -168,6 +168,10 @@ class MLP:
             if name in state:
                 state["_" + name] = state.pop(name)
         state["_layers"] = tuple(state["_layers"])
+        for layer in state["_layers"]:  # out-of-band pickle buffers (as Dask sends them) may
+            layer._weight = _trainable(layer._weight)  # be read-only or unaligned
+            if layer._bias is not None:
+                layer._bias = _trainable(layer._bias)
         self.__dict__.update(state)
         self._engine = self._make_engine()
 
@@ -526,6 +530,13 @@ class MLP:
         if "step" in self._activations:
             raise ValueError("activation 'step' has no gradient: a network with step layers "
                              "can predict but not be trained by backpropagation")
+
+
+def _trainable(a):
+    """a, or an aligned, writeable, C-contiguous copy of it that the engine can train in place."""
+    if a.flags.aligned and a.flags.writeable and a.flags.c_contiguous:
+        return a
+    return np.array(a, order="C")
 
 
 def _weight(X, sample_weight):
