@@ -127,6 +127,24 @@ def validation_and_early_stopping():
         assert np.array_equal(p, q)
 
 
+def one_rank():
+    """On one rank, fit(comm=) shuffles and drops out as fit without comm, and follows it
+    to rounding (the mean is taken after the backward pass instead of before); a comm
+    that is not an MPI communicator is a TypeError."""
+    X, y = data(500, "float32")
+    nets = [fastmlp.MLP([6, 32, 2], dropout=0.1, seed=4) for _ in range(2)]
+    for net, c in zip(nets, (comm, None)):
+        net.fit(X, y, epochs=3, batch_size=32, verbose=False, comm=c)
+    for p, q in zip(nets[0].parameters(), nets[1].parameters()):
+        np.testing.assert_allclose(p, q, rtol=1e-5, atol=1e-5)
+    try:
+        nets[0].fit(X, y, epochs=1, verbose=False, comm="COMM_WORLD")
+    except TypeError as e:
+        assert "comm must be an mpi4py.MPI.Comm" in str(e), str(e)
+    else:
+        raise AssertionError("a comm of the wrong type was accepted")
+
+
 def expect_error_everywhere(error, words, changes):
     """fit with changes[rank] (fit's arguments on that rank) raises error, with words in
     its message, on every rank."""

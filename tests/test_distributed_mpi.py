@@ -37,6 +37,10 @@ def test_scenario(ranks, name):
     scenario(ranks, name)
 
 
+def test_one_rank_follows_fit_without_comm():
+    scenario(1, "one_rank")
+
+
 def test_follows_fit_of_the_global_batch():
     scenario(2, "follows_fit")
 

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 import numpy as np
 
 # Mixes the rank into the seed of its shuffles and dropout masks (rank 0 keeps the
-# model's seed, so that one rank trains as one process does).
+# model's seed: a fit on one rank shuffles and drops as a fit without comm does).
 _RANK_SEED_STRIDE = 0x9E3779B97F4A7C15
 
 
