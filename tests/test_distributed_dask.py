@@ -45,6 +45,14 @@ def test_predict_rechunks_columns(client):
     assert np.array_equal(out, model.predict(X))
 
 
+def test_chunks_of_unknown_size(client):
+    X = np.random.default_rng(3).standard_normal((3000, 5))
+    model = fastmlp.MLP([5, 16, 2], dtype="float64", seed=0)
+    rows = dd.from_pandas(pd.DataFrame(X), npartitions=3).to_dask_array()  # chunks (nan, 5)
+    out = client.compute(predict(model, rows)).result()
+    np.testing.assert_allclose(out, model.predict(X), rtol=1e-12, atol=1e-12)
+
+
 def test_estimator_on_a_dataframe(client, digits):
     Xtr, Xte, ytr, yte = digits
     with warnings.catch_warnings():

@@ -6,6 +6,8 @@ key that every block's task depends on, so a distributed scheduler ships it to e
 worker once (and keeps it there while that worker has blocks to score), not with every
 chunk.
 """
+import math
+
 import numpy as np
 
 try:
@@ -77,8 +79,8 @@ def _aligned_rows(chunks):
     bit. Chunks already aligned are kept; others become the nearest multiple."""
     from fastmlp import _core
     rows = _core._inference_rows()
-    if all(c % rows == 0 for c in chunks[:-1]):
-        return chunks
+    if any(math.isnan(c) for c in chunks) or all(c % rows == 0 for c in chunks[:-1]):
+        return chunks  # aligned already, or of unknown sizes (then scored as they are)
     return max(rows, round(float(np.median(chunks)) / rows) * rows)
 
 
