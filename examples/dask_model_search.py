@@ -8,7 +8,6 @@ import warnings
 
 import distributed
 import joblib
-import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.model_selection import GridSearchCV
 
