@@ -5,6 +5,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "fork_guard.hpp"
+#include "isa/dispatch.hpp"
 #include "loss.hpp"
 #include "mlp.hpp"
 #include "optim.hpp"
@@ -102,6 +104,7 @@ py::array_t<double> to_array(const std::vector<double>& v) {
 struct EpochReport {
   EpochResult result;
   int64_t step = 0;
+  double allreduce_seconds = 0;  // of a data-parallel epoch: time in the step all-reduces
   py::object interruption = py::none();
 };
 
@@ -122,6 +125,26 @@ class SignalPoll {
  private:
   py::object interruption_ = py::none();
 };
+
+// A data-parallel epoch's all-reduce (step_allreduce.hpp) as Python supplies it:
+// sum(buffer) receives a NumPy view (no copy) of the step's buffer and sums it in place
+// over the processes, with the GIL reacquired; whatever it raises ends the epoch.
+// fastmlp.distributed passes functools.partial(comm.Allreduce, MPI.IN_PLACE): C code
+// only, so that no Python signal handler can run (and raise KeyboardInterrupt on one
+// process) between the all-reduce and the step's update. *seconds accumulates its time.
+template <class T>
+StepAllreduce<T> python_allreduce(const py::object& sum, int64_t steps, double* seconds) {
+  StepAllreduce<T> allreduce;
+  allreduce.steps = steps;
+  allreduce.sum = [sum, seconds](T* buffer, int64_t count) {
+    py::gil_scoped_acquire gil;
+    const auto t0 = std::chrono::steady_clock::now();
+    const py::capsule borrowed(buffer, [](void*) {});  // the engine owns the memory
+    sum(py::array_t<T>({count}, {py::ssize_t(sizeof(T))}, buffer, borrowed));
+    *seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
+  return allreduce;
+}
 
 // Optimizer state arrays for params (each list item: one array per state slot).
 template <class T>
@@ -325,10 +348,12 @@ class PyMLP {
   EpochReport train_epoch(const py::object& x_obj, const py::object& y_obj, const std::string& loss,
                         const std::string& reduction, const OptimConfig& optimizer,
                         const py::list& state, int64_t step, int64_t batch_size, bool shuffle,
-                        uint64_t seed, uint64_t epoch, const py::object& w_obj) {
+                        uint64_t seed, uint64_t epoch, const py::object& w_obj,
+                        const py::object& allreduce_obj, int64_t steps) {
     require_writeable();
     const LossSpec spec = loss_spec(loss, reduction);
     if (batch_size < 1) throw py::value_error("batch_size must be >= 1");
+    const bool parallel = !allreduce_obj.is_none();
     return dispatch([&](auto& net, auto tag) -> EpochReport {
       using T = decltype(tag);
       const XArg<T> x = input(x_obj, net, true);
@@ -343,9 +368,13 @@ class PyMLP {
       const bool main_thread = threading.attr("current_thread")().is(threading.attr("main_thread")());
       const std::function<bool()> interrupt =
           main_thread ? std::function<bool()>(std::ref(poll)) : std::function<bool()>();
+      if (parallel && steps < (n + batch_size - 1) / batch_size)
+        throw py::value_error("steps (" + std::to_string(steps) + ") must cover the " +
+                              std::to_string((n + batch_size - 1) / batch_size) + " batches of X");
+      const StepAllreduce<T> allreduce = python_allreduce<T>(allreduce_obj, steps, &report.allreduce_seconds);
       locked([&] {
         report.result = net.train_epoch(spec, opt, n, x.view, t, batch_size, shuffle, RandomKey{seed, epoch},
-                                        interrupt);
+                                        interrupt, parallel ? &allreduce : nullptr);
       });
       report.step = opt.step;
       report.interruption = poll.interruption();
@@ -474,6 +503,10 @@ void register_mlp(py::module_& m) {
                              "(n_batches,) and its weight (0: skipped, no sample)")
       .def_property_readonly("batch_penalty", [](const EpochReport& e) { return to_array(e.result.batch_penalty); },
                              "(n_batches,) its reduced penalty (penalty_in_loss), else 0")
+      .def_property_readonly("peer_stopped", [](const EpochReport& e) { return e.result.peer_stopped; },
+                             "True: another process stopped this data-parallel epoch")
+      .def_readonly("allreduce_seconds", &EpochReport::allreduce_seconds,
+                    "a data-parallel epoch's time in its step all-reduces (0 otherwise)")
       .def_readonly("step", &EpochReport::step, "the optimizer's step count after the epoch")
       .def_readonly("interruption", &EpochReport::interruption,
                     "the exception a signal handler raised (KeyboardInterrupt), which stopped "
@@ -495,8 +528,12 @@ void register_mlp(py::module_& m) {
       .def("train_epoch", &PyMLP::train_epoch, py::arg("X"), py::arg("y"), py::arg("loss"),
            py::arg("reduction"), py::arg("optimizer"), py::arg("state"), py::arg("step"),
            py::arg("batch_size"), py::arg("shuffle"), py::arg("seed"), py::arg("epoch"),
-           py::arg("sample_weight") = py::none(),
-           "Returns an EpochResult.");
+           py::arg("sample_weight") = py::none(), py::arg("allreduce") = py::none(),
+           py::arg("steps") = 0,
+           "Returns an EpochResult. With allreduce (a callable summing a 1-d array in place "
+           "over the processes), one process's part of a data-parallel epoch of steps steps.");
+  m.def("_inference_rows", [] { return tuning().inference_rows; },
+        "Rows per pass of predict: blocks aligned to it are scored as the whole array is.");
   m.def("_loss", &loss_py, py::arg("loss"), py::arg("reduction"), py::arg("input"), py::arg("target"),
         py::arg("sample_weight") = py::none(), "(reduced loss, gradient with respect to input).");
   m.def("_optimizer_step", &optimizer_step_py, py::arg("config"), py::arg("step"), py::arg("params"),

@@ -132,13 +132,18 @@ void Mlp<T>::reserve(int64_t m, bool training) {
     for (const LayerRef<T>& L : layers_) {
       for (const int64_t size : {L.out * L.in, L.bias ? L.out : int64_t(0)}) {
         if (size == 0) continue;
-        param_grads_[i] = training ? take(size) : nullptr;
-        half_grads_[i] = training ? take(size) : nullptr;
         param_sizes_[i++] = size;
       }
     }
+    // The gradients, then the step tail, in one span: a data-parallel step sums it with
+    // one all-reduce (step_allreduce.hpp).
+    for (int64_t p = 0; p < n_params_; ++p) param_grads_[p] = training ? take(param_sizes_[p]) : nullptr;
+    step_tail_ = training ? take(tail_size) : nullptr;
+    for (int64_t p = 0; p < n_params_; ++p) half_grads_[p] = training ? take(param_sizes_[p]) : nullptr;
     if (pass == 0) base = arena_.get<T>(used);
   }
+  if (training)  // the padding between gradients is summed too: zeros, not garbage
+    std::fill(param_grads_[0], step_tail_ + tail_size, T(0));
   batch_labels_.resize(m);
   capacity_rows_ = m;
   capacity_training_ = training;
@@ -364,7 +369,8 @@ double Mlp<T>::train_step(const LossSpec& loss, OptimState<T>& opt, int64_t m, I
 template <class T>
 EpochResult Mlp<T>::train_epoch(const LossSpec& loss, OptimState<T>& opt, int64_t n, Input<T> x,
                                 Targets<T> target, int64_t batch_size, bool shuffle,
-                                RandomKey key, const std::function<bool()>& interrupt) {
+                                RandomKey key, const std::function<bool()>& interrupt,
+                                const StepAllreduce<T>* allreduce) {
   // Asked between minibatches, every tuning().interrupt_poll_madds forward multiply-adds.
   const int64_t poll_madds = tuning().interrupt_poll_madds;
   int64_t madds_since_poll = 0;
@@ -379,15 +385,18 @@ EpochResult Mlp<T>::train_epoch(const LossSpec& loss, OptimState<T>& opt, int64_
     for (int64_t i = n - 1; i > 0; --i) std::swap(order_[i], order_[rng.below(i, i + 1)]);
   }
   EpochResult result;
-  const int64_t n_batches = (n + batch_size - 1) / batch_size;
+  const int64_t n_batches = allreduce ? allreduce->steps : (n + batch_size - 1) / batch_size;
   result.batch_loss.reserve(n_batches);
   result.batch_weight.reserve(n_batches);
   result.batch_penalty.reserve(n_batches);
-  for (int64_t start = 0; start < n; start += batch_size) {
+  for (int64_t batch = 0; batch < n_batches; ++batch) {
+    const int64_t start = std::min(batch * batch_size, n);  // = n: a data-parallel shard ran out
     const int64_t m = std::min(batch_size, n - start);
+    bool stop = false;
     if (interrupt && madds_since_poll >= poll_madds) {
       madds_since_poll = 0;
-      if (interrupt()) {
+      stop = interrupt();
+      if (stop && !allreduce) {
         result.interrupted = true;
         break;
       }
@@ -408,15 +417,25 @@ EpochResult Mlp<T>::train_epoch(const LossSpec& loss, OptimState<T>& opt, int64_
       tb = Targets<T>{target.values ? batch_t_ : nullptr, target.labels ? batch_labels_.data() : nullptr,
                       target.weights ? batch_w_ : nullptr};
     }
-    if (target.weights && rows_weight(m, tb.weights) == 0) {  // no sample in this batch: skip it
+    const RandomKey* dropout_key = dropout_ > 0 ? &key : nullptr;
+    BatchLoss b{0.0, 0.0, 0.0};
+    if (allreduce) {
+      bool stopped = false;
+      b = allreduce_step(*allreduce, loss, m, xb, tb, dropout_key, start, stop, &stopped);
+      if (stopped) {
+        (stop ? result.interrupted : result.peer_stopped) = true;
+        break;
+      }
+    } else if (!target.weights || rows_weight(m, tb.weights) != 0) {
+      b = forward_backward(loss, m, xb, tb, dropout_key, start, param_grads_.data(), false);
+    }
+    if (b.weight == 0) {  // no sample in this batch: skip it
       result.batch_loss.push_back(0.0);
       result.batch_weight.push_back(0.0);
       result.batch_penalty.push_back(0.0);
       result.rows += m;
       continue;
     }
-    const BatchLoss b = forward_backward(loss, m, xb, tb, dropout_ > 0 ? &key : nullptr, start,
-                                         param_grads_.data(), false);
     if (!std::isfinite(b.sum)) {
       result.finite = false;
       break;

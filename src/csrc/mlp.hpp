@@ -11,6 +11,7 @@
 #include "optim.hpp"
 #include "sparse/csr.hpp"
 #include "sparse/csr_batch.hpp"
+#include "step_allreduce.hpp"
 
 namespace fastmlp {
 
@@ -61,6 +62,7 @@ struct EpochResult {
                         // or the epoch was interrupted)
   bool finite = true;
   bool interrupted = false;  // stopped early because the interrupt callback said so
+  bool peer_stopped = false;  // a data-parallel epoch that another process stopped
   // Per minibatch trained on: its reduced loss (as train_step returns it), its weight,
   // and, if the optimizer puts its penalty in the loss (penalty_in_loss), the reduced
   // penalty (weight_decay/2 ||p||^2 + l1 |p|_1 over the penalised parameters, before
@@ -116,9 +118,15 @@ class Mlp {
   // milliseconds of work (kInterruptPollMadds), asks interrupt (if given) whether to
   // stop, e.g. for a pending Ctrl-C; if it says so, stops there, after a completed
   // update (result.interrupted).
+  // With allreduce, the epoch is one process's part of a data-parallel epoch: it runs
+  // allreduce->steps steps, each summed over the processes (step_allreduce.hpp) before
+  // the same update on all of them; the loss, weight and batch_* it reports are those of
+  // the global batches, and a stop (error, interrupt) on any process stops all of them at
+  // the same step, before its update (the others report peer_stopped).
   EpochResult train_epoch(const LossSpec& loss, OptimState<T>& opt, int64_t n, Input<T> x,
                           Targets<T> target, int64_t batch_size, bool shuffle, RandomKey key,
-                          const std::function<bool()>& interrupt = {});
+                          const std::function<bool()>& interrupt = {},
+                          const StepAllreduce<T>* allreduce = nullptr);
 
  private:
   // Buffers for batches of up to m rows, carved from one allocation that only grows.
@@ -154,6 +162,14 @@ class Mlp {
   // Whether a training step on m rows runs as two halves (see mlp.cpp); a
   // matter of the shape only, so that results do not depend on the number of threads.
   bool halved_step(int64_t m) const;
+  // A data-parallel step (mlp_allreduce.cpp): this process's batch of m rows (m may be
+  // 0) summed over the processes; returns the global batch's loss, with the global
+  // gradient (reduced as loss.reduction says) in param_grads_. Sets *stopped and returns
+  // a zero BatchLoss if a process stops here (local_stop on this one); rethrows this
+  // process's error after the others have been told.
+  BatchLoss allreduce_step(const StepAllreduce<T>& allreduce, const LossSpec& loss, int64_t m,
+                           Input<T> x, Targets<T> target, const RandomKey* dropout_key,
+                           int64_t row0, bool local_stop, bool* stopped);
   // weight_decay/2 ||p||^2 + l1 |p|_1 over the parameters config penalises, in double.
   double penalty(const OptimConfig& config) const;
 
@@ -178,7 +194,8 @@ class Mlp {
   CsrBatch<T> batch_csr_;                       // or gathered CSR rows
   T* batch_t_ = nullptr;
   T* batch_w_ = nullptr;                        // and their sample weights
-  std::vector<T*> param_grads_;                 // training only
+  std::vector<T*> param_grads_;                 // training only, one contiguous span
+  T* step_tail_ = nullptr;                      // right after it: a StepTail (training only)
   std::vector<T*> half_grads_;                  // a halved step's second half (training only)
   std::vector<int64_t> param_sizes_;            // values per parameter array
   std::vector<int64_t> batch_labels_, order_;

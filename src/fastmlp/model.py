@@ -6,6 +6,7 @@ import math
 import os
 import secrets
 import time
+from contextlib import nullcontext
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -179,6 +180,10 @@ class MLP:
             if name in state:
                 state["_" + name] = state.pop(name)
         state["_layers"] = tuple(state["_layers"])
+        for layer in state["_layers"]:  # out-of-band pickle buffers (as Dask sends them) may
+            layer._weight = _trainable(layer._weight)  # be read-only or unaligned
+            if layer._bias is not None:
+                layer._bias = _trainable(layer._bias)
         self.__dict__.update(state)
         self._engine = self._make_engine()
 
@@ -318,7 +323,7 @@ class MLP:
             batch_size: int = 32, shuffle: bool = True,
             validation_data: Optional[Tuple[ArrayLike, ...]] = None,
             early_stopping: Union[int, EarlyStopping, None] = None, verbose: bool = True,
-            sample_weight: Optional[ArrayLike] = None) -> Dict[str, List[float]]:
+            sample_weight: Optional[ArrayLike] = None, comm: Any = None) -> Dict[str, List[float]]:
         """Train on (X, y) in minibatches; each epoch runs in one C++ call.
 
         Parameters
@@ -344,14 +349,27 @@ class MLP:
             sum_i w_i`` ("mean", as scikit-learn's MLP; see fastmlp.losses); integer
             weights train as repeated rows would in one batch. A minibatch whose
             weights are all zero holds no sample and is skipped (no update).
+        comm : mpi4py.MPI.Comm, optional
+            Data-parallel training: every rank of comm calls fit with the same model
+            (same seed) and settings and its own shard of the rows (and of
+            validation_data). Each step, the ranks' gradients are summed by one MPI
+            all-reduce and every rank applies the same update, so the global batch is
+            the ranks' minibatches together (batch_size rows each); an epoch runs as
+            many steps as the largest shard has minibatches (a shard that ran out
+            adds nothing). The history (training and validation loss over all ranks)
+            and early stopping are the same on every rank; after every epoch the ranks
+            check that their weights are equal. Bad or mismatched input on any rank,
+            or an error or interrupt on one rank during an epoch, raises on every
+            rank. Only rank 0 shows the progress bar. See fastmlp.distributed.
 
         Returns
         -------
         history : dict with lists ``loss`` (mean training loss of each epoch,
             weighted: sum_i w_i l_i over the epoch divided by the denominator of the
             epoch's total weight),
-            ``val_loss`` (with validation_data) and ``seconds``; also kept as
-            ``history_``.
+            ``val_loss`` (with validation_data) and ``seconds``, with comm also
+            ``allreduce_seconds`` (this rank's time in the step all-reduces); also
+            kept as ``history_``.
 
         Raises
         ------
@@ -359,23 +377,34 @@ class MLP:
             If the loss stops being finite; the weights are those of the last epoch
             whose loss was finite.
         """
-        loss = _losses.get(loss)
-        optimizer = _optim.get(optimizer)
-        epochs = check_int(epochs, "epochs", 0)
-        batch_size = check_int(batch_size, "batch_size", 1, maximum=float("inf"))
-        shuffle = check_bool(shuffle, "shuffle")
-        stopper = EarlyStopping.from_arg(early_stopping)
-        self._require_trainable()
-        X, y, w = self._data(X, y, loss, "X", "y", sample_weight)
-        validation = None
-        if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
-                raise ValueError("validation_data must be a pair (X_val, y_val) or a triple "
-                                 "(X_val, y_val, sample_weight_val)")
-            Xv, yv, wv = (*validation_data, None)[:3]
-            validation = self._data(Xv, yv, loss, "validation_data[0]", "validation_data[1]", wv,
-                                    "validation_data[2]")
-            val_denominator = loss.denominator(_weight(validation[0], validation[2]), self.n_outputs)
+        parallel = None
+        if comm is not None:
+            from fastmlp.distributed._mpi import DataParallel
+            parallel = DataParallel(comm)
+        inputs = (X, y, sample_weight, validation_data)
+        with nullcontext([]) if parallel is None else parallel.agreement(
+                "fit", lambda: self._parallel_description(inputs, loss, optimizer, epochs, batch_size,
+                                                          shuffle, stopper, X)) as shard_rows:
+            loss = _losses.get(loss)
+            optimizer = _optim.get(optimizer)
+            epochs = check_int(epochs, "epochs", 0)
+            batch_size = check_int(batch_size, "batch_size", 1, maximum=float("inf"))
+            shuffle = check_bool(shuffle, "shuffle")
+            stopper = EarlyStopping.from_arg(early_stopping)
+            self._require_trainable()
+            X, y, w = self._data(X, y, loss, "X", "y", sample_weight)
+            validation = None
+            if validation_data is not None:
+                if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+                    raise ValueError("validation_data must be a pair (X_val, y_val) or a triple "
+                                     "(X_val, y_val, sample_weight_val)")
+                Xv, yv, wv = (*validation_data, None)[:3]
+                validation = self._data(Xv, yv, loss, "validation_data[0]", "validation_data[1]", wv,
+                                        "validation_data[2]")
+                val_denominator = loss.denominator(_weight(validation[0], validation[2]), self.n_outputs)
+        if parallel is not None:
+            parallel.plan(shard_rows, batch_size)
+            verbose = verbose and parallel.rank == 0
 
         params = self.parameters()
         state = optimizer._bind(params)
@@ -384,6 +413,8 @@ class MLP:
         history = {"loss": [], "seconds": []}
         if validation is not None:
             history["val_loss"] = []
+        if parallel is not None:
+            history["allreduce_seconds"] = []
         if stopper is not None:
             stopper.start(params)
         bar = progress_bar(epochs) if verbose else None
@@ -393,7 +424,7 @@ class MLP:
                 keep[...] = a
             saved_steps = optimizer.steps
             t0 = time.perf_counter()
-            result = self._train_epoch(X, y, w, loss, optimizer, state, batch_size, shuffle)
+            result = self._train_epoch(X, y, w, loss, optimizer, state, batch_size, shuffle, parallel)
             seconds = time.perf_counter() - t0
             if not result.finite:
                 for keep, a in zip(saved, live):
@@ -410,8 +441,16 @@ class MLP:
             shown = {"loss": history["loss"][-1]}
             if validation is not None:
                 Xv, yv, wv = validation
-                history["val_loss"].append(self._engine.evaluate(Xv, yv, loss.name, wv)
-                                           / val_denominator)
+                val_sum = self._engine.evaluate(Xv, yv, loss.name, wv)
+            if parallel is not None:  # the validation loss of all shards; equal weights checked
+                history["allreduce_seconds"].append(result.allreduce_seconds)
+                global_val = parallel.after_epoch(params, None if validation is None else
+                                                  (val_sum, _weight(Xv, wv)))
+                if validation is not None:
+                    val_sum, val_denominator = global_val[0], loss.denominator(global_val[1],
+                                                                               self.n_outputs)
+            if validation is not None:
+                history["val_loss"].append(val_sum / val_denominator)
                 shown["val_loss"] = history["val_loss"][-1]
             if bar is not None:
                 bar.update(epoch, **shown, time=f"{seconds:.3g}s")
@@ -426,22 +465,34 @@ class MLP:
         self.history_ = history
         return history
 
-    def _train_epoch(self, X, y, sample_weight, loss, optimizer, state, batch_size, shuffle):
+    def _train_epoch(self, X, y, sample_weight, loss, optimizer, state, batch_size, shuffle,
+                     parallel=None):
         """One epoch on data already checked by _data (fit's loop, and the scikit-learn
         estimators' own epoch loop): one C++ call, the optimizer's step count updated.
+        With parallel (a fastmlp.distributed DataParallel), this rank's part of a
+        data-parallel epoch.
         Returns a fastmlp._core.EpochResult (loss_sum, weight, rows, finite, batch_loss,
         batch_weight, batch_penalty).
 
         A Ctrl-C during the epoch stops it between two minibatches within milliseconds:
         the parameters and the optimizer are those after the last completed step, and
         the KeyboardInterrupt is raised here."""
+        hooks = {}
+        seed = self.seed
+        if parallel is not None:
+            hooks = {"allreduce": parallel.allreduce, "steps": parallel.steps}
+            seed = parallel.seed(seed)
         result = self._engine.train_epoch(
             X, y, loss.name, loss.reduction, optimizer._settings(), state, optimizer.steps,
-            min(batch_size, len(X)), shuffle, self.seed, self._epochs_done, sample_weight)
+            min(batch_size, len(X)), shuffle, seed, self._epochs_done, sample_weight, **hooks)
         optimizer.steps = result.step
         self._epochs_done += 1
         if result.interruption is not None:
             raise result.interruption
+        if result.peer_stopped:
+            raise RuntimeError(f"fit: another rank stopped epoch {self._epochs_done} (it raised an "
+                               f"error or was interrupted, and reports it); the weights are those "
+                               f"after the last completed step, the same on every rank")
         return result
 
     # ---- persistence and interoperability ---------------------------------------------
@@ -506,6 +557,22 @@ class MLP:
                              f"features (expected (n_samples, {self.n_features}))")
         return X
 
+    def _parallel_description(self, inputs, loss, optimizer, epochs, batch_size, shuffle, stopper, X):
+        """What must be the same on every rank of a data-parallel fit (compared by
+        fastmlp.distributed), and this rank's number of rows."""
+        from fastmlp.distributed._mpi import describe_array, params_crc
+        X_raw, y_raw, w_raw, validation = inputs
+        same = {"the model (get_config())": self.get_config(),
+                "the initial weights (CRC-32; build the model with the same seed)":
+                    params_crc(self.parameters()),
+                "X (dtype, row shape)": describe_array(X_raw), "y (dtype, row shape)": describe_array(y_raw),
+                "sample_weight given": w_raw is not None, "validation_data given": validation is not None,
+                "loss": repr(loss), "optimizer": repr(optimizer), "epochs": epochs,
+                "batch_size": batch_size, "shuffle": shuffle,
+                "early_stopping": None if stopper is None else
+                    (stopper.patience, stopper.min_delta, stopper.restore_best_weights)}
+        return same, len(X)
+
     def _per_layer(self, grads):
         if self.bias:
             return [(grads[2 * i], grads[2 * i + 1]) for i in range(len(self.layers))]
@@ -515,6 +582,13 @@ class MLP:
         if "step" in self._activations:
             raise ValueError("activation 'step' has no gradient: a network with step layers "
                              "can predict but not be trained by backpropagation")
+
+
+def _trainable(a):
+    """a, or an aligned, writeable, C-contiguous copy of it that the engine can train in place."""
+    if a.flags.aligned and a.flags.writeable and a.flags.c_contiguous:
+        return a
+    return np.array(a, order="C")
 
 
 def _weight(X, sample_weight):
