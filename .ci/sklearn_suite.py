@@ -8,6 +8,7 @@ pytest's status. Extra arguments go to pytest.
 
     python .ci/sklearn_suite.py [-x] [-v]
 """
+
 import importlib.util
 import pathlib
 import subprocess
@@ -24,11 +25,11 @@ DESELECTED = {}
 # The file's one fixture from scikit-learn's conftest (not copied: it configures all of
 # scikit-learn's suite): global_random_seed, with the value scikit-learn's conftest uses
 # when SKLEARN_TESTS_GLOBAL_RANDOM_SEED is not set, parametrized as it is there.
-CONFTEST = '''\
+CONFTEST = """\
 def pytest_generate_tests(metafunc):
     if "global_random_seed" in metafunc.fixturenames:
         metafunc.parametrize("global_random_seed", [42])
-'''
+"""
 
 
 def suite_source():
@@ -52,8 +53,10 @@ def main(argv):
         (pathlib.Path(tmp) / "conftest.py").write_text(CONFTEST)
         deselect = [f"--deselect=test_mlp.py::{name}" for name in DESELECTED]
         # From the temporary directory, so that no project configuration applies.
-        return subprocess.call([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                                "test_mlp.py", *deselect, *argv], cwd=tmp)
+        return subprocess.call(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_mlp.py", *deselect, *argv],
+            cwd=tmp,
+        )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@
     pytest bench/ --bench-full          # every case
     pytest bench/test_matmul.py --benchmark-columns=min,median,ops
 """
+
 import pytest
 
 from fastmlp.bench import cases
@@ -14,8 +15,9 @@ from fastmlp.bench.threads import use_isa, use_threads
 
 def pytest_addoption(parser):
     parser.addoption("--bench-full", action="store_true", help="benchmark the full suite's cases")
-    parser.addoption("--bench-threads", type=int, default=None,
-                     help="threads for every library (default: all cores)")
+    parser.addoption(
+        "--bench-threads", type=int, default=None, help="threads for every library (default: all cores)"
+    )
 
 
 def pytest_generate_tests(metafunc):
@@ -31,6 +33,7 @@ def pytest_generate_tests(metafunc):
 def run_case(benchmark, request):
     """run_case(case, library): benchmark one side of a case, with its correctness in extra_info."""
     import os
+
     threads = request.config.getoption("--bench-threads") or os.cpu_count()
 
     def run(case, library):
@@ -42,10 +45,16 @@ def run_case(benchmark, request):
             except Unavailable as why:
                 pytest.skip(f"{library}: {why}")
             benchmark.group = case.id
-            benchmark.extra_info.update(library=library, shape=case.shape, dtype=case.dtype,
-                                        threads=case.threads or threads, correct=bool(check.ok),
-                                        error=float(check.error))
+            benchmark.extra_info.update(
+                library=library,
+                shape=case.shape,
+                dtype=case.dtype,
+                threads=case.threads or threads,
+                correct=bool(check.ok),
+                error=float(check.error),
+            )
             benchmark(fn)
         if case.flops:
             benchmark.extra_info["gflops"] = case.flops / benchmark.stats.stats.min / 1e9
+
     return run

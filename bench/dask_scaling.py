@@ -4,6 +4,7 @@ held on the workers, best of --repeats.
 
     python bench/dask_scaling.py
 """
+
 import argparse
 import time
 
@@ -24,21 +25,30 @@ def main():
     for sizes in ([784, 256, 10], [2, 256, 256, 256, 1]):
         net = fastmlp.MLP(sizes, seed=0)
         for workers in (1, 2):
-            with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                          dashboard_address=None) as cluster, \
-                    distributed.Client(cluster) as client:
+            with (
+                distributed.LocalCluster(
+                    n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+                ) as cluster,
+                distributed.Client(cluster) as client,
+            ):
                 cap_threads(client)
-                X = da.random.default_rng(0).standard_normal((args.rows, sizes[0]), dtype=np.float32,
-                                                            chunks=(args.chunk, -1)).persist()
+                X = (
+                    da.random.default_rng(0)
+                    .standard_normal((args.rows, sizes[0]), dtype=np.float32, chunks=(args.chunk, -1))
+                    .persist()
+                )
                 distributed.wait(X)
                 best = float("inf")
                 for _ in range(args.repeats):
                     t0 = time.perf_counter()
                     predict(net, X).sum().compute()  # only a number comes back
                     best = min(best, time.perf_counter() - t0)
-                print(f"{'-'.join(map(str, sizes))}: {workers} worker(s) x 1 thread: "
-                      f"{args.rows / best:,.0f} rows/s ({args.rows:,} rows in {X.numblocks[0]} chunks, "
-                      f"best of {args.repeats})", flush=True)
+                print(
+                    f"{'-'.join(map(str, sizes))}: {workers} worker(s) x 1 thread: "
+                    f"{args.rows / best:,.0f} rows/s ({args.rows:,} rows in {X.numblocks[0]} chunks, "
+                    f"best of {args.repeats})",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

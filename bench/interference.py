@@ -3,6 +3,7 @@ writing bench/results/interference.json.
 
     python bench/interference.py --help
 """
+
 import os
 import sys
 

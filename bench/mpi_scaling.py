@@ -6,6 +6,7 @@
 Both train the same global batch (batch_size x ranks rows a step, over 60,000 rows);
 prints rows per second (best of --repeats epochs) and the all-reduce time per step.
 """
+
 import argparse
 import time
 
@@ -13,13 +14,16 @@ import numpy as np
 
 import fastmlp
 
-NETWORKS = {"784-256-10": ([784, 256, 10], "sgd", 256, "cross_entropy"),
-            "2-256-256-256-1": ([2, 256, 256, 256, 1], "adam", 128, "mse")}
+NETWORKS = {
+    "784-256-10": ([784, 256, 10], "sgd", 256, "cross_entropy"),
+    "2-256-256-256-1": ([2, 256, 256, 256, 1], "adam", 128, "mse"),
+}
 
 
 def bare_allreduce(comm, count, repeats=50):
     """The best time of an all-reduce of count float32 alone (no waiting for a slower rank)."""
     from mpi4py import MPI
+
     buffer = np.ones(count, np.float32)
     best = float("inf")
     for _ in range(repeats):
@@ -37,6 +41,7 @@ def main():
     args = parser.parse_args()
     try:
         from mpi4py import MPI
+
         comm = MPI.COMM_WORLD if MPI.COMM_WORLD.Get_size() > 1 else None
     except ImportError:
         comm = None
@@ -45,8 +50,11 @@ def main():
     rng = np.random.default_rng(0)
     for name, (sizes, optimizer, global_batch, loss) in NETWORKS.items():
         X = rng.standard_normal((args.rows, sizes[0])).astype(np.float32)
-        y = rng.integers(0, sizes[-1], args.rows) if loss == "cross_entropy" else \
-            np.sin(X[:, :1]).astype(np.float32)
+        y = (
+            rng.integers(0, sizes[-1], args.rows)
+            if loss == "cross_entropy"
+            else np.sin(X[:, :1]).astype(np.float32)
+        )
         shard = slice(rank * args.rows // size, (rank + 1) * args.rows // size)
         net = fastmlp.MLP(sizes, seed=0)
         opt = fastmlp.optim.get(optimizer)
@@ -55,8 +63,16 @@ def main():
             if comm is not None:
                 comm.Barrier()
             t0 = time.perf_counter()
-            h = net.fit(X[shard], y[shard], loss=loss, optimizer=opt, epochs=1,
-                        batch_size=global_batch // size, verbose=False, comm=comm)
+            h = net.fit(
+                X[shard],
+                y[shard],
+                loss=loss,
+                optimizer=opt,
+                epochs=1,
+                batch_size=global_batch // size,
+                verbose=False,
+                comm=comm,
+            )
             seconds = time.perf_counter() - t0
             if comm is not None:
                 seconds = comm.allreduce(seconds, op=MPI.MAX)
@@ -65,10 +81,12 @@ def main():
         steps = -(-args.rows // global_batch)
         bare = bare_allreduce(comm, sum(p.size for p in net.parameters()) + 3) if comm else 0.0
         if rank == 0:
-            print(f"{name} b{global_batch} {optimizer}: {size} x 1 thread: epoch {best * 1e3:.1f} ms, "
-                  f"{args.rows / best:,.0f} rows/s, all-reduce {reduce_s / steps * 1e6:.0f} us/step "
-                  f"(rank 0; a bare all-reduce of the buffer, {bare * 1e6:.0f} us), best of {args.repeats}",
-                  flush=True)
+            print(
+                f"{name} b{global_batch} {optimizer}: {size} x 1 thread: epoch {best * 1e3:.1f} ms, "
+                f"{args.rows / best:,.0f} rows/s, all-reduce {reduce_s / steps * 1e6:.0f} us/step "
+                f"(rank 0; a bare all-reduce of the buffer, {bare * 1e6:.0f} us), best of {args.repeats}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 
     python bench/run.py --help
 """
+
 import os
 import sys
 

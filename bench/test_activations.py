@@ -1,4 +1,5 @@
 """pytest-benchmark: activations cases (bench/cases.py) for fastmlp, NumPy and PyTorch."""
+
 SUBJECT = "activations"
 
 

@@ -1,4 +1,5 @@
 """pytest-benchmark: dense backward cases (bench/cases.py) for fastmlp, NumPy and PyTorch."""
+
 SUBJECT = "dense_backward"
 
 

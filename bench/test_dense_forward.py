@@ -1,4 +1,5 @@
 """pytest-benchmark: dense forward cases (bench/cases.py) for fastmlp, NumPy and PyTorch."""
+
 SUBJECT = "dense_forward"
 
 

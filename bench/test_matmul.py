@@ -1,4 +1,5 @@
 """pytest-benchmark: matmul cases (bench/cases.py) for fastmlp, NumPy and PyTorch."""
+
 SUBJECT = "matmul"
 
 

@@ -1,4 +1,5 @@
 """pytest-benchmark: microkernel cases (bench/cases.py) for fastmlp, NumPy and PyTorch."""
+
 SUBJECT = "microkernel"
 
 

@@ -1,4 +1,5 @@
 """pytest-benchmark: predict latency cases (bench/cases.py) for fastmlp, NumPy and PyTorch."""
+
 SUBJECT = "predict_latency"
 
 

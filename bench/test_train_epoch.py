@@ -1,4 +1,5 @@
 """pytest-benchmark: train epoch cases (bench/cases.py) for fastmlp, NumPy and PyTorch."""
+
 SUBJECT = "train_epoch"
 
 

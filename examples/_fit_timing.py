@@ -1,5 +1,6 @@
 """What the fit-time comparisons with scikit-learn share (timing.py, lbfgs_timing.py):
 the two data sets, split and scaled the same way, and the best-of-n fit timer."""
+
 import time
 import warnings
 
@@ -17,8 +18,12 @@ def digits_and_diabetes():
     X, y = load_diabetes(return_X_y=True)
     Xtr, Xte, ytr, yte = train_test_split(X, y, random_state=0)
     xs, ys = StandardScaler().fit(Xtr), StandardScaler().fit(ytr.reshape(-1, 1))
-    diabetes = (xs.transform(Xtr), xs.transform(Xte), ys.transform(ytr.reshape(-1, 1)).ravel(),
-                ys.transform(yte.reshape(-1, 1)).ravel())
+    diabetes = (
+        xs.transform(Xtr),
+        xs.transform(Xte),
+        ys.transform(ytr.reshape(-1, 1)).ravel(),
+        ys.transform(yte.reshape(-1, 1)).ravel(),
+    )
     return digits, diabetes
 
 

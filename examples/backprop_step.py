@@ -9,14 +9,15 @@ and after it.
 
 Run: python examples/backprop_step.py [--quick] [--out DIR]
 """
+
 import numpy as np
+from _common import parse_args, save
 
 import fastmlp
-from _common import parse_args, save
 
 X = np.array([[0.05, 0.10]])
 T = np.array([[0.01, 0.99]])
-W1 = np.array([[0.15, 0.20], [0.25, 0.30]])   # (out, in), as torch.nn.Linear
+W1 = np.array([[0.15, 0.20], [0.25, 0.30]])  # (out, in), as torch.nn.Linear
 B1 = np.array([0.35, 0.35])
 W2 = np.array([[0.40, 0.45], [0.50, 0.55]])
 B2 = np.array([0.60, 0.60])
@@ -26,20 +27,19 @@ LR = 0.5
 def by_hand():
     """Forward, loss and the chain rule written out."""
     sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
-    h = sig(X @ W1.T + B1)              # hidden activations
-    o = sig(h @ W2.T + B2)              # outputs
+    h = sig(X @ W1.T + B1)  # hidden activations
+    o = sig(h @ W2.T + B2)  # outputs
     loss = np.mean((o - T) ** 2)
-    d_o = 2 * (o - T) / T.size          # dL/do
-    d_z2 = d_o * o * (1 - o)            # through the output sigmoid
+    d_o = 2 * (o - T) / T.size  # dL/do
+    d_z2 = d_o * o * (1 - o)  # through the output sigmoid
     g_w2, g_b2 = d_z2.T @ h, d_z2.sum(0)
-    d_z1 = (d_z2 @ W2) * h * (1 - h)    # back through W2 and the hidden sigmoid
+    d_z1 = (d_z2 @ W2) * h * (1 - h)  # back through W2 and the hidden sigmoid
     g_w1, g_b1 = d_z1.T @ X, d_z1.sum(0)
     return loss, [g_w1, g_b1, g_w2, g_b2]
 
 
 def with_fastmlp():
-    net = fastmlp.MLP([2, 2, 2], activation="sigmoid", output_activation="sigmoid",
-                      dtype="float64", seed=0)
+    net = fastmlp.MLP([2, 2, 2], activation="sigmoid", output_activation="sigmoid", dtype="float64", seed=0)
     for layer, w, b in zip(net.layers, (W1, W2), (B1, B2)):
         layer.weight, layer.bias = w, b
     loss, grads = net.loss_and_grads(X, T, "mse")
@@ -53,8 +53,9 @@ def with_torch():
         import torch
     except ImportError:
         return None
-    net = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Sigmoid(),
-                              torch.nn.Linear(2, 2), torch.nn.Sigmoid()).double()
+    net = torch.nn.Sequential(
+        torch.nn.Linear(2, 2), torch.nn.Sigmoid(), torch.nn.Linear(2, 2), torch.nn.Sigmoid()
+    ).double()
     with torch.no_grad():
         for lin, w, b in zip((net[0], net[2]), (W1, W2), (B1, B2)):
             lin.weight.copy_(torch.from_numpy(w))
@@ -74,8 +75,10 @@ def main():
     hand_loss, hand_grads = by_hand()
     fm_loss, fm_grads, fm_after = with_fastmlp()
     torch_result = with_torch()
-    print(f"loss: by hand {hand_loss:.10f}  fastmlp {fm_loss:.10f}"
-          + (f"  torch {torch_result[0]:.10f}" if torch_result else "  (torch not installed)"))
+    print(
+        f"loss: by hand {hand_loss:.10f}  fastmlp {fm_loss:.10f}"
+        + (f"  torch {torch_result[0]:.10f}" if torch_result else "  (torch not installed)")
+    )
     header = f"{'weight':8} {'before':>10} {'grad (hand)':>14} {'grad (fastmlp)':>15} {'after (fastmlp)':>16}"
     print(header + (f" {'after (torch)':>14}" if torch_result else ""))
     rows = []
@@ -95,6 +98,7 @@ def main():
         print(f"largest |after torch - after fastmlp| = {worst_t:.2e}")
 
     import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(9, 4))
     pos = np.arange(len(rows))
     ax.bar(pos - 0.2, [r[1] for r in rows], 0.4, label="before")

@@ -3,17 +3,18 @@ MLPClassifier through joblib's Dask backend, fastmlp's threads capped to the wor
 
 Run: python examples/dask_model_search.py [--quick] [--out DIR]
 """
+
 import time
 import warnings
 
 import distributed
 import joblib
+from _common import parse_args, save
 from sklearn.datasets import load_digits
 from sklearn.model_selection import GridSearchCV
 
 from fastmlp.distributed import cap_threads
 from fastmlp.sklearn import MLPClassifier
-from _common import parse_args, save
 
 
 def main():
@@ -22,21 +23,31 @@ def main():
     X = X / 16.0
     grid = {"hidden_layer_sizes": [(32,), (128,)], "alpha": [1e-4, 1e-2, 1.0]}
     search = GridSearchCV(MLPClassifier(max_iter=10 if args.quick else 100, random_state=0), grid, cv=3)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         cap_threads(client)
         with warnings.catch_warnings(), joblib.parallel_backend("dask"):
             warnings.simplefilter("ignore")  # ConvergenceWarning of the short fits
             t0 = time.perf_counter()
             search.fit(X, y)
             seconds = time.perf_counter() - t0
-    print(f"{len(search.cv_results_['params'])} candidates x 3 folds on 2 workers in {seconds:.1f} s: "
-          f"best {search.best_params_}, accuracy {search.best_score_:.3f}")
+    print(
+        f"{len(search.cv_results_['params'])} candidates x 3 folds on 2 workers in {seconds:.1f} s: "
+        f"best {search.best_params_}, accuracy {search.best_score_:.3f}"
+    )
     import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(5, 3.5))
     for units in grid["hidden_layer_sizes"]:
-        scores = [s for p, s in zip(search.cv_results_["params"], search.cv_results_["mean_test_score"])
-                  if p["hidden_layer_sizes"] == units]
+        scores = [
+            s
+            for p, s in zip(search.cv_results_["params"], search.cv_results_["mean_test_score"])
+            if p["hidden_layer_sizes"] == units
+        ]
         ax.semilogx(grid["alpha"], scores, marker="o", label=f"hidden {units}")
     ax.set(xlabel="alpha (L2)", ylabel="mean CV accuracy", title="GridSearchCV on Dask")
     ax.legend()

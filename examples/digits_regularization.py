@@ -10,14 +10,15 @@ improvement of tol).
 
 Run: python examples/digits_regularization.py [--quick] [--out DIR]
 """
+
 import warnings
 
+from _common import parse_args, save
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
 from fastmlp.sklearn import MLPClassifier
-from _common import parse_args, save
 
 
 def main():
@@ -29,8 +30,9 @@ def main():
         "no regularisation": dict(alpha=0.0),
         "L2 (alpha=1e-2)": dict(alpha=1e-2),
         "L2 + dropout 0.3": dict(alpha=1e-2, dropout=0.3),
-        "L2 + dropout + early stopping": dict(alpha=1e-2, dropout=0.3, early_stopping=True,
-                                              n_iter_no_change=10),
+        "L2 + dropout + early stopping": dict(
+            alpha=1e-2, dropout=0.3, early_stopping=True, n_iter_no_change=10
+        ),
     }
     fitted = {}
     for name, kw in configs.items():
@@ -39,12 +41,14 @@ def main():
             warnings.simplefilter("ignore", ConvergenceWarning)
             clf.fit(Xtr, ytr)
         fitted[name] = clf
-        extra = (f", best validation accuracy {clf.best_validation_score_:.4f}"
-                 if clf.early_stopping else "")
-        print(f"{name:32} epochs {clf.n_iter_:3d}  final loss {clf.loss_:.4f}  "
-              f"train acc {clf.score(Xtr, ytr):.4f}  test acc {clf.score(Xte, yte):.4f}{extra}")
+        extra = f", best validation accuracy {clf.best_validation_score_:.4f}" if clf.early_stopping else ""
+        print(
+            f"{name:32} epochs {clf.n_iter_:3d}  final loss {clf.loss_:.4f}  "
+            f"train acc {clf.score(Xtr, ytr):.4f}  test acc {clf.score(Xte, yte):.4f}{extra}"
+        )
 
     import matplotlib.pyplot as plt
+
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for name, clf in fitted.items():
         axes[0].plot(clf.loss_curve_, label=name)

@@ -13,14 +13,15 @@ the fan-in/out and train well.
 
 Run: python examples/init_regression.py [--quick] [--out DIR]
 """
+
 import numpy as np
+from _common import parse_args, save
 from sklearn.datasets import load_diabetes
 from sklearn.metrics import r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 import fastmlp
-from _common import parse_args, save
 
 INITS = ["zeros", "normal", "xavier_uniform", "kaiming_uniform"]
 
@@ -40,18 +41,31 @@ def main():
         if init == "zeros":
             for layer in net.layers:  # biases too: a fully symmetric start
                 layer.bias = np.zeros_like(layer.bias)
-        hist = net.fit(Xtr, ytr_s, loss="mse", optimizer=fastmlp.optim.Adam(lr=1e-3, weight_decay=1e-2),
-                       epochs=epochs, batch_size=64, validation_data=(Xte, yte_s), verbose=False)
+        hist = net.fit(
+            Xtr,
+            ytr_s,
+            loss="mse",
+            optimizer=fastmlp.optim.Adam(lr=1e-3, weight_decay=1e-2),
+            epochs=epochs,
+            batch_size=64,
+            validation_data=(Xte, yte_s),
+            verbose=False,
+        )
         pred = ys.inverse_transform(net.predict(Xte))
         r2 = r2_score(yte, pred.ravel())
         curves[init] = hist
         hidden_spread = float(np.ptp(net.layers[0].weight))
-        print(f"{init:16} train mse {hist['loss'][-1]:.3f}  test mse {hist['val_loss'][-1]:.3f}  "
-              f"test R^2 {r2:+.3f}  spread of first-layer weights {hidden_spread:.3g}")
-    print("zeros: the hidden weights never move (spread 0) and R^2 stays ~0: every hidden unit "
-          "is identical and receives a zero gradient.")
+        print(
+            f"{init:16} train mse {hist['loss'][-1]:.3f}  test mse {hist['val_loss'][-1]:.3f}  "
+            f"test R^2 {r2:+.3f}  spread of first-layer weights {hidden_spread:.3g}"
+        )
+    print(
+        "zeros: the hidden weights never move (spread 0) and R^2 stays ~0: every hidden unit "
+        "is identical and receives a zero gradient."
+    )
 
     import matplotlib.pyplot as plt
+
     fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
     for init, hist in curves.items():
         axes[0].plot(hist["loss"], label=init)

@@ -9,22 +9,30 @@ Run: python examples/lbfgs_timing.py [--quick] [--out DIR]
 """
 
 import numpy as np
+from _common import parse_args, save
+from _fit_timing import digits_and_diabetes, timed
 from sklearn import neural_network as sk_nn
 
 import fastmlp
 from fastmlp.sklearn import MLPClassifier, MLPRegressor
-from _common import parse_args, save
-from _fit_timing import digits_and_diabetes, timed
 
 
 def tasks(max_iter):
     digits, diabetes = digits_and_diabetes()
     common = dict(solver="lbfgs", max_iter=max_iter, random_state=0)
     return [
-        ("digits 64-100-10", (MLPClassifier, sk_nn.MLPClassifier), digits,
-         dict(hidden_layer_sizes=(100,), **common)),
-        ("diabetes 10-64-64-1", (MLPRegressor, sk_nn.MLPRegressor), diabetes,
-         dict(hidden_layer_sizes=(64, 64), alpha=10.0, **common)),
+        (
+            "digits 64-100-10",
+            (MLPClassifier, sk_nn.MLPClassifier),
+            digits,
+            dict(hidden_layer_sizes=(100,), **common),
+        ),
+        (
+            "diabetes 10-64-64-1",
+            (MLPRegressor, sk_nn.MLPRegressor),
+            diabetes,
+            dict(hidden_layer_sizes=(64, 64), alpha=10.0, **common),
+        ),
     ]
 
 
@@ -32,11 +40,15 @@ def main():
     args = parse_args(__doc__)
     max_iter = 5 if args.quick else 200
     repeats = 1 if args.quick else 3  # the best of 3 fits: this is a shared, noisy machine
-    print(f"fastmlp {fastmlp.cpu_info()['isa']} kernels, {fastmlp.get_num_threads()} threads; "
-          f"lbfgs, max_iter={max_iter}")
+    print(
+        f"fastmlp {fastmlp.cpu_info()['isa']} kernels, {fastmlp.get_num_threads()} threads; "
+        f"lbfgs, max_iter={max_iter}"
+    )
     results = []
     # --quick: the first task only (the test suite checks that the script runs).
-    for name, (ours_cls, ref_cls), (Xtr, Xte, ytr, yte), params in tasks(max_iter)[:1 if args.quick else None]:
+    for name, (ours_cls, ref_cls), (Xtr, Xte, ytr, yte), params in tasks(max_iter)[
+        : 1 if args.quick else None
+    ]:
         rows = {}
         ref, seconds = timed(lambda: ref_cls(**params).fit(Xtr, ytr), repeats)
         rows["sklearn"] = (seconds, ref.n_iter_, ref.score(Xte, yte))
@@ -46,16 +58,18 @@ def main():
         results.append((name, rows))
         print(f"\n{name} ({'accuracy' if ours_cls is MLPClassifier else 'R^2'} on the test split)")
         for key, (seconds, n_iter, score) in rows.items():
-            print(f"  {key:16} {seconds * 1e3:8.1f} ms  n_iter_ {n_iter:4d}  score {score:.4f}  "
-                  f"sklearn/this = {rows['sklearn'][0] / seconds:5.1f}x")
+            print(
+                f"  {key:16} {seconds * 1e3:8.1f} ms  n_iter_ {n_iter:4d}  score {score:.4f}  "
+                f"sklearn/this = {rows['sklearn'][0] / seconds:5.1f}x"
+            )
 
     import matplotlib.pyplot as plt
+
     keys = list(results[0][1])
     fig, ax = plt.subplots(figsize=(8, 4))
     pos = np.arange(len(results))
     for i, key in enumerate(keys):
-        ax.bar(pos + (i - len(keys) / 2 + 0.5) * 0.25, [rows[key][0] for _, rows in results], 0.25,
-               label=key)
+        ax.bar(pos + (i - len(keys) / 2 + 0.5) * 0.25, [rows[key][0] for _, rows in results], 0.25, label=key)
     ax.set_xticks(pos, [name for name, _ in results])
     ax.set(yscale="log", ylabel="seconds per fit", title=f"lbfgs fit time, max_iter={max_iter}")
     ax.legend()

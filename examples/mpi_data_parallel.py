@@ -5,6 +5,7 @@ Run: mpiexec -n 2 python -m mpi4py examples/mpi_data_parallel.py [--quick] [--ou
 (``python examples/mpi_data_parallel.py`` starts itself that way on 2 ranks; with
 ``python -m mpi4py``, an uncaught error on one rank aborts all of them.)
 """
+
 import os
 import shutil
 import subprocess
@@ -12,11 +13,12 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from _common import parse_args
+from _common import save as save_plot
 from mpi4py import MPI
 
 import fastmlp
 from fastmlp.distributed import save
-from _common import parse_args, save as save_plot
 
 comm = MPI.COMM_WORLD
 RANKS = 2
@@ -46,19 +48,31 @@ def main():
     mine = slice(rank * len(X) // size, (rank + 1) * len(X) // size)
     vmine = slice(rank * len(Xv) // size, (rank + 1) * len(Xv) // size)
     net = fastmlp.MLP([16, 64, 64, 2], activation="tanh", dtype="float32", seed=0)
-    history = net.fit(X[mine], y[mine], loss="cross_entropy", optimizer=fastmlp.optim.Adam(lr=0.01),
-                      epochs=15 if args.quick else 60, batch_size=64, early_stopping=5,
-                      validation_data=(Xv[vmine], yv[vmine]), verbose=False, comm=comm)
+    history = net.fit(
+        X[mine],
+        y[mine],
+        loss="cross_entropy",
+        optimizer=fastmlp.optim.Adam(lr=0.01),
+        epochs=15 if args.quick else 60,
+        batch_size=64,
+        early_stopping=5,
+        validation_data=(Xv[vmine], yv[vmine]),
+        verbose=False,
+        comm=comm,
+    )
     accuracy = comm.allreduce(int((net.predict(Xv[vmine]).argmax(1) == yv[vmine]).sum())) / len(Xv)
     model_path = os.path.join(args.out, "spirals.safetensors")
     save(net, model_path, comm)  # written by rank 0, once
     if rank == 0:
         import matplotlib.pyplot as plt
+
         steps = -(-len(X[mine]) // 64)
-        print(f"{size} ranks x {len(X) // size} rows, global batch {64 * size}: "
-              f"{len(history['loss'])} epochs, validation loss {history['val_loss'][-1]:.4f}, "
-              f"accuracy {accuracy:.3f}; all-reduce {1e6 * np.mean(history['allreduce_seconds']) / steps:.0f}"
-              f" us a step; model saved to {model_path}")
+        print(
+            f"{size} ranks x {len(X) // size} rows, global batch {64 * size}: "
+            f"{len(history['loss'])} epochs, validation loss {history['val_loss'][-1]:.4f}, "
+            f"accuracy {accuracy:.3f}; all-reduce {1e6 * np.mean(history['allreduce_seconds']) / steps:.0f}"
+            f" us a step; model saved to {model_path}"
+        )
         fig, ax = plt.subplots(figsize=(5, 3.5))
         ax.plot(history["loss"], label="training (all ranks)")
         ax.plot(history["val_loss"], label="validation (all ranks)")

@@ -9,11 +9,12 @@
 
 Run: python examples/perceptron_xor.py [--quick] [--out DIR]
 """
+
 import numpy as np
+from _common import parse_args, save
 from sklearn.datasets import make_blobs
 
 import fastmlp
-from _common import parse_args, save
 
 XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
 XOR_Y = np.array([0, 1, 1, 0])
@@ -47,9 +48,15 @@ def train_xor_mlp(epochs):
     with momentum. A 2-unit hidden layer has bad local minima, so try a few seeds."""
     for seed in range(10):
         net = fastmlp.MLP([2, 2, 1], activation="tanh", dtype="float64", seed=seed)
-        hist = net.fit(XOR_X, XOR_Y.astype(float), loss="bce",
-                       optimizer=fastmlp.optim.SGD(lr=0.5, momentum=0.9),
-                       epochs=epochs, batch_size=4, verbose=False)
+        hist = net.fit(
+            XOR_X,
+            XOR_Y.astype(float),
+            loss="bce",
+            optimizer=fastmlp.optim.SGD(lr=0.5, momentum=0.9),
+            epochs=epochs,
+            batch_size=4,
+            verbose=False,
+        )
         pred = (net.predict(XOR_X).ravel() > 0).astype(int)
         if (pred == XOR_Y).all():
             break
@@ -69,10 +76,13 @@ def main():
     print(f"XOR: perceptron accuracy {acc_xor:.2f} (at most 3 of 4: XOR is not linearly separable)")
 
     net, curve, seed, pred = train_xor_mlp(300 if args.quick else 2000)
-    print(f"XOR: 2-2-1 MLP (seed {seed}) predicts {pred.tolist()} for targets {XOR_Y.tolist()}, "
-          f"final loss {curve[-1]:.4f}")
+    print(
+        f"XOR: 2-2-1 MLP (seed {seed}) predicts {pred.tolist()} for targets {XOR_Y.tolist()}, "
+        f"final loss {curve[-1]:.4f}"
+    )
 
     import matplotlib.pyplot as plt
+
     fig, axes = plt.subplots(1, 3, figsize=(13, 4))
     grid = np.linspace(-0.5, 1.5, 200)
     gx, gy = np.meshgrid(grid, grid)

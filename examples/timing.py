@@ -2,24 +2,26 @@
 
 Each task trains the same architecture with the same optimizer (Adam, lr 1e-3),
 batch size and number of epochs (tol=0 so that no one stops early) and reports the
-wall time of fit (the best of 3 fits for the estimators) and the test score. fastmlp.sklearn and scikit-learn also start
-from the same weights (same random_state). PyTorch runs a plain training loop
-(DataLoader-free: shuffled index slices), skipped if torch is not installed.
+wall time of fit (the best of 3 fits for the estimators) and the test score.
+fastmlp.sklearn and scikit-learn also start from the same weights (same random_state).
+PyTorch runs a plain training loop (DataLoader-free: shuffled index slices), skipped if
+torch is not installed.
 Threads: fastmlp and PyTorch use the same number (OMP_NUM_THREADS or all cores);
 scikit-learn uses NumPy's BLAS threads.
 
 Run: python examples/timing.py [--quick] [--out DIR]
 """
+
 import time
 
 import numpy as np
+from _common import parse_args, save
+from _fit_timing import digits_and_diabetes, timed
 from sklearn import neural_network as sk_nn
 from sklearn.metrics import accuracy_score, r2_score
 
 import fastmlp
 from fastmlp.sklearn import MLPClassifier, MLPRegressor
-from _common import parse_args, save
-from _fit_timing import digits_and_diabetes, timed
 
 
 def tasks(epochs):
@@ -27,14 +29,24 @@ def tasks(epochs):
     common = dict(max_iter=epochs, tol=0.0, random_state=0)
     return [
         ("digits 64-100-10, batch 200", "clf", digits, dict(hidden_layer_sizes=(100,), **common)),
-        ("digits 64-100-10, batch 32", "clf", digits, dict(hidden_layer_sizes=(100,), batch_size=32, **common)),
-        ("diabetes 10-64-64-1, batch 32", "reg", diabetes,
-         dict(hidden_layer_sizes=(64, 64), batch_size=32, alpha=1.0, **common)),
+        (
+            "digits 64-100-10, batch 32",
+            "clf",
+            digits,
+            dict(hidden_layer_sizes=(100,), batch_size=32, **common),
+        ),
+        (
+            "diabetes 10-64-64-1, batch 32",
+            "reg",
+            diabetes,
+            dict(hidden_layer_sizes=(64, 64), batch_size=32, alpha=1.0, **common),
+        ),
     ]
 
 
 def torch_fit(kind, data, params, dtype):
     import torch
+
     torch.manual_seed(0)
     torch.set_num_threads(fastmlp.get_num_threads())
     Xtr, Xte, ytr, yte = data
@@ -54,7 +66,7 @@ def torch_fit(kind, data, params, dtype):
     for _ in range(params["max_iter"]):
         perm = torch.randperm(n)
         for i in range(0, n, bs):
-            idx = perm[i:i + bs]
+            idx = perm[i : i + bs]
             opt.zero_grad()
             out = net(X[idx])
             loss = loss_fn(out, Y[idx]) if kind == "clf" else loss_fn(out.squeeze(1), Y[idx])
@@ -73,22 +85,28 @@ def main():
     repeats = 1 if args.quick else 3  # the best of 3 fits: this is a shared, noisy machine
     try:
         import torch  # noqa: F401
+
         have_torch = True
     except ImportError:
         have_torch = False
-    print(f"fastmlp {fastmlp.cpu_info()['isa']} kernels, {fastmlp.get_num_threads()} threads; "
-          f"{epochs} epochs per fit")
+    print(
+        f"fastmlp {fastmlp.cpu_info()['isa']} kernels, {fastmlp.get_num_threads()} threads; "
+        f"{epochs} epochs per fit"
+    )
     results = []
     # --quick: the first task only (the test suite checks that the script runs).
-    for name, kind, data, params in tasks(epochs)[:1 if args.quick else None]:
+    for name, kind, data, params in tasks(epochs)[: 1 if args.quick else None]:
         Xtr, Xte, ytr, yte = data
-        ours_cls, ref_cls = (MLPClassifier, sk_nn.MLPClassifier) if kind == "clf" else (MLPRegressor, sk_nn.MLPRegressor)
+        ours_cls, ref_cls = (
+            (MLPClassifier, sk_nn.MLPClassifier) if kind == "clf" else (MLPRegressor, sk_nn.MLPRegressor)
+        )
         row = {"task": name}
         ref, row["sklearn"] = timed(lambda: ref_cls(**params).fit(Xtr, ytr), repeats)
         row["sklearn score"] = ref.score(Xte, yte)
         for dtype in ("float64", "float32"):
-            ours, row[f"fastmlp {dtype}"] = timed(lambda: ours_cls(dtype=dtype, **params).fit(Xtr, ytr),
-                                                  repeats)
+            ours, row[f"fastmlp {dtype}"] = timed(
+                lambda: ours_cls(dtype=dtype, **params).fit(Xtr, ytr), repeats
+            )
             row[f"fastmlp {dtype} score"] = ours.score(Xte, yte)
             if have_torch:
                 row[f"torch {dtype}"], row[f"torch {dtype} score"] = torch_fit(kind, data, params, dtype)
@@ -96,12 +114,18 @@ def main():
         print(f"\n{name} ({'accuracy' if kind == 'clf' else 'R^2'} on the test split)")
         for key in ["sklearn", "fastmlp float64", "fastmlp float32", "torch float64", "torch float32"]:
             if key in row:
-                print(f"  {key:16} {row[key]:8.3f} s  score {row[key + ' score']:.4f}  "
-                      f"sklearn/this = {row['sklearn'] / row[key]:6.1f}x")
+                print(
+                    f"  {key:16} {row[key]:8.3f} s  score {row[key + ' score']:.4f}  "
+                    f"sklearn/this = {row['sklearn'] / row[key]:6.1f}x"
+                )
 
     import matplotlib.pyplot as plt
-    keys = [k for k in ["sklearn", "fastmlp float64", "fastmlp float32", "torch float64", "torch float32"]
-            if k in results[0]]
+
+    keys = [
+        k
+        for k in ["sklearn", "fastmlp float64", "fastmlp float32", "torch float64", "torch float32"]
+        if k in results[0]
+    ]
     fig, ax = plt.subplots(figsize=(10, 4))
     pos = np.arange(len(results))
     for i, key in enumerate(keys):

@@ -1,6 +1,7 @@
 """Scenarios of data-parallel fits, run on every rank by tests/test_distributed_mpi.py:
 ``mpiexec -n N python tests/_mpi_scenarios.py NAME``. A scenario prints ``ok`` on each
 rank when its checks pass and raises otherwise."""
+
 import os
 import signal
 import sys
@@ -20,7 +21,7 @@ TOL = {"float32": 1e-5, "float64": 1e-10}
 def data(rows, dtype, features=6, outputs=2, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((rows, features)).astype(dtype)
-    y = np.tanh(X[:, :outputs] * 1.5 + X[:, outputs:2 * outputs]).astype(dtype)
+    y = np.tanh(X[:, :outputs] * 1.5 + X[:, outputs : 2 * outputs]).astype(dtype)
     return X, y
 
 
@@ -34,8 +35,10 @@ def uneven_bounds(rows):
 def global_batches(bounds, batch_size):
     """The rows of each step's global batch: the ranks' k-th minibatches in rank order."""
     steps = max(-(-(hi - lo) // batch_size) for lo, hi in bounds)
-    return [np.concatenate([np.arange(lo, hi)[k * batch_size:(k + 1) * batch_size] for lo, hi in bounds])
-            for k in range(steps)]
+    return [
+        np.concatenate([np.arange(lo, hi)[k * batch_size : (k + 1) * batch_size] for lo, hi in bounds])
+        for k in range(steps)
+    ]
 
 
 def same_on_every_rank(model, what):
@@ -58,8 +61,17 @@ def follows_one_process(dtype="float32", optimizer="adam", loss="mse", epochs=3,
     opt, ref_opt = fastmlp.optim.get(optimizer), fastmlp.optim.get(optimizer)
     batches = global_batches(bounds, batch_size)
     for epoch in range(epochs):
-        hist = net.fit(X[lo:hi], y[lo:hi], loss=loss, optimizer=opt, epochs=1, batch_size=batch_size,
-                       shuffle=False, verbose=False, comm=comm)
+        hist = net.fit(
+            X[lo:hi],
+            y[lo:hi],
+            loss=loss,
+            optimizer=opt,
+            epochs=1,
+            batch_size=batch_size,
+            shuffle=False,
+            verbose=False,
+            comm=comm,
+        )
         ref_losses = [ref.train_step(X[b], y[b], loss=loss, optimizer=ref_opt) for b in batches]
         same_on_every_rank(net, f"epoch {epoch}")
         for p, q in zip(net.parameters(), ref.parameters()):
@@ -79,10 +91,19 @@ def follows_fit():
         order = np.concatenate(global_batches(bounds, 16))
         net = fastmlp.MLP([6, 32, 2], dtype=dtype, seed=5)
         ref = fastmlp.MLP([6, 32, 2], dtype=dtype, seed=5)
-        h = net.fit(X[rank * per:(rank + 1) * per], y[rank * per:(rank + 1) * per], optimizer="sgd",
-                    epochs=4, batch_size=16, shuffle=False, verbose=False, comm=comm)
-        h_ref = ref.fit(X[order], y[order], optimizer="sgd", epochs=4, batch_size=16 * size,
-                        shuffle=False, verbose=False)
+        h = net.fit(
+            X[rank * per : (rank + 1) * per],
+            y[rank * per : (rank + 1) * per],
+            optimizer="sgd",
+            epochs=4,
+            batch_size=16,
+            shuffle=False,
+            verbose=False,
+            comm=comm,
+        )
+        h_ref = ref.fit(
+            X[order], y[order], optimizer="sgd", epochs=4, batch_size=16 * size, shuffle=False, verbose=False
+        )
         same_on_every_rank(net, dtype)
         for p, q in zip(net.parameters(), ref.parameters()):
             np.testing.assert_allclose(p, q, rtol=TOL[dtype], atol=TOL[dtype])
@@ -113,8 +134,17 @@ def validation_and_early_stopping():
     lo, hi = uneven_bounds(len(X))[rank]
     vlo, vhi = uneven_bounds(len(Xv))[rank]
     net = fastmlp.MLP([6, 64, 2], dtype="float64", seed=2)
-    h = net.fit(X[lo:hi], y[lo:hi], optimizer=fastmlp.optim.Adam(lr=0.05), epochs=60, batch_size=8,
-                validation_data=(Xv[vlo:vhi], yv[vlo:vhi]), early_stopping=2, verbose=False, comm=comm)
+    h = net.fit(
+        X[lo:hi],
+        y[lo:hi],
+        optimizer=fastmlp.optim.Adam(lr=0.05),
+        epochs=60,
+        batch_size=8,
+        validation_data=(Xv[vlo:vhi], yv[vlo:vhi]),
+        early_stopping=2,
+        verbose=False,
+        comm=comm,
+    )
     everyone = comm.allgather((h["val_loss"], h["loss"], h["best_epoch"]))
     assert all(e == everyone[0] for e in everyone), "the ranks' histories differ"
     assert len(h["val_loss"]) < 60, "early stopping did not stop"
@@ -167,10 +197,12 @@ def bad_input():
     X, y = data(50, "float32")
     last = size - 1
     # rank `last` has 5 features: it raises its own ValueError, the others name it
-    expect_error_everywhere((ValueError, RuntimeError), ["feature"],
-                            {last: dict(X=np.zeros((50, 5), np.float32))})
-    expect_error_everywhere(ValueError, ["X (dtype", "float64", "float32"],
-                            {last: dict(X=X.astype(np.float64))})
+    expect_error_everywhere(
+        (ValueError, RuntimeError), ["feature"], {last: dict(X=np.zeros((50, 5), np.float32))}
+    )
+    expect_error_everywhere(
+        ValueError, ["X (dtype", "float64", "float32"], {last: dict(X=X.astype(np.float64))}
+    )
     expect_error_everywhere((ValueError, RuntimeError), ["y"], {last: dict(y=None)})
     try:
         fastmlp.MLP([6, 8, 2], seed=rank).fit(X, y, epochs=1, verbose=False, comm=comm)

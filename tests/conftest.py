@@ -6,6 +6,7 @@ this CPU can execute. References are computed in float64 NumPy from the exact
 (float32 or float64) inputs; tolerances follow the standard error bound of a sum
 of k products, |fl(a @ b) - a @ b| <= ~sqrt(k) * eps * (|a| @ |b|).
 """
+
 import math
 import warnings
 
@@ -73,6 +74,7 @@ def digits():
     the estimator tests train on."""
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
+
     X, y = load_digits(return_X_y=True)
     return train_test_split(X / 16.0, y, random_state=0)
 
@@ -81,6 +83,7 @@ def quiet_fit(est, X, y, **kw):
     """est.fit(X, y, **kw) with scikit-learn's ConvergenceWarning ignored (the estimator
     tests' fits are short on purpose)."""
     from sklearn.exceptions import ConvergenceWarning
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         return est.fit(X, y, **kw)
@@ -91,6 +94,7 @@ def blocking(dtype):
 
 
 # --- shapes -------------------------------------------------------------------------
+
 
 def edge_shapes(dtype):
     """Named (m, k, n) just below / at / above the register tile and the cache blocks
@@ -123,6 +127,8 @@ def edge_shapes(dtype):
 
 
 EDGE_SHAPE_NAMES = tuple(edge_shapes(np.float64))
+
+
 # Every block edge at once; costs ~0.5 GFLOP, so tested in C order only.
 def all_blocks_shape(dtype):
     b = blocking(dtype)
@@ -195,6 +201,7 @@ def relayout(values, layout):
 
 
 # --- references ---------------------------------------------------------------------
+
 
 def eps(dtype):
     return float(np.finfo(dtype).eps)
@@ -269,8 +276,16 @@ def ref_act_backward(name, g, z, slope=SLOPE):
 
 
 # Lipschitz constant of each activation (bounds how an error in z shows in act(z)).
-LIPSCHITZ = {"identity": 1.0, "relu": 1.0, "leaky_relu": 1.0, "sigmoid": 0.25, "tanh": 1.0,
-             "gelu": 1.13, "softmax": 1.0, "step": 0.0}
+LIPSCHITZ = {
+    "identity": 1.0,
+    "relu": 1.0,
+    "leaky_relu": 1.0,
+    "sigmoid": 0.25,
+    "tanh": 1.0,
+    "gelu": 1.13,
+    "softmax": 1.0,
+    "step": 0.0,
+}
 
 
 def act_bound(name, z_bound, z_ref, y_ref, dtype):
@@ -316,7 +331,8 @@ def assert_within(got, ref, bound, what=""):
         idx = tuple(np.argwhere(~ok)[0])
         raise AssertionError(
             f"{what}: {np.count_nonzero(~ok)} of {ok.size} entries out of tolerance; first at "
-            f"{idx}: got {got[idx]!r}, expected {ref[idx]!r}, allowed error {bound[idx]:.3g}")
+            f"{idx}: got {got[idx]!r}, expected {ref[idx]!r}, allowed error {bound[idx]:.3g}"
+        )
 
 
 def check_matmul(got, a, b, dtype):
@@ -347,8 +363,9 @@ def check_linear(y, x, w, bias, act, dtype, slope=SLOPE, pre=None, ref=None):
         ones = np.ones((x.shape[0], 1), x.dtype)
         zb = gemm_bound(np.hstack([x, ones]), np.vstack([np.asarray(w).T, bias[None, :]]), dtype)
         if 0 in x.strides or 0 in w.strides:  # correlated rounding: see gemm_bound
-            zb = np.maximum(zb, (x.shape[1] + 2) * eps(dtype) * (np.abs(f64(x)) @ np.abs(f64(w)).T
-                                                                  + np.abs(f64(bias))))
+            zb = np.maximum(
+                zb, (x.shape[1] + 2) * eps(dtype) * (np.abs(f64(x)) @ np.abs(f64(w)).T + np.abs(f64(bias)))
+            )
     assert y.dtype == np.dtype(dtype) and y.flags.c_contiguous and y.shape == y_ref.shape
     if pre is not None:
         assert_within(pre, z_ref, zb, "pre_activation_out")
@@ -394,7 +411,7 @@ def grad_pre_bound(act, g, z, dtype, slope=SLOPE):
         # y carries the rounding of exp(z - max z): ~(|z - max z| + sqrt(n)) * eps relative
         y = ref_act("softmax", z)
         rows = (np.abs(g) * y).sum(axis=-1, keepdims=True)
-        spread = (z.max(axis=-1, keepdims=True) - z.min(axis=-1, keepdims=True))
+        spread = z.max(axis=-1, keepdims=True) - z.min(axis=-1, keepdims=True)
         return e * (ref + y * (np.abs(g) + 2 * rows) * (math.sqrt(g.shape[-1]) + spread))
     # sigmoid/tanh from the rounded y; gelu's cdf cancels for negative z
     return e * (ref + np.abs(g) * (1.0 + np.abs(z)))
@@ -416,8 +433,10 @@ def check_linear_backward(grads, gy, x, w, z, act, dtype, slope=SLOPE, ref=None,
     if ref is None:
         ref = (gp @ f64(w), gp.T @ f64(x), gp.sum(axis=0))
     ones = np.ones((m, 1))
-    bounds = (gemm_bound(gp, w, dtype) + gpb @ np.abs(f64(w)),
-              gemm_bound(gp.T, x, dtype) + gpb.T @ np.abs(f64(x)),
-              gemm_bound(gp.T, ones, dtype)[:, 0] + gpb.sum(axis=0))
+    bounds = (
+        gemm_bound(gp, w, dtype) + gpb @ np.abs(f64(w)),
+        gemm_bound(gp.T, x, dtype) + gpb.T @ np.abs(f64(x)),
+        gemm_bound(gp.T, ones, dtype)[:, 0] + gpb.sum(axis=0),
+    )
     for name, got, r, bound in zip(("grad_x", "grad_weight", "grad_bias"), grads, ref, bounds):
         assert_within(got, f64(r), bound, f"{what} {act}: {name}")

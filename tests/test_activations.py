@@ -1,15 +1,36 @@
 """fastmlp.activation and fastmlp.activation_backward against float64 NumPy."""
+
 import numpy as np
 import pytest
-
-import fastmlp
 from conftest import (
-    ACTIVATIONS, DIFFERENTIABLE, DTYPES, LAYOUTS, assert_within, check_act, eps, f64, make,
-    ref_act, ref_act_backward, relayout,
+    ACTIVATIONS,
+    DIFFERENTIABLE,
+    DTYPES,
+    LAYOUTS,
+    assert_within,
+    check_act,
+    eps,
+    f64,
+    make,
+    ref_act,
+    ref_act_backward,
+    relayout,
 )
 
-SHAPES = ((1,), (7,), (1, 1), (13, 17), (3, 0), (0, 4), (0,), (2, 3, 5), (2, 1, 3, 4),
-          (300, 500))  # the last one is big enough for two threads
+import fastmlp
+
+SHAPES = (
+    (1,),
+    (7,),
+    (1, 1),
+    (13, 17),
+    (3, 0),
+    (0, 4),
+    (0,),
+    (2, 3, 5),
+    (2, 1, 3, 4),
+    (300, 500),
+)  # the last one is big enough for two threads
 
 # Activations whose derivative can be had from y alone (x optional).
 FROM_Y = ("identity", "relu", "leaky_relu", "sigmoid", "tanh", "softmax")
@@ -64,8 +85,7 @@ def test_forward_out(isa, rng, dtype, name):
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_leaky_relu_slope(isa, rng, dtype, slope):
     x = make(rng, (6, 9), dtype)
-    check_act(fastmlp.activation("leaky_relu", x, negative_slope=slope), x, "leaky_relu", dtype,
-              slope=slope)
+    check_act(fastmlp.activation("leaky_relu", x, negative_slope=slope), x, "leaky_relu", dtype, slope=slope)
 
 
 @pytest.mark.parametrize("name", DIFFERENTIABLE)
@@ -105,8 +125,7 @@ def test_backward_out(isa, rng, dtype, name):
     out = np.full(x.shape, np.nan, dtype)
     r = fastmlp.activation_backward(name, g, y, x, out=out)
     assert np.shares_memory(r, out)
-    assert_within(out, ref_act_backward(name, g, x),
-                  grad_bound(name, g, x, ref_act(name, x), dtype), name)
+    assert_within(out, ref_act_backward(name, g, x), grad_bound(name, g, x, ref_act(name, x), dtype), name)
 
 
 @pytest.mark.parametrize("slope", (0.0, 0.2, 3.0, -0.5))
@@ -144,13 +163,15 @@ def test_backward_matches_finite_differences(isa, rng, name):
         xp, xm = x.copy(), x.copy()
         xp[idx] += h
         xm[idx] -= h
-        fd[idx] = (np.sum(g * fastmlp.activation(name, xp))
-                   - np.sum(g * fastmlp.activation(name, xm))) / (2 * h)
+        fd[idx] = (np.sum(g * fastmlp.activation(name, xp)) - np.sum(g * fastmlp.activation(name, xm))) / (
+            2 * h
+        )
     got = fastmlp.activation_backward(name, g, y, x)
     np.testing.assert_allclose(got, fd, rtol=1e-6, atol=1e-8)
 
 
 # --- special values -----------------------------------------------------------------
+
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_sigmoid_saturates_without_overflow(isa, dtype):
@@ -175,8 +196,9 @@ def test_tanh_and_gelu_at_large_inputs(isa, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_softmax_of_large_values(isa, rng, dtype):
-    x = np.stack([np.linspace(-1e4, 1e4, 9), np.full(9, 3e4), np.full(9, -3e4),
-                  [1e4] + [0.0] * 8]).astype(dtype)
+    x = np.stack([np.linspace(-1e4, 1e4, 9), np.full(9, 3e4), np.full(9, -3e4), [1e4] + [0.0] * 8]).astype(
+        dtype
+    )
     y = fastmlp.activation("softmax", x)
     assert np.isfinite(y).all() and (y >= 0).all()
     np.testing.assert_allclose(y.sum(axis=-1), 1.0, rtol=0, atol=9 * eps(dtype))

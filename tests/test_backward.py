@@ -1,12 +1,23 @@
 """fastmlp.linear_backward against float64 NumPy, PyTorch autograd and finite differences."""
+
 import numpy as np
 import pytest
+from conftest import (
+    DIFFERENTIABLE,
+    DTYPES,
+    EDGE_SHAPE_NAMES,
+    LAYOUTS,
+    ZERO_SHAPES,
+    all_blocks_shape,
+    check_linear,
+    check_linear_backward,
+    edge_shapes,
+    linear_with_grad,
+    make,
+    relayout,
+)
 
 import fastmlp
-from conftest import (
-    DIFFERENTIABLE, DTYPES, EDGE_SHAPE_NAMES, LAYOUTS, ZERO_SHAPES, all_blocks_shape,
-    check_linear, check_linear_backward, edge_shapes, linear_with_grad, make, relayout,
-)
 
 NEEDS_PRE = ("gelu",)
 
@@ -60,8 +71,9 @@ def test_layouts(isa, rng, dtype, layout_x, layout_w):
 def test_layouts_of_grad_y_y_and_pre(isa, rng, dtype, layout, act):
     x, w, b, gy = linear_with_grad(rng, (23, 17, 29), dtype, act)
     y, pre = forward(x, w, b, act)
-    grads = fastmlp.linear_backward(relayout(gy, layout), x, w, relayout(y, layout), act,
-                                    pre_activation=relayout(pre, layout))
+    grads = fastmlp.linear_backward(
+        relayout(gy, layout), x, w, relayout(y, layout), act, pre_activation=relayout(pre, layout)
+    )
     check_linear_backward(grads, gy, x, w, pre, act, dtype)
 
 
@@ -97,22 +109,27 @@ def test_zero_k_still_has_bias_gradient(isa, rng, dtype):
 def test_leaky_relu_slopes(isa, rng, dtype, slope):
     x, w, b, gy = linear_with_grad(rng, (19, 13, 21), dtype, "leaky_relu")
     y, pre = forward(x, w, b, "leaky_relu", slope)
-    grads = fastmlp.linear_backward(gy, x, w, y, "leaky_relu", pre_activation=pre,
-                                    negative_slope=slope)
+    grads = fastmlp.linear_backward(gy, x, w, y, "leaky_relu", pre_activation=pre, negative_slope=slope)
     check_linear_backward(grads, gy, x, w, pre, "leaky_relu", dtype, slope=slope)
     if slope >= 0:
         grads = fastmlp.linear_backward(gy, x, w, y, "leaky_relu", negative_slope=slope)
-        check_linear_backward(grads, gy, x, w, pre, "leaky_relu", dtype, slope=slope,
-                              what="from y")
+        check_linear_backward(grads, gy, x, w, pre, "leaky_relu", dtype, slope=slope, what="from y")
 
 
 # --- PyTorch autograd ---------------------------------------------------------------
 
+
 def torch_grads(torch, x, w, b, gy, act, slope):
     F = torch.nn.functional
-    fns = {"identity": lambda z: z, "relu": F.relu,
-           "leaky_relu": lambda z: F.leaky_relu(z, slope), "sigmoid": torch.sigmoid,
-           "tanh": torch.tanh, "gelu": F.gelu, "softmax": lambda z: torch.softmax(z, dim=-1)}
+    fns = {
+        "identity": lambda z: z,
+        "relu": F.relu,
+        "leaky_relu": lambda z: F.leaky_relu(z, slope),
+        "sigmoid": torch.sigmoid,
+        "tanh": torch.tanh,
+        "gelu": F.gelu,
+        "softmax": lambda z: torch.softmax(z, dim=-1),
+    }
     xt, wt, bt = (torch.tensor(a.astype(np.float64), requires_grad=True) for a in (x, w, b))
     yt = fns[act](F.linear(xt, wt, bt))
     yt.backward(torch.from_numpy(gy.astype(np.float64)))
@@ -138,12 +155,12 @@ def test_leaky_relu_slope_matches_torch(isa, rng, slope):
     x, w, b, gy = linear_with_grad(rng, (7, 5, 9), np.float64, "leaky_relu", margin=1e-4)
     y, pre = forward(x, w, b, "leaky_relu", slope)
     _, ref = torch_grads(torch, x, w, b, gy, "leaky_relu", slope)
-    grads = fastmlp.linear_backward(gy, x, w, y, "leaky_relu", pre_activation=pre,
-                                    negative_slope=slope)
+    grads = fastmlp.linear_backward(gy, x, w, y, "leaky_relu", pre_activation=pre, negative_slope=slope)
     check_linear_backward(grads, gy, x, w, pre, "leaky_relu", np.float64, slope=slope, ref=ref)
 
 
 # --- finite differences (always) ----------------------------------------------------
+
 
 @pytest.mark.parametrize("act", DIFFERENTIABLE)
 def test_matches_finite_differences(isa, rng, act):
@@ -171,5 +188,4 @@ def test_matches_finite_differences(isa, rng, act):
     if act not in NEEDS_PRE:
         got = fastmlp.linear_backward(gy, x, w, y, act)
         for name, a, f in zip(("grad_x", "grad_weight", "grad_bias"), got, fd):
-            np.testing.assert_allclose(a, f, rtol=1e-6, atol=1e-8,
-                                       err_msg=f"{act} from y: {name}")
+            np.testing.assert_allclose(a, f, rtol=1e-6, atol=1e-8, err_msg=f"{act} from y: {name}")

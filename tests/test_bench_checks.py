@@ -7,6 +7,7 @@ written yet) is skipped with the reason.  The largest products (more than
 CHECK_FLOPS_LIMIT per call) are left to the runner: they take the code paths of
 the smaller sizes and would only make the test run slow.
 """
+
 import pytest
 
 from fastmlp.bench import cases

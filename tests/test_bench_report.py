@@ -1,5 +1,6 @@
 """The runner's --combine (the best of several runs, per case and library), its header,
 and its three entry points: python -m fastmlp.bench, fastmlp-bench, bench/run.py."""
+
 import json
 import os
 import shutil
@@ -18,10 +19,20 @@ def _run(times):
     """A run's JSON results: one case per entry of times, {library: best_s or a status}."""
     rows = []
     for i, sides in enumerate(times):
-        results = {lib: ({"status": "ok", "best_s": t} if isinstance(t, float) else {"status": t})
-                   for lib, t in sides.items()}
-        rows.append({"id": f"case {i}", "subject": "matmul", "workload": "matmul", "shape": f"{i}",
-                     "dtype": "float32", "results": results})
+        results = {
+            lib: ({"status": "ok", "best_s": t} if isinstance(t, float) else {"status": t})
+            for lib, t in sides.items()
+        }
+        rows.append(
+            {
+                "id": f"case {i}",
+                "subject": "matmul",
+                "workload": "matmul",
+                "shape": f"{i}",
+                "dtype": "float32",
+                "results": results,
+            }
+        )
     return {"machine": {}, "results": rows}
 
 
@@ -46,13 +57,27 @@ def test_runner_combines_json_files(tmp_path):
     runs = []
     for n in range(2):
         path = tmp_path / f"run{n}.json"
-        subprocess.run([*RUNNER, "--only", "matmul 64x64x64 float64", "--seconds", "0.01", "--json", str(path),
-                        "--png", "", "--numpy-coretype", "none"], check=True,
-                       capture_output=True)
+        subprocess.run(
+            [
+                *RUNNER,
+                "--only",
+                "matmul 64x64x64 float64",
+                "--seconds",
+                "0.01",
+                "--json",
+                str(path),
+                "--png",
+                "",
+                "--numpy-coretype",
+                "none",
+            ],
+            check=True,
+            capture_output=True,
+        )
         runs.append(path)
-    out = subprocess.run([*RUNNER, "--combine",
-                          *map(str, runs), "--png", ""], check=True, capture_output=True,
-                         text=True).stdout
+    out = subprocess.run(
+        [*RUNNER, "--combine", *map(str, runs), "--png", ""], check=True, capture_output=True, text=True
+    ).stdout
     assert "best over 2 runs" in out
     best = min(json.load(open(p))["results"][0]["results"]["fastmlp"]["best_s"] for p in runs)
     assert report.format_seconds(best) in out
@@ -60,17 +85,34 @@ def test_runner_combines_json_files(tmp_path):
 
 def test_runner_header_names_the_caches_and_blocking_in_use():
     env = dict(os.environ, FASTMLP_CACHES="l2=256K/4,l3=0")
-    out = subprocess.run([*RUNNER, "--only", "matmul 64x64x64 float64", "--seconds", "0.01", "--json", "", "--png", "",
-                          "--numpy-coretype", "none"], check=True, capture_output=True, text=True,
-                         env=env).stdout
+    out = subprocess.run(
+        [
+            *RUNNER,
+            "--only",
+            "matmul 64x64x64 float64",
+            "--seconds",
+            "0.01",
+            "--json",
+            "",
+            "--png",
+            "",
+            "--numpy-coretype",
+            "none",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+    ).stdout
     lines = {line.split()[0]: line for line in out.splitlines() if line.strip()}
     assert "L2 256 KiB/4-way" in lines["caches"] and "no L3" in lines["caches"]
     assert "+FASTMLP_CACHES" in lines["caches"]
     assert "family" in lines["CPU"]
     # the blocking the child derived from those caches, as fastmlp reports it in-process
+    import fastmlp
     from fastmlp import _core
     from fastmlp._cpu import format_blocking
-    import fastmlp
+
     _core._set_caches("l2=256K/4,l3=0")
     try:
         assert lines["blocking"].split(None, 1)[1] == format_blocking(fastmlp.cpu_info())
@@ -80,26 +122,50 @@ def test_runner_header_names_the_caches_and_blocking_in_use():
 
 def test_no_avx512_coretype_column_on_a_cpu_without_avx512():
     from fastmlp.bench import run
+
     args = run.parse_args(["--only", "matmul 64x64x64 float64"])
-    info = {"numpy_blas": {"internal_api": "openblas", "architecture": "Haswell"},
-            "fastmlp_available_isas": ["generic", "avx2"]}
+    info = {
+        "numpy_blas": {"internal_api": "openblas", "architecture": "Haswell"},
+        "fastmlp_available_isas": ["generic", "avx2"],
+    }
     results, note = run.numpy_with_coretype(args, info)
     assert results is None
     assert "no AVX-512" in note and "SkylakeX" in note and "Haswell" in note
 
 
-@pytest.mark.parametrize("command", [
-    [os.path.join(os.path.dirname(sys.executable), "fastmlp-bench")],  # the console script
-    [sys.executable, os.path.join(ROOT, "bench", "run.py")],           # the repository's wrapper
-], ids=["fastmlp-bench", "bench/run.py"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        [os.path.join(os.path.dirname(sys.executable), "fastmlp-bench")],  # the console script
+        [sys.executable, os.path.join(ROOT, "bench", "run.py")],  # the repository's wrapper
+    ],
+    ids=["fastmlp-bench", "bench/run.py"],
+)
 def test_every_entry_point_runs_the_packaged_runner(command, tmp_path):
     assert shutil.which(command[0]), f"{command[0]} is not installed"
     out = tmp_path / "out.json"
-    printed = subprocess.run([*command, "--only", "matmul 64x64x64 float64", "--seconds", "0.01",
-                              "--json", str(out), "--png", "", "--numpy-coretype", "none"],
-                             check=True, capture_output=True, text=True).stdout
+    printed = subprocess.run(
+        [
+            *command,
+            "--only",
+            "matmul 64x64x64 float64",
+            "--seconds",
+            "0.01",
+            "--json",
+            str(out),
+            "--png",
+            "",
+            "--numpy-coretype",
+            "none",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     assert "matmul" in printed and "vs NumPy" in printed
     assert [r["id"] for r in json.load(open(out))["results"]] == ["matmul 64x64x64 float64"]
-    helps = {tuple(c): subprocess.run([*c, "--help"], check=True, capture_output=True,
-                                      text=True).stdout for c in (command, RUNNER)}
+    helps = {
+        tuple(c): subprocess.run([*c, "--help"], check=True, capture_output=True, text=True).stdout
+        for c in (command, RUNNER)
+    }
     assert len(set(helps.values())) == 1, "the entry points have different options"

@@ -5,6 +5,7 @@ simulated through FASTMLP_CACHES / _core._set_caches: for each, the blocks must 
 largest that fit the model's bounds, and every kernel must still compute correctly and
 bit-identically on 1 and 2 threads at the edges of those blocks.
 """
+
 import os
 import re
 import subprocess
@@ -12,10 +13,10 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import f64, gemm_bound, make
 
 import fastmlp
 from fastmlp import _core
-from conftest import AVAILABLE_ISAS, f64, gemm_bound, make
 
 # The model's constants (src/csrc/cpu/blocking.hpp).
 MIN_KC, MAX_KC, MIN_PANELS, L2_SHARE, L3_SHARE, MAX_MC = 64, 512, 4, 0.5, 0.25, 8192
@@ -48,9 +49,11 @@ def parse_spec(spec):
 @pytest.fixture
 def simulated_caches(request):
     """Switch the blocking to another CPU's caches for the test; restore after."""
+
     def use(spec):
         _core._set_caches(spec)
         return fastmlp.cpu_info()
+
     yield use
     _core._set_caches("")
 
@@ -58,11 +61,11 @@ def simulated_caches(request):
 def run_python(code, **env):
     full = {k: v for k, v in os.environ.items() if not k.startswith("FASTMLP_")}
     full.update(env)
-    return subprocess.run([sys.executable, "-c", code], env=full, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run([sys.executable, "-c", code], env=full, capture_output=True, text=True, timeout=120)
 
 
 # --- detection ---------------------------------------------------------------------
+
 
 def sysfs_caches():
     """{level name: (size, ways)} of cpu0 from Linux's sysfs, or None."""
@@ -73,7 +76,7 @@ def sysfs_caches():
     for entry in sorted(os.listdir(base)):
         if not entry.startswith("index"):
             continue
-        read = lambda name: open(os.path.join(base, entry, name)).read().strip()  # noqa: E731
+        read = lambda name, entry=entry: open(os.path.join(base, entry, name)).read().strip()  # noqa: E731
         if read("type") == "Instruction":
             continue
         size = read("size")
@@ -112,6 +115,7 @@ def test_cpu_identity_agrees_with_proc_cpuinfo():
 
 
 # --- the model on other CPUs' caches --------------------------------------------------
+
 
 @pytest.mark.parametrize("cpu", CPUS)
 def test_blocks_are_the_largest_that_fit(isa, cpu, simulated_caches):
@@ -153,14 +157,20 @@ def test_blocks_grow_with_the_caches(isa, simulated_caches):
 def blocking_edge_shapes(b):
     """(m, k, n) at the edges of the blocks b, each dimension under test alone."""
     mr, nr, mc, kc, nc = b["mr"], b["nr"], b["mc"], b["kc"], b["nc"]
-    return [(7, kc + 1, 11), (7, 2 * kc - 1, 11), (mc + 1, 3, 5), (mc + mr + 1, 9, 2 * nr + 3),
-            (9, 5, nc + 1), (70, 3, 2 * nc + nr + 1), (mr + 1, kc + 1, nc + 1)]
+    return [
+        (7, kc + 1, 11),
+        (7, 2 * kc - 1, 11),
+        (mc + 1, 3, 5),
+        (mc + mr + 1, 9, 2 * nr + 3),
+        (9, 5, nc + 1),
+        (70, 3, 2 * nc + nr + 1),
+        (mr + 1, kc + 1, nc + 1),
+    ]
 
 
 @pytest.mark.parametrize("cpu", ("intel-skylake-client", "amd-zen3", "intel-sapphire-rapids", "no-l3"))
 @pytest.mark.parametrize("dtype", (np.float32, np.float64))
-def test_kernels_correct_at_simulated_block_edges(isa, cpu, dtype, simulated_caches, rng,
-                                                  restore_threads):
+def test_kernels_correct_at_simulated_block_edges(isa, cpu, dtype, simulated_caches, rng, restore_threads):
     b = simulated_caches(CPUS[cpu])["blocking"][np.dtype(dtype).name]
     for m, k, n in blocking_edge_shapes(b):
         a = make(rng, (m, k), dtype)
@@ -208,11 +218,16 @@ PROBE = "import fastmlp, json; print(json.dumps(fastmlp.cpu_info()))"
 
 def test_fastmlp_caches_variable_sets_the_blocking():
     import json
+
     proc = run_python(PROBE, FASTMLP_CACHES="l2=256K/4,l3=0")
     assert proc.returncode == 0, proc.stderr
     info = json.loads(proc.stdout)
-    assert info["caches"]["l2"] == {"size": 256 * K, "ways": 4, "line": info["caches"]["l2"]["line"],
-                                    "shared_by": 1}
+    assert info["caches"]["l2"] == {
+        "size": 256 * K,
+        "ways": 4,
+        "line": info["caches"]["l2"]["line"],
+        "shared_by": 1,
+    }
     assert info["caches"]["l3"]["size"] == 0
     assert info["caches"]["l1d"] == fastmlp.cpu_info()["caches"]["l1d"]  # levels not named stay
     _core._set_caches("l2=256K/4,l3=0")
@@ -224,6 +239,7 @@ def test_fastmlp_caches_variable_sets_the_blocking():
 
 def test_fastmlp_blocking_variable_replaces_the_model():
     import json
+
     proc = run_python(PROBE, FASTMLP_BLOCKING="mc=100,kc=200,nc=300,small=0")
     assert proc.returncode == 0, proc.stderr
     for b in json.loads(proc.stdout)["blocking"].values():
@@ -242,17 +258,20 @@ def test_tiny_blocks_still_compute_correctly(isa, spec, rng):
     assert np.abs(got - a @ b).max() < 1e-12
 
 
-@pytest.mark.parametrize("variable, value, message", [
-    ("FASTMLP_CACHES", "l2=lots", "bad size"),
-    ("FASTMLP_CACHES", "l4=1M", "unknown level"),
-    ("FASTMLP_CACHES", "l2", "expected LEVEL=SIZE"),
-    ("FASTMLP_CACHES", "l1d=1K", "smaller than 4 KiB"),
-    ("FASTMLP_CACHES", "l2=1M/0", "bad ways"),
-    ("FASTMLP_BLOCKING", "kc=0", "expected mc=N"),
-    ("FASTMLP_BLOCKING", "xc=5", "unknown key"),
-    ("FASTMLP_BLOCKING", "kc=12x", "expected mc=N"),
-    ("FASTMLP_BLOCKING", "small=-1", "small=N (N >= 0)"),
-])
+@pytest.mark.parametrize(
+    "variable, value, message",
+    [
+        ("FASTMLP_CACHES", "l2=lots", "bad size"),
+        ("FASTMLP_CACHES", "l4=1M", "unknown level"),
+        ("FASTMLP_CACHES", "l2", "expected LEVEL=SIZE"),
+        ("FASTMLP_CACHES", "l1d=1K", "smaller than 4 KiB"),
+        ("FASTMLP_CACHES", "l2=1M/0", "bad ways"),
+        ("FASTMLP_BLOCKING", "kc=0", "expected mc=N"),
+        ("FASTMLP_BLOCKING", "xc=5", "unknown key"),
+        ("FASTMLP_BLOCKING", "kc=12x", "expected mc=N"),
+        ("FASTMLP_BLOCKING", "small=-1", "small=N (N >= 0)"),
+    ],
+)
 def test_bad_overrides_fail_clearly(variable, value, message):
     proc = run_python("import fastmlp", **{variable: value})
     assert proc.returncode != 0

@@ -1,6 +1,7 @@
 """Arguments are checked where they enter, with a ValueError naming them (not a
 pybind11 "incompatible function arguments" later), settings the engine was built with
 stay consistent with it, and the Python/C++ boundary is typed."""
+
 import tracemalloc
 
 import numpy as np
@@ -44,8 +45,7 @@ def test_dropout_set_after_construction_is_used_and_checked():
     late = fastmlp.MLP([3, 8, 2], seed=0)
     late.dropout = 0.5
     early = fastmlp.MLP([3, 8, 2], dropout=0.5, seed=0)
-    assert (late.fit(X, y, epochs=2, verbose=False)["loss"]
-            == early.fit(X, y, epochs=2, verbose=False)["loss"])
+    assert late.fit(X, y, epochs=2, verbose=False)["loss"] == early.fit(X, y, epochs=2, verbose=False)["loss"]
     assert late.get_config()["dropout"] == 0.5
     with pytest.raises(ValueError, match="dropout"):
         late.dropout = 1.0

@@ -1,5 +1,6 @@
 """Batch inference and model search on a real dask.distributed LocalCluster with two
 worker processes of one thread each."""
+
 import warnings
 
 import numpy as np
@@ -17,8 +18,12 @@ from fastmlp.sklearn import MLPClassifier, MLPRegressor  # noqa: E402
 
 @pytest.fixture(scope="module")
 def client():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as c:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as c,
+    ):
         cap_threads(c)
         yield c
 
@@ -70,6 +75,7 @@ def test_estimator_on_a_dataframe(client, digits):
 
 class CountingMLP(fastmlp.MLP):
     """Counts how often the client pickles it (class attribute: the client's count)."""
+
     pickles = 0
 
     def __getstate__(self):
@@ -103,14 +109,17 @@ def test_grid_search_on_the_cluster_equals_local(client):
     joblib = pytest.importorskip("joblib")
     from sklearn.datasets import make_regression
     from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
+
     X, y = make_regression(n_samples=300, n_features=6, noise=5.0, random_state=0)
     y = y / y.std()
     grid = {"alpha": [1e-4, 1e-1], "hidden_layer_sizes": [(8,), (32,)], "learning_rate_init": [1e-3, 1e-2]}
 
     def searches():
         base = MLPRegressor(max_iter=30, random_state=0)
-        return (GridSearchCV(base, grid, cv=3),
-                RandomizedSearchCV(base, grid, n_iter=4, cv=3, random_state=0))
+        return (
+            GridSearchCV(base, grid, cv=3),
+            RandomizedSearchCV(base, grid, n_iter=4, cv=3, random_state=0),
+        )
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -1,6 +1,7 @@
 """Data-parallel fits under a real mpiexec (the mpich wheel's), 2 and 3 ranks: each
 scenario of _mpi_scenarios.py runs on every rank, which prints ok when its checks pass.
 A timeout turns a hang (a rank left waiting in a collective call) into a failure."""
+
 import os
 import shutil
 import subprocess
@@ -16,8 +17,11 @@ MPIEXEC = shutil.which("mpiexec", path=str(Path(sys.executable).parent)) or shut
 
 
 def run(ranks, *args, timeout=120, module=False):
-    command = [MPIEXEC, "-n", str(ranks), sys.executable] + (["-m", "mpi4py"] if module else []) + \
-        [str(a) for a in args]
+    command = (
+        [MPIEXEC, "-n", str(ranks), sys.executable]
+        + (["-m", "mpi4py"] if module else [])
+        + [str(a) for a in args]
+    )
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
 
@@ -31,8 +35,9 @@ def scenario(ranks, name, *args):
 
 
 @pytest.mark.parametrize("ranks", [2, 3])
-@pytest.mark.parametrize("name", ["follows_one_process", "reproducible", "bad_input",
-                                  "diverging_rank", "interrupted_rank"])
+@pytest.mark.parametrize(
+    "name", ["follows_one_process", "reproducible", "bad_input", "diverging_rank", "interrupted_rank"]
+)
 def test_scenario(ranks, name):
     scenario(ranks, name)
 
@@ -54,7 +59,7 @@ def test_validation_early_stopping_and_save(ranks, tmp_path):
 def test_bad_input_messages_name_the_rank():
     out = scenario(2, "bad_input")
     assert "rank 1 of 2 failed (ValueError" in out  # what rank 0 said of rank 1's 5 features
-    assert "float64" in out and "float32" in out     # both ranks' dtypes, on every rank
+    assert "float64" in out and "float32" in out  # both ranks' dtypes, on every rank
 
 
 def test_a_rank_raising_outside_fit_ends_every_rank(tmp_path):
@@ -66,7 +71,8 @@ def test_a_rank_raising_outside_fit_ends_every_rank(tmp_path):
         "comm = MPI.COMM_WORLD\n"
         "if comm.rank == 1:\n    raise OSError('rank 1 cannot read its shard')\n"
         "X = np.zeros((10, 2), np.float32)\n"
-        "fastmlp.MLP([2, 1], seed=0).fit(X, X[:, :1], comm=comm, verbose=False)\n")
+        "fastmlp.MLP([2, 1], seed=0).fit(X, X[:, :1], comm=comm, verbose=False)\n"
+    )
     proc = run(2, script, module=True, timeout=60)
     assert proc.returncode != 0
     assert "rank 1 cannot read its shard" in proc.stderr

@@ -1,4 +1,5 @@
 """Bad input raises a TypeError or ValueError naming the argument (and the shapes)."""
+
 import re
 
 import numpy as np
@@ -37,131 +38,270 @@ S = re.escape
 
 CASES = {
     # --- not arrays, wrong dtypes (TypeError) ---
-    "matmul a list": (TypeError, r"\ba must be a numpy.ndarray, got list",
-                      lambda: fastmlp.matmul([[1.0, 2.0]], arr(2, 2))),
-    "matmul b scalar": (TypeError, r"\bb must be a numpy.ndarray, got float",
-                        lambda: fastmlp.matmul(arr(2, 2), 1.0)),
-    "matmul int a": (TypeError, r"\ba must have dtype float32 or float64, got int64",
-                     lambda: fastmlp.matmul(np.ones((2, 2), np.int64), arr(2, 2))),
-    "matmul float16": (TypeError, r"\bb must have dtype float32 or float64, got float16",
-                       lambda: fastmlp.matmul(arr(2, 2), np.ones((2, 2), np.float16))),
-    "matmul complex": (TypeError, r"\ba must have dtype float32 or float64",
-                       lambda: fastmlp.matmul(np.ones((2, 2), complex), arr(2, 2))),
-    "matmul bool": (TypeError, r"\bb must have dtype float32 or float64",
-                    lambda: fastmlp.matmul(arr(2, 2), np.ones((2, 2), bool))),
-    "matmul big-endian": (TypeError, r"\ba must have dtype float32 or float64, got >f8",
-                          lambda: fastmlp.matmul(np.ones((2, 2), ">f8"), arr(2, 2))),
-    "matmul mixed": (TypeError, r"\ba is float32 but b is float64",
-                     lambda: fastmlp.matmul(arr(2, 2, dtype=f32), arr(2, 2))),
+    "matmul a list": (
+        TypeError,
+        r"\ba must be a numpy.ndarray, got list",
+        lambda: fastmlp.matmul([[1.0, 2.0]], arr(2, 2)),
+    ),
+    "matmul b scalar": (
+        TypeError,
+        r"\bb must be a numpy.ndarray, got float",
+        lambda: fastmlp.matmul(arr(2, 2), 1.0),
+    ),
+    "matmul int a": (
+        TypeError,
+        r"\ba must have dtype float32 or float64, got int64",
+        lambda: fastmlp.matmul(np.ones((2, 2), np.int64), arr(2, 2)),
+    ),
+    "matmul float16": (
+        TypeError,
+        r"\bb must have dtype float32 or float64, got float16",
+        lambda: fastmlp.matmul(arr(2, 2), np.ones((2, 2), np.float16)),
+    ),
+    "matmul complex": (
+        TypeError,
+        r"\ba must have dtype float32 or float64",
+        lambda: fastmlp.matmul(np.ones((2, 2), complex), arr(2, 2)),
+    ),
+    "matmul bool": (
+        TypeError,
+        r"\bb must have dtype float32 or float64",
+        lambda: fastmlp.matmul(arr(2, 2), np.ones((2, 2), bool)),
+    ),
+    "matmul big-endian": (
+        TypeError,
+        r"\ba must have dtype float32 or float64, got >f8",
+        lambda: fastmlp.matmul(np.ones((2, 2), ">f8"), arr(2, 2)),
+    ),
+    "matmul mixed": (
+        TypeError,
+        r"\ba is float32 but b is float64",
+        lambda: fastmlp.matmul(arr(2, 2, dtype=f32), arr(2, 2)),
+    ),
     "linear x list": (TypeError, r"\bx must be a numpy.ndarray", lambda: lin(x=[[1.0] * 4] * 3)),
-    "linear weight None": (TypeError, r"\bweight must be a numpy.ndarray, got NoneType",
-                           lambda: fastmlp.linear(arr(3, 4), None)),
-    "linear mixed weight": (TypeError, r"\bx is float64 but weight is float32",
-                            lambda: lin(w=arr(5, 4, dtype=f32))),
-    "linear mixed bias": (TypeError, r"\bx is float32 but bias is float64",
-                          lambda: lin(x=arr(3, 4, dtype=f32), w=arr(5, 4, dtype=f32), b=arr(5))),
-    "linear int bias": (TypeError, r"\bbias must have dtype float32 or float64, got int32",
-                        lambda: lin(b=np.ones(5, np.int32))),
-    "linear bias list": (TypeError, r"\bbias must be a numpy.ndarray, got list",
-                         lambda: lin(b=[0.0] * 5)),
-    "linear big-endian x": (TypeError, r"\bx must have dtype float32 or float64, got >f4",
-                            lambda: lin(x=np.ones((3, 4), ">f4"), w=arr(5, 4, dtype=f32))),
-    "linear_backward mixed y": (TypeError, r"\bgrad_y is float64 but y is float32",
-                                lambda: lin_bw(y=arr(3, 5, dtype=f32))),
-    "linear_backward mixed pre": (TypeError, r"\bgrad_y is float64 but pre_activation is float32",
-                                  lambda: lin_bw(pre_activation=arr(3, 5, dtype=f32))),
-    "linear_backward gy tuple": (TypeError, r"\bgrad_y must be a numpy.ndarray, got tuple",
-                                 lambda: lin_bw(gy=(1.0, 2.0))),
-    "activation list": (TypeError, r"\bx must be a numpy.ndarray, got list",
-                        lambda: fastmlp.activation("relu", [1.0, -1.0])),
-    "activation int": (TypeError, r"\bx must have dtype float32 or float64, got int64",
-                       lambda: fastmlp.activation("relu", np.arange(3))),
-    "activation_backward mixed": (TypeError, r"\bgrad_y is float64 but y is float32",
-                                  lambda: act_bw(y=arr(3, 5, dtype=f32))),
-    "activation_backward mixed x": (TypeError, r"\bgrad_y is float64 but x is float32",
-                                    lambda: act_bw("gelu", x=arr(3, 5, dtype=f32))),
+    "linear weight None": (
+        TypeError,
+        r"\bweight must be a numpy.ndarray, got NoneType",
+        lambda: fastmlp.linear(arr(3, 4), None),
+    ),
+    "linear mixed weight": (
+        TypeError,
+        r"\bx is float64 but weight is float32",
+        lambda: lin(w=arr(5, 4, dtype=f32)),
+    ),
+    "linear mixed bias": (
+        TypeError,
+        r"\bx is float32 but bias is float64",
+        lambda: lin(x=arr(3, 4, dtype=f32), w=arr(5, 4, dtype=f32), b=arr(5)),
+    ),
+    "linear int bias": (
+        TypeError,
+        r"\bbias must have dtype float32 or float64, got int32",
+        lambda: lin(b=np.ones(5, np.int32)),
+    ),
+    "linear bias list": (TypeError, r"\bbias must be a numpy.ndarray, got list", lambda: lin(b=[0.0] * 5)),
+    "linear big-endian x": (
+        TypeError,
+        r"\bx must have dtype float32 or float64, got >f4",
+        lambda: lin(x=np.ones((3, 4), ">f4"), w=arr(5, 4, dtype=f32)),
+    ),
+    "linear_backward mixed y": (
+        TypeError,
+        r"\bgrad_y is float64 but y is float32",
+        lambda: lin_bw(y=arr(3, 5, dtype=f32)),
+    ),
+    "linear_backward mixed pre": (
+        TypeError,
+        r"\bgrad_y is float64 but pre_activation is float32",
+        lambda: lin_bw(pre_activation=arr(3, 5, dtype=f32)),
+    ),
+    "linear_backward gy tuple": (
+        TypeError,
+        r"\bgrad_y must be a numpy.ndarray, got tuple",
+        lambda: lin_bw(gy=(1.0, 2.0)),
+    ),
+    "activation list": (
+        TypeError,
+        r"\bx must be a numpy.ndarray, got list",
+        lambda: fastmlp.activation("relu", [1.0, -1.0]),
+    ),
+    "activation int": (
+        TypeError,
+        r"\bx must have dtype float32 or float64, got int64",
+        lambda: fastmlp.activation("relu", np.arange(3)),
+    ),
+    "activation_backward mixed": (
+        TypeError,
+        r"\bgrad_y is float64 but y is float32",
+        lambda: act_bw(y=arr(3, 5, dtype=f32)),
+    ),
+    "activation_backward mixed x": (
+        TypeError,
+        r"\bgrad_y is float64 but x is float32",
+        lambda: act_bw("gelu", x=arr(3, 5, dtype=f32)),
+    ),
     # --- out of the wrong dtype / type ---
-    "matmul out dtype": (TypeError, r"\bout is float32 but the result is float64",
-                         lambda: fastmlp.matmul(arr(2, 3), arr(3, 4), out=arr(2, 4, dtype=f32))),
-    "matmul out list": (TypeError, r"\bout must be a numpy.ndarray",
-                        lambda: fastmlp.matmul(arr(2, 3), arr(3, 4), out=[[0.0] * 4] * 2)),
-    "linear out int": (TypeError, r"\bout must have dtype float32 or float64",
-                       lambda: lin(out=np.zeros((3, 5), np.int64))),
-    "linear pre out dtype": (TypeError, r"\bpre_activation_out is float32 but the result is float64",
-                             lambda: lin(pre_activation_out=arr(3, 5, dtype=f32))),
-    "activation out dtype": (TypeError, r"\bout is float64 but the result is float32",
-                             lambda: fastmlp.activation("relu", arr(4, dtype=f32), out=arr(4))),
+    "matmul out dtype": (
+        TypeError,
+        r"\bout is float32 but the result is float64",
+        lambda: fastmlp.matmul(arr(2, 3), arr(3, 4), out=arr(2, 4, dtype=f32)),
+    ),
+    "matmul out list": (
+        TypeError,
+        r"\bout must be a numpy.ndarray",
+        lambda: fastmlp.matmul(arr(2, 3), arr(3, 4), out=[[0.0] * 4] * 2),
+    ),
+    "linear out int": (
+        TypeError,
+        r"\bout must have dtype float32 or float64",
+        lambda: lin(out=np.zeros((3, 5), np.int64)),
+    ),
+    "linear pre out dtype": (
+        TypeError,
+        r"\bpre_activation_out is float32 but the result is float64",
+        lambda: lin(pre_activation_out=arr(3, 5, dtype=f32)),
+    ),
+    "activation out dtype": (
+        TypeError,
+        r"\bout is float64 but the result is float32",
+        lambda: fastmlp.activation("relu", arr(4, dtype=f32), out=arr(4)),
+    ),
     # --- wrong ndim / shapes (ValueError naming argument and shape) ---
-    "matmul 1-D a": (ValueError, r"\ba must be 2-D, got shape \(3,\)",
-                     lambda: fastmlp.matmul(arr(3), arr(3, 2))),
-    "matmul 3-D b": (ValueError, r"\bb must be 2-D, got shape \(2, 3, 4\)",
-                     lambda: fastmlp.matmul(arr(2, 2), arr(2, 3, 4))),
-    "matmul 0-D": (ValueError, r"\ba must be 2-D, got shape \(\)",
-                   lambda: fastmlp.matmul(np.ones(()), arr(2, 2))),
-    "matmul shapes": (ValueError, S("a of shape (2, 3) and b of shape (4, 5)"),
-                      lambda: fastmlp.matmul(arr(2, 3), arr(4, 5))),
-    "linear shapes": (ValueError, S("x of shape (3, 4) does not fit weight of shape (5, 6)"),
-                      lambda: lin(w=arr(5, 6))),
-    "linear weight.T given": (ValueError, S("x of shape (3, 4) does not fit weight of shape (4, 5)"),
-                              lambda: lin(w=arr(4, 5))),
+    "matmul 1-D a": (
+        ValueError,
+        r"\ba must be 2-D, got shape \(3,\)",
+        lambda: fastmlp.matmul(arr(3), arr(3, 2)),
+    ),
+    "matmul 3-D b": (
+        ValueError,
+        r"\bb must be 2-D, got shape \(2, 3, 4\)",
+        lambda: fastmlp.matmul(arr(2, 2), arr(2, 3, 4)),
+    ),
+    "matmul 0-D": (
+        ValueError,
+        r"\ba must be 2-D, got shape \(\)",
+        lambda: fastmlp.matmul(np.ones(()), arr(2, 2)),
+    ),
+    "matmul shapes": (
+        ValueError,
+        S("a of shape (2, 3) and b of shape (4, 5)"),
+        lambda: fastmlp.matmul(arr(2, 3), arr(4, 5)),
+    ),
+    "linear shapes": (
+        ValueError,
+        S("x of shape (3, 4) does not fit weight of shape (5, 6)"),
+        lambda: lin(w=arr(5, 6)),
+    ),
+    "linear weight.T given": (
+        ValueError,
+        S("x of shape (3, 4) does not fit weight of shape (4, 5)"),
+        lambda: lin(w=arr(4, 5)),
+    ),
     "linear 1-D x": (ValueError, r"\bx must be 2-D, got shape \(4,\)", lambda: lin(x=arr(4))),
-    "linear 3-D weight": (ValueError, r"\bweight must be 2-D, got shape \(1, 5, 4\)",
-                          lambda: lin(w=arr(1, 5, 4))),
-    "linear bias length": (ValueError, S("bias of shape (4,) does not fit weight of shape (5, 4)"),
-                           lambda: lin(b=arr(4))),
+    "linear 3-D weight": (
+        ValueError,
+        r"\bweight must be 2-D, got shape \(1, 5, 4\)",
+        lambda: lin(w=arr(1, 5, 4)),
+    ),
+    "linear bias length": (
+        ValueError,
+        S("bias of shape (4,) does not fit weight of shape (5, 4)"),
+        lambda: lin(b=arr(4)),
+    ),
     "linear bias 2-D": (ValueError, S("bias of shape (1, 5)"), lambda: lin(b=arr(1, 5))),
-    "linear_backward x/weight": (ValueError, S("x of shape (3, 4) does not fit weight of shape (5, 6)"),
-                                 lambda: lin_bw(w=arr(5, 6))),
-    "linear_backward grad_y": (ValueError, S("grad_y of shape (3, 6), expected (3, 5)"),
-                               lambda: lin_bw(gy=arr(3, 6))),
-    "linear_backward y": (ValueError, S("y of shape (2, 5), expected (3, 5)"),
-                          lambda: lin_bw(y=arr(2, 5))),
-    "linear_backward 1-D y": (ValueError, r"\by must be 2-D, got shape \(15,\)",
-                              lambda: lin_bw(y=arr(15))),
-    "linear_backward pre shape": (ValueError, S("pre_activation of shape (3, 4)"),
-                                  lambda: lin_bw(pre_activation=arr(3, 4))),
-    "activation 0-D": (ValueError, r"\bx must have at least 1 dimension",
-                       lambda: fastmlp.activation("relu", np.ones(()))),
-    "activation_backward shapes": (ValueError, S("grad_y of shape (3, 5) and y of shape (5, 3)"),
-                                   lambda: act_bw(y=arr(5, 3))),
-    "activation_backward x shape": (ValueError, S("x of shape (3, 4) must have the shape of grad_y (3, 5)"),
-                                    lambda: act_bw("gelu", x=arr(3, 4))),
+    "linear_backward x/weight": (
+        ValueError,
+        S("x of shape (3, 4) does not fit weight of shape (5, 6)"),
+        lambda: lin_bw(w=arr(5, 6)),
+    ),
+    "linear_backward grad_y": (
+        ValueError,
+        S("grad_y of shape (3, 6), expected (3, 5)"),
+        lambda: lin_bw(gy=arr(3, 6)),
+    ),
+    "linear_backward y": (ValueError, S("y of shape (2, 5), expected (3, 5)"), lambda: lin_bw(y=arr(2, 5))),
+    "linear_backward 1-D y": (ValueError, r"\by must be 2-D, got shape \(15,\)", lambda: lin_bw(y=arr(15))),
+    "linear_backward pre shape": (
+        ValueError,
+        S("pre_activation of shape (3, 4)"),
+        lambda: lin_bw(pre_activation=arr(3, 4)),
+    ),
+    "activation 0-D": (
+        ValueError,
+        r"\bx must have at least 1 dimension",
+        lambda: fastmlp.activation("relu", np.ones(())),
+    ),
+    "activation_backward shapes": (
+        ValueError,
+        S("grad_y of shape (3, 5) and y of shape (5, 3)"),
+        lambda: act_bw(y=arr(5, 3)),
+    ),
+    "activation_backward x shape": (
+        ValueError,
+        S("x of shape (3, 4) must have the shape of grad_y (3, 5)"),
+        lambda: act_bw("gelu", x=arr(3, 4)),
+    ),
     # --- bad out ---
-    "matmul out shape": (ValueError, S("out has shape (4, 2), expected (2, 4)"),
-                         lambda: fastmlp.matmul(arr(2, 3), arr(3, 4), out=arr(4, 2))),
-    "matmul out F-order": (ValueError, r"\bout must be C-contiguous",
-                           lambda: fastmlp.matmul(arr(2, 3), arr(3, 4),
-                                                  out=np.asfortranarray(arr(2, 4)))),
-    "matmul out strided": (ValueError, r"\bout must be C-contiguous",
-                           lambda: fastmlp.matmul(arr(2, 3), arr(3, 4), out=arr(2, 8)[:, ::2])),
-    "linear out shape": (ValueError, S("out has shape (3, 4), expected (3, 5)"),
-                         lambda: lin(out=arr(3, 4))),
-    "linear pre out shape": (ValueError, S("pre_activation_out has shape (5, 3), expected (3, 5)"),
-                             lambda: lin(pre_activation_out=arr(5, 3))),
-    "activation out shape": (ValueError, S("out has shape (5,), expected (4,)"),
-                             lambda: fastmlp.activation("relu", arr(4), out=arr(5))),
-    "activation_backward out shape": (ValueError, S("out has shape (5, 3), expected (3, 5)"),
-                                      lambda: act_bw(out=arr(5, 3))),
+    "matmul out shape": (
+        ValueError,
+        S("out has shape (4, 2), expected (2, 4)"),
+        lambda: fastmlp.matmul(arr(2, 3), arr(3, 4), out=arr(4, 2)),
+    ),
+    "matmul out F-order": (
+        ValueError,
+        r"\bout must be C-contiguous",
+        lambda: fastmlp.matmul(arr(2, 3), arr(3, 4), out=np.asfortranarray(arr(2, 4))),
+    ),
+    "matmul out strided": (
+        ValueError,
+        r"\bout must be C-contiguous",
+        lambda: fastmlp.matmul(arr(2, 3), arr(3, 4), out=arr(2, 8)[:, ::2]),
+    ),
+    "linear out shape": (ValueError, S("out has shape (3, 4), expected (3, 5)"), lambda: lin(out=arr(3, 4))),
+    "linear pre out shape": (
+        ValueError,
+        S("pre_activation_out has shape (5, 3), expected (3, 5)"),
+        lambda: lin(pre_activation_out=arr(5, 3)),
+    ),
+    "activation out shape": (
+        ValueError,
+        S("out has shape (5,), expected (4,)"),
+        lambda: fastmlp.activation("relu", arr(4), out=arr(5)),
+    ),
+    "activation_backward out shape": (
+        ValueError,
+        S("out has shape (5, 3), expected (3, 5)"),
+        lambda: act_bw(out=arr(5, 3)),
+    ),
     # --- names and options ---
-    "activation name": (ValueError, r"unknown activation 'swish'",
-                        lambda: fastmlp.activation("swish", arr(3))),
-    "linear activation name": (ValueError, r"unknown activation 'Relu'",
-                               lambda: lin(activation="Relu")),
-    "linear_backward activation name": (ValueError, r"unknown activation 'soft_max'",
-                                        lambda: lin_bw(act="soft_max")),
+    "activation name": (
+        ValueError,
+        r"unknown activation 'swish'",
+        lambda: fastmlp.activation("swish", arr(3)),
+    ),
+    "linear activation name": (ValueError, r"unknown activation 'Relu'", lambda: lin(activation="Relu")),
+    "linear_backward activation name": (
+        ValueError,
+        r"unknown activation 'soft_max'",
+        lambda: lin_bw(act="soft_max"),
+    ),
     "activation_backward name": (ValueError, r"unknown activation ''", lambda: act_bw("")),
     "linear_backward step": (ValueError, r"'step' has no gradient", lambda: lin_bw(act="step")),
     "activation_backward step": (ValueError, r"'step' has no gradient", lambda: act_bw("step")),
-    "linear_backward gelu no pre": (ValueError, r"'gelu' needs pre_activation",
-                                    lambda: lin_bw(act="gelu")),
-    "linear_backward leaky<0 no pre": (ValueError, r"'leaky_relu' needs pre_activation",
-                                       lambda: lin_bw(act="leaky_relu", negative_slope=-0.5)),
+    "linear_backward gelu no pre": (ValueError, r"'gelu' needs pre_activation", lambda: lin_bw(act="gelu")),
+    "linear_backward leaky<0 no pre": (
+        ValueError,
+        r"'leaky_relu' needs pre_activation",
+        lambda: lin_bw(act="leaky_relu", negative_slope=-0.5),
+    ),
     "activation_backward gelu no x": (ValueError, r"'gelu' needs x", lambda: act_bw("gelu")),
-    "activation_backward leaky<0 no x": (ValueError, r"'leaky_relu' needs x",
-                                         lambda: act_bw("leaky_relu", negative_slope=-1.0)),
+    "activation_backward leaky<0 no x": (
+        ValueError,
+        r"'leaky_relu' needs x",
+        lambda: act_bw("leaky_relu", negative_slope=-1.0),
+    ),
     "set_num_threads 0": (ValueError, r"n must be >= 1, got 0", lambda: fastmlp.set_num_threads(0)),
-    "set_num_threads -3": (ValueError, r"n must be >= 1, got -3",
-                           lambda: fastmlp.set_num_threads(-3)),
+    "set_num_threads -3": (ValueError, r"n must be >= 1, got -3", lambda: fastmlp.set_num_threads(-3)),
 }
 
 
@@ -262,8 +402,9 @@ def test_non_finite_values_do_not_crash(isa, bad):
         y = fastmlp.linear(x, w, arr(5), act)
         assert y.shape == (4, 5)
         if act != "step":
-            gx, gw, gb = fastmlp.linear_backward(arr(4, 5), x, w, y, act,
-                                                 pre_activation=fastmlp.linear(x, w, arr(5)))
+            gx, gw, gb = fastmlp.linear_backward(
+                arr(4, 5), x, w, y, act, pre_activation=fastmlp.linear(x, w, arr(5))
+            )
             assert gx.shape == (4, 3)
 
 
@@ -293,10 +434,13 @@ def test_an_error_inside_a_halved_training_step_reaches_python():
 def test_negative_slope_that_overflows_float32_is_refused(slope):
     x, w = np.ones((2, 3), np.float32), np.ones((4, 3), np.float32)
     out = np.full((2, 4), 7.0, np.float32)
-    for call in (lambda: fastmlp.linear(x, w, activation="leaky_relu", negative_slope=slope, out=out),
-                 lambda: fastmlp.activation("leaky_relu", -x, negative_slope=slope),
-                 lambda: fastmlp.linear_backward(out, x, w, out, activation="leaky_relu",
-                                                 pre_activation=out, negative_slope=slope)):
+    for call in (
+        lambda: fastmlp.linear(x, w, activation="leaky_relu", negative_slope=slope, out=out),
+        lambda: fastmlp.activation("leaky_relu", -x, negative_slope=slope),
+        lambda: fastmlp.linear_backward(
+            out, x, w, out, activation="leaky_relu", pre_activation=out, negative_slope=slope
+        ),
+    ):
         with pytest.raises(ValueError, match="negative_slope must be a finite float32 number"):
             call()
     np.testing.assert_array_equal(out, 7.0)  # nothing written

@@ -1,4 +1,5 @@
 """Every example runs (with --quick) and saves its plot, so that none of them rots."""
+
 import subprocess
 import sys
 from pathlib import Path
@@ -8,8 +9,9 @@ import pytest
 pytest.importorskip("sklearn")
 pytest.importorskip("matplotlib")
 
-EXAMPLES = sorted(p for p in (Path(__file__).parent.parent / "examples").glob("*.py")
-                  if not p.name.startswith("_"))
+EXAMPLES = sorted(
+    p for p in (Path(__file__).parent.parent / "examples").glob("*.py") if not p.name.startswith("_")
+)
 
 
 def test_examples_found():
@@ -18,9 +20,13 @@ def test_examples_found():
 
 @pytest.mark.parametrize("script", EXAMPLES, ids=lambda p: p.stem)
 def test_example_runs(script, tmp_path):
-    proc = subprocess.run([sys.executable, str(script), "--quick", "--out", str(tmp_path)],
-                          capture_output=True, text=True, timeout=300,
-                          env={**__import__("os").environ, "MPLBACKEND": "Agg"})
+    proc = subprocess.run(
+        [sys.executable, str(script), "--quick", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**__import__("os").environ, "MPLBACKEND": "Agg"},
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.strip(), "an example prints its result"
     assert list(tmp_path.glob("*.png")), "an example saves a plot"

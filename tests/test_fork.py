@@ -2,6 +2,7 @@
 pool does not survive fork(), so a forked child runs fastmlp on one thread (a
 pthread_atfork handler). Each wait has a timeout, so a regression fails instead of
 hanging the suite."""
+
 import multiprocessing
 
 import joblib  # comes with scikit-learn (a test dependency)
@@ -32,7 +33,7 @@ def test_process_after_threaded_kernel(two_threads, method):
     ctx = multiprocessing.get_context(method)
     with ctx.Pool(1) as pool:
         total, threads = pool.apply_async(_matmul_sum, (512,)).get(timeout=TIMEOUT)
-    assert total == 512.0 ** 3
+    assert total == 512.0**3
     if method == "fork":
         assert threads == 1  # the child's cap; the parent keeps its threads
     assert fastmlp.get_num_threads() == 2
@@ -73,6 +74,7 @@ def test_pool_map_predict_after_fit(two_threads, fitted, method):
 def test_joblib_predict_after_fit(two_threads, fitted, backend):
     model, chunks = fitted
     outs = joblib.Parallel(n_jobs=2, backend=backend, timeout=TIMEOUT)(
-        joblib.delayed(model.predict)(c) for c in chunks)
+        joblib.delayed(model.predict)(c) for c in chunks
+    )
     for chunk, out in zip(chunks, outs):
         np.testing.assert_array_equal(out, model.predict(chunk))

@@ -1,6 +1,7 @@
 """fastmlp.load on files made to hurt: each is refused with a ValueError naming the
 path, quickly and without allocating what the file claims (the reproducers of issue
 11, each with a time and memory bound a regression would break)."""
+
 import json
 import os
 import struct
@@ -67,11 +68,11 @@ def _small_model_file(tmp_path, **config_changes):
     fastmlp.MLP([4, 3], seed=0).save(good)
     data = good.read_bytes()
     (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + n])
+    header = json.loads(data[8 : 8 + n])
     config = json.loads(header["__metadata__"]["fastmlp_config"])
     config.update(config_changes)
     header["__metadata__"]["fastmlp_config"] = json.dumps(config)
-    return _file(tmp_path, header, data[8 + n:])
+    return _file(tmp_path, header, data[8 + n :])
 
 
 @pytest.mark.parametrize("sizes", [[20000, 20000], [30000, 30000], [4, 20000, 3]])
@@ -108,12 +109,13 @@ def test_deeply_nested_brackets(tmp_path, where):
         path = _small_model_file(tmp_path)
         data = path.read_bytes()
         (n,) = struct.unpack("<Q", data[:8])
-        header = json.loads(data[8:8 + n])
+        header = json.loads(data[8 : 8 + n])
         header["__metadata__"]["fastmlp_config"] = nested
         # with enough (empty) tensors that a config this long is not refused for its length
-        header.update({f"empty{i}": {"dtype": "F32", "shape": [0], "data_offsets": [0, 0]}
-                       for i in range(2000)})
-        path = _file(tmp_path, header, data[8 + n:])
+        header.update(
+            {f"empty{i}": {"dtype": "F32", "shape": [0], "data_offsets": [0, 0]} for i in range(2000)}
+        )
+        path = _file(tmp_path, header, data[8 + n :])
     _refused(path, "nests brackets too deeply")
 
 
@@ -136,7 +138,8 @@ def test_tensor_names_are_not_echoed_in_full(tmp_path):
     them all."""
     data = _small_model_file(tmp_path).read_bytes()
     (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + n])
-    header.update({f"{i}.weight": {"dtype": "F32", "shape": [0], "data_offsets": [0, 0]}
-                   for i in range(2, 20_002)})
-    _refused(_file(tmp_path, header, data[8 + n:]), "tensors")
+    header = json.loads(data[8 : 8 + n])
+    header.update(
+        {f"{i}.weight": {"dtype": "F32", "shape": [0], "data_offsets": [0, 0]} for i in range(2, 20_002)}
+    )
+    _refused(_file(tmp_path, header, data[8 + n :]), "tensors")

@@ -5,13 +5,22 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-import fastmlp
-from fastmlp import init
+import fastmlp  # noqa: E402 (after the importorskip)
+from fastmlp import init  # noqa: E402 (after the importorskip)
 
 
-@pytest.mark.parametrize("name,param", [("linear", None), ("sigmoid", None), ("tanh", None),
-                                        ("relu", None), ("leaky_relu", None), ("leaky_relu", 0.2),
-                                        ("selu", None)])
+@pytest.mark.parametrize(
+    "name,param",
+    [
+        ("linear", None),
+        ("sigmoid", None),
+        ("tanh", None),
+        ("relu", None),
+        ("leaky_relu", None),
+        ("leaky_relu", 0.2),
+        ("selu", None),
+    ],
+)
 def test_gains_match_torch(name, param):
     assert init.calculate_gain(name, param) == pytest.approx(torch.nn.init.calculate_gain(name, param))
 
@@ -22,16 +31,29 @@ def _bound_and_std(fill):
     return np.abs(w).max(), w.std()
 
 
-@pytest.mark.parametrize("ours,theirs,uniform", [
-    (lambda w: init.xavier_uniform(w, gain=2.0, rng=0), lambda t: torch.nn.init.xavier_uniform_(t, gain=2.0), True),
-    (lambda w: init.xavier_normal(w, rng=0), torch.nn.init.xavier_normal_, False),
-    (lambda w: init.kaiming_uniform(w, a=math.sqrt(5), rng=0),
-     lambda t: torch.nn.init.kaiming_uniform_(t, a=math.sqrt(5)), True),
-    (lambda w: init.kaiming_normal(w, mode="fan_out", nonlinearity="relu", rng=0),
-     lambda t: torch.nn.init.kaiming_normal_(t, mode="fan_out", nonlinearity="relu"), False),
-    (lambda w: init.uniform(w, -0.5, 2.0, rng=0), lambda t: torch.nn.init.uniform_(t, -0.5, 2.0), True),
-    (lambda w: init.normal(w, 0.0, 0.3, rng=0), lambda t: torch.nn.init.normal_(t, 0.0, 0.3), False),
-])
+@pytest.mark.parametrize(
+    "ours,theirs,uniform",
+    [
+        (
+            lambda w: init.xavier_uniform(w, gain=2.0, rng=0),
+            lambda t: torch.nn.init.xavier_uniform_(t, gain=2.0),
+            True,
+        ),
+        (lambda w: init.xavier_normal(w, rng=0), torch.nn.init.xavier_normal_, False),
+        (
+            lambda w: init.kaiming_uniform(w, a=math.sqrt(5), rng=0),
+            lambda t: torch.nn.init.kaiming_uniform_(t, a=math.sqrt(5)),
+            True,
+        ),
+        (
+            lambda w: init.kaiming_normal(w, mode="fan_out", nonlinearity="relu", rng=0),
+            lambda t: torch.nn.init.kaiming_normal_(t, mode="fan_out", nonlinearity="relu"),
+            False,
+        ),
+        (lambda w: init.uniform(w, -0.5, 2.0, rng=0), lambda t: torch.nn.init.uniform_(t, -0.5, 2.0), True),
+        (lambda w: init.normal(w, 0.0, 0.3, rng=0), lambda t: torch.nn.init.normal_(t, 0.0, 0.3), False),
+    ],
+)
 def test_distributions_match_torch(ours, theirs, uniform):
     torch.manual_seed(0)
     t = torch.empty(300, 200, dtype=torch.float64)

@@ -1,6 +1,7 @@
 """Ctrl-C during fit stops the epoch between two minibatches, within a fraction of a
 second, and leaves a usable model at its last completed step (the engine asks Python's
 signal handlers every few milliseconds of work)."""
+
 import signal
 import subprocess
 import sys
@@ -38,8 +39,9 @@ CHILD = textwrap.dedent("""
 
 
 def test_ctrl_c_stops_fit_within_a_fraction_of_a_second():
-    child = subprocess.Popen([sys.executable, "-c", CHILD], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         assert child.stdout.readline() == "fitting\n"
         time.sleep(1.0)  # well into the first epoch's C++ call

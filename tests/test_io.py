@@ -10,10 +10,16 @@ import fastmlp
 
 @pytest.fixture
 def model():
-    m = fastmlp.MLP([4, 6, 5, 3], activation=["tanh", "relu"], output_activation="softmax",
-                    dropout=0.1, seed=3)
-    m.fit(np.random.default_rng(0).standard_normal((20, 4)), np.arange(20) % 3,
-          loss="cross_entropy", epochs=1, verbose=False)
+    m = fastmlp.MLP(
+        [4, 6, 5, 3], activation=["tanh", "relu"], output_activation="softmax", dropout=0.1, seed=3
+    )
+    m.fit(
+        np.random.default_rng(0).standard_normal((20, 4)),
+        np.arange(20) % 3,
+        loss="cross_entropy",
+        epochs=1,
+        verbose=False,
+    )
     return m
 
 
@@ -47,8 +53,9 @@ def test_readable_by_safetensors_and_torch(tmp_path, model):
     net = model.to_torch()
     net.load_state_dict(pytest.importorskip("safetensors.torch").load_file(path))
     X = np.random.default_rng(1).standard_normal((5, 4)).astype(np.float32)
-    np.testing.assert_allclose(net.eval()(torch.from_numpy(X)).detach().numpy(), model.predict(X),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        net.eval()(torch.from_numpy(X)).detach().numpy(), model.predict(X), rtol=1e-5, atol=1e-6
+    )
 
 
 def _corrupt(path, data):
@@ -61,11 +68,11 @@ def test_refuses_bad_files(tmp_path, model):
     model.save(good)
     data = good.read_bytes()
     (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + n])
+    header = json.loads(data[8 : 8 + n])
 
     def with_header(h):
         blob = json.dumps(h).encode()
-        return struct.pack("<Q", len(blob)) + blob + data[8 + n:]
+        return struct.pack("<Q", len(blob)) + blob + data[8 + n :]
 
     bad_dtype = dict(header, **{"0.weight": dict(header["0.weight"], dtype="F16")})
     bad_shape = dict(header, **{"0.weight": dict(header["0.weight"], shape=[4, 6])})
@@ -74,8 +81,8 @@ def test_refuses_bad_files(tmp_path, model):
     cases = {
         "truncated": data[:-5],
         "tiny": data[:5],
-        "header_truncated": data[:8 + n // 2],
-        "garbled": data[:8] + b"\xff" * n + data[8 + n:],
+        "header_truncated": data[: 8 + n // 2],
+        "garbled": data[:8] + b"\xff" * n + data[8 + n :],
         "huge_header_size": struct.pack("<Q", 2**62) + data[8:],
         "dtype": with_header(bad_dtype),
         "shape": with_header(bad_shape),

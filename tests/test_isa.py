@@ -1,32 +1,46 @@
 """Choice of the micro-kernel set: FASTMLP_ISA at import, _set_isa in process."""
+
 import os
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+from conftest import AVAILABLE_ISAS, DEFAULT_ISA, blocking
 
 import fastmlp
 from fastmlp import _core
-from conftest import AVAILABLE_ISAS, DEFAULT_ISA, blocking
 
 ALL_ISAS = ("generic", "avx2", "avx512")
-PROBE = ("import fastmlp, fastmlp._core as c; i = fastmlp.cpu_info(); "
-         "print(i['isa'], c._gemm_blocking('float32')['isa'], c._gemm_blocking('float64')['isa'])")
+PROBE = (
+    "import fastmlp, fastmlp._core as c; i = fastmlp.cpu_info(); "
+    "print(i['isa'], c._gemm_blocking('float32')['isa'], c._gemm_blocking('float64')['isa'])"
+)
 
 
 def run_python(code, **env):
     full = dict(os.environ)
     full.pop("FASTMLP_ISA", None)
     full.update(env)
-    return subprocess.run([sys.executable, "-c", code], env=full, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run([sys.executable, "-c", code], env=full, capture_output=True, text=True, timeout=120)
 
 
 def test_cpu_info():
     info = fastmlp.cpu_info()
-    assert set(info) == {"cpu", "isa", "available_isas", "num_threads", "vendor", "brand", "family",
-                         "model", "stepping", "caches", "cache_source", "blocking"}
+    assert set(info) == {
+        "cpu",
+        "isa",
+        "available_isas",
+        "num_threads",
+        "vendor",
+        "brand",
+        "family",
+        "model",
+        "stepping",
+        "caches",
+        "cache_source",
+        "blocking",
+    }
     assert isinstance(info["cpu"], str) and info["cpu"]
     assert set(info["caches"]) == {"l1d", "l2", "l3"}
     assert set(info["blocking"]) == {"float32", "float64"}
@@ -68,9 +82,11 @@ def test_bad_env_var_fails_import(bad):
 
 
 def test_env_var_forced_isa_computes_correctly():
-    code = ("import numpy as np, fastmlp; r = np.random.default_rng(1); "
-            "a = r.standard_normal((67, 130)); b = r.standard_normal((130, 45)); "
-            "print(abs(fastmlp.matmul(a, b) - a @ b).max())")
+    code = (
+        "import numpy as np, fastmlp; r = np.random.default_rng(1); "
+        "a = r.standard_normal((67, 130)); b = r.standard_normal((130, 45)); "
+        "print(abs(fastmlp.matmul(a, b) - a @ b).max())"
+    )
     for name in AVAILABLE_ISAS:
         proc = run_python(code, FASTMLP_ISA=name)
         assert proc.returncode == 0, proc.stderr

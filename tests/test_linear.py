@@ -1,12 +1,22 @@
 """fastmlp.linear (fused GEMM + bias + activation) against float64 NumPy on every ISA path."""
+
 import numpy as np
 import pytest
+from conftest import (
+    ACTIVATIONS,
+    BASIC_LAYOUTS,
+    DTYPES,
+    EDGE_SHAPE_NAMES,
+    LAYOUTS,
+    ZERO_SHAPES,
+    all_blocks_shape,
+    check_act,
+    check_linear,
+    edge_shapes,
+    make,
+)
 
 import fastmlp
-from conftest import (
-    ACTIVATIONS, BASIC_LAYOUTS, DTYPES, EDGE_SHAPE_NAMES, LAYOUTS, ZERO_SHAPES, all_blocks_shape,
-    check_act, check_linear, edge_shapes, make,
-)
 
 
 @pytest.mark.parametrize("act", ACTIVATIONS)
@@ -108,8 +118,9 @@ def test_zero_k_relu_and_step_of_bias(isa, dtype):
     x, w = np.empty((3, 0), dtype), np.empty((4, 0), dtype)
     np.testing.assert_array_equal(fastmlp.linear(x, w, b, "relu"), np.tile([0, 0, 0, 3.0], (3, 1)))
     np.testing.assert_array_equal(fastmlp.linear(x, w, b, "step"), np.tile([0, 1, 1, 1.0], (3, 1)))
-    np.testing.assert_array_equal(fastmlp.linear(x, w, b, "leaky_relu", negative_slope=0.5),
-                                  np.tile([-1, 0, 0, 3.0], (3, 1)))
+    np.testing.assert_array_equal(
+        fastmlp.linear(x, w, b, "leaky_relu", negative_slope=0.5), np.tile([-1, 0, 0, 3.0], (3, 1))
+    )
 
 
 @pytest.mark.parametrize("slope", (0.0, 0.2, 1.0, 3.0, -0.5))
@@ -186,14 +197,19 @@ def test_no_bias_means_zero_bias(isa, dtype, shape):
         np.testing.assert_array_equal(fastmlp.linear(x, w, None, "relu"), np.maximum(expect, 0))
 
 
-@pytest.mark.parametrize("act", ("identity", "relu", "leaky_relu", "sigmoid", "tanh", "gelu",
-                                 "softmax"))
+@pytest.mark.parametrize("act", ("identity", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softmax"))
 def test_matches_torch_forward(isa, rng, act):
     torch = pytest.importorskip("torch")
     F = torch.nn.functional
-    fns = {"identity": lambda z: z, "relu": F.relu, "leaky_relu": lambda z: F.leaky_relu(z, 0.01),
-           "sigmoid": torch.sigmoid, "tanh": torch.tanh, "gelu": F.gelu,
-           "softmax": lambda z: torch.softmax(z, dim=-1)}
+    fns = {
+        "identity": lambda z: z,
+        "relu": F.relu,
+        "leaky_relu": lambda z: F.leaky_relu(z, 0.01),
+        "sigmoid": torch.sigmoid,
+        "tanh": torch.tanh,
+        "gelu": F.gelu,
+        "softmax": lambda z: torch.softmax(z, dim=-1),
+    }
     for dtype in DTYPES:
         x, w, b = make(rng, (17, 23), dtype), make(rng, (19, 23), dtype), make(rng, (19,), dtype)
         y = fastmlp.linear(x, w, b, act)

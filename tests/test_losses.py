@@ -3,7 +3,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from fastmlp import losses
+from fastmlp import losses  # noqa: E402 (after the importorskip)
 
 RNG = np.random.default_rng(0)
 TOL = {np.float32: 1e-5, np.float64: 1e-10}
@@ -12,8 +12,11 @@ TOL = {np.float32: 1e-5, np.float64: 1e-10}
 def _torch_loss(name, reduction, x, target):
     xt = torch.tensor(x, requires_grad=True)
     tt = torch.from_numpy(target)
-    fn = {"mse": torch.nn.MSELoss, "cross_entropy": torch.nn.CrossEntropyLoss,
-          "bce": torch.nn.BCEWithLogitsLoss}[name](reduction=reduction)
+    fn = {
+        "mse": torch.nn.MSELoss,
+        "cross_entropy": torch.nn.CrossEntropyLoss,
+        "bce": torch.nn.BCEWithLogitsLoss,
+    }[name](reduction=reduction)
     value = fn(xt, tt)
     value.backward()
     return value.item(), xt.grad.numpy()
@@ -25,16 +28,25 @@ def _close(a, b, dtype):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
-@pytest.mark.parametrize("name,target", [
-    ("mse", "values"), ("bce", "probabilities"), ("cross_entropy", "labels"),
-    ("cross_entropy", "probabilities"),
-])
+@pytest.mark.parametrize(
+    "name,target",
+    [
+        ("mse", "values"),
+        ("bce", "probabilities"),
+        ("cross_entropy", "labels"),
+        ("cross_entropy", "probabilities"),
+    ],
+)
 def test_loss_and_gradient_match_torch(dtype, reduction, name, target):
     x = (RNG.standard_normal((17, 5)) * 3).astype(dtype)
     if target == "labels":
         t = RNG.integers(0, 5, 17)
     elif target == "probabilities":
-        t = RNG.dirichlet(np.ones(5), 17).astype(dtype) if name == "cross_entropy" else RNG.random((17, 5)).astype(dtype)
+        t = (
+            RNG.dirichlet(np.ones(5), 17).astype(dtype)
+            if name == "cross_entropy"
+            else RNG.random((17, 5)).astype(dtype)
+        )
     else:
         t = RNG.standard_normal((17, 5)).astype(dtype)
     loss = losses.get(name)

@@ -1,12 +1,19 @@
 """fastmlp.matmul against float64 NumPy on every ISA path."""
+
 import numpy as np
 import pytest
-
-import fastmlp
 from conftest import (
-    DTYPES, EDGE_SHAPE_NAMES, LAYOUTS, ZERO_SHAPES, all_blocks_shape, check_matmul, edge_shapes,
+    DTYPES,
+    EDGE_SHAPE_NAMES,
+    LAYOUTS,
+    ZERO_SHAPES,
+    all_blocks_shape,
+    check_matmul,
+    edge_shapes,
     make,
 )
+
+import fastmlp
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -1,5 +1,6 @@
 """What the installed package declares: one version, the sklearn extra's minimum (the
 estimators' true one: .ci/wheel tests them on it), the runner's console script."""
+
 import re
 from importlib import metadata
 
@@ -23,6 +24,7 @@ def test_sklearn_extra_declares_the_minimum_the_estimators_need():
 
 
 def test_runner_console_script():
-    scripts = {e.name: e.value for e in metadata.distribution("fastmlp").entry_points
-               if e.group == "console_scripts"}
+    scripts = {
+        e.name: e.value for e in metadata.distribution("fastmlp").entry_points if e.group == "console_scripts"
+    }
     assert scripts == {"fastmlp-bench": "fastmlp.bench.run:main"}

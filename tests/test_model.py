@@ -1,4 +1,5 @@
 """The MLP API: training behaviour, determinism, regularisation and bad input."""
+
 import numpy as np
 import pytest
 
@@ -16,10 +17,18 @@ def test_digits_classifier_accuracy():
     model_selection = pytest.importorskip("sklearn.model_selection")
     X, y = datasets.load_digits(return_X_y=True)
     X_train, X_test, y_train, y_test = model_selection.train_test_split(
-        X / 16.0, y, test_size=0.25, random_state=0, stratify=y)
+        X / 16.0, y, test_size=0.25, random_state=0, stratify=y
+    )
     model = fastmlp.MLP([64, 128, 10], seed=0)
-    model.fit(X_train, y_train, loss="cross_entropy", optimizer=fastmlp.optim.Adam(lr=3e-3),
-              epochs=30, batch_size=32, verbose=False)
+    model.fit(
+        X_train,
+        y_train,
+        loss="cross_entropy",
+        optimizer=fastmlp.optim.Adam(lr=3e-3),
+        epochs=30,
+        batch_size=32,
+        verbose=False,
+    )
     accuracy = (model.predict(X_test).argmax(1) == y_test).mean()
     assert accuracy >= 0.97
 
@@ -53,8 +62,16 @@ def test_dropout_masks_follow_rows_in_halved_steps():
     for batch_size in (120, 8):
         model = fastmlp.MLP([8, 256, 128, 1], dropout=0.3, dtype="float64", seed=3)
         loss = fastmlp.losses.MSELoss(reduction="sum")
-        history = model.fit(X, y, loss=loss, optimizer=fastmlp.optim.SGD(lr=0.0), epochs=1,
-                            batch_size=batch_size, shuffle=False, verbose=False)
+        history = model.fit(
+            X,
+            y,
+            loss=loss,
+            optimizer=fastmlp.optim.SGD(lr=0.0),
+            epochs=1,
+            batch_size=batch_size,
+            shuffle=False,
+            verbose=False,
+        )
         losses.append(history["loss"][0])
     np.testing.assert_allclose(losses[0], losses[1], rtol=1e-12)
     no_dropout = fastmlp.MLP([8, 256, 128, 1], dtype="float64", seed=3)
@@ -63,10 +80,12 @@ def test_dropout_masks_follow_rows_in_halved_steps():
 
 def test_seed_controls_shuffle_and_dropout():
     X, y = _regression()
+
     def run(seed, **kw):
         model = fastmlp.MLP([3, 16, 1], seed=seed, **kw)
         model.fit(X, y, epochs=2, verbose=False)
         return model.layers[0].weight.copy()
+
     np.testing.assert_array_equal(run(1, dropout=0.3), run(1, dropout=0.3))
     assert not np.array_equal(run(1, dropout=0.3), run(2, dropout=0.3))
 
@@ -83,8 +102,9 @@ def test_dropout_is_inverted_and_only_in_training():
 def test_fit_history_validation_and_progress(capsys):
     X, y = _regression()
     model = fastmlp.MLP([3, 32, 1], seed=0)
-    history = model.fit(X[:200], y[:200], epochs=4, batch_size=64,
-                        validation_data=(X[200:], y[200:]), verbose=True)
+    history = model.fit(
+        X[:200], y[:200], epochs=4, batch_size=64, validation_data=(X[200:], y[200:]), verbose=True
+    )
     assert len(history["loss"]) == len(history["val_loss"]) == len(history["seconds"]) == 4
     assert history["loss"][-1] < history["loss"][0]
     assert history["val_loss"][-1] == pytest.approx(model.evaluate(X[200:], y[200:]), rel=1e-6)
@@ -98,9 +118,16 @@ def test_early_stopping_restores_best_weights():
     model = fastmlp.MLP([3, 32, 1], seed=0)
     # A validation set the model cannot learn: the validation loss soon stops improving.
     rng = np.random.default_rng(5)
-    history = model.fit(X, y, optimizer=fastmlp.optim.SGD(lr=0.5), epochs=50, batch_size=16,
-                        validation_data=(X[:50], rng.standard_normal((50, 1)) * 5),
-                        early_stopping=fastmlp.EarlyStopping(patience=2), verbose=False)
+    history = model.fit(
+        X,
+        y,
+        optimizer=fastmlp.optim.SGD(lr=0.5),
+        epochs=50,
+        batch_size=16,
+        validation_data=(X[:50], rng.standard_normal((50, 1)) * 5),
+        early_stopping=fastmlp.EarlyStopping(patience=2),
+        verbose=False,
+    )
     assert len(history["loss"]) < 50
     best = history["best_epoch"]
     assert len(history["loss"]) == best + 2 + 1
@@ -111,8 +138,9 @@ def test_early_stopping_leaves_best_epoch_weights():
     X, y = _regression()
     Xv, yv = X[:40], -y[:40]  # learning y makes this validation loss worse
     model = fastmlp.MLP([3, 16, 1], seed=0, dtype="float64")
-    history = model.fit(X, y, epochs=30, batch_size=32, validation_data=(Xv, yv),
-                        early_stopping=3, verbose=False)
+    history = model.fit(
+        X, y, epochs=30, batch_size=32, validation_data=(Xv, yv), early_stopping=3, verbose=False
+    )
     assert model.evaluate(Xv, yv) == pytest.approx(min(history["val_loss"]), rel=1e-12)
 
 
@@ -172,17 +200,20 @@ def test_step_activation_predicts_but_does_not_train():
         model.fit(np.zeros((4, 2)), np.zeros(4), verbose=False)
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    (dict(layer_sizes=[]), "layer_sizes"),
-    (dict(layer_sizes=[3]), "layer_sizes"),
-    (dict(layer_sizes=[3, 0, 1]), r"layer_sizes\[1\]"),
-    (dict(layer_sizes=[3, -2]), r"layer_sizes\[1\]"),
-    (dict(layer_sizes=[3, 1], activation="swish"), "activation"),
-    (dict(layer_sizes=[3, 1], output_activation="swish"), "output_activation"),
-    (dict(layer_sizes=[3, 1], dtype="float16"), "dtype"),
-    (dict(layer_sizes=[3, 1], dropout=1.0), "dropout"),
-    (dict(layer_sizes=[3, 4, 1], activation=["relu", "tanh"]), "activation"),
-])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(layer_sizes=[]), "layer_sizes"),
+        (dict(layer_sizes=[3]), "layer_sizes"),
+        (dict(layer_sizes=[3, 0, 1]), r"layer_sizes\[1\]"),
+        (dict(layer_sizes=[3, -2]), r"layer_sizes\[1\]"),
+        (dict(layer_sizes=[3, 1], activation="swish"), "activation"),
+        (dict(layer_sizes=[3, 1], output_activation="swish"), "output_activation"),
+        (dict(layer_sizes=[3, 1], dtype="float16"), "dtype"),
+        (dict(layer_sizes=[3, 1], dropout=1.0), "dropout"),
+        (dict(layer_sizes=[3, 4, 1], activation=["relu", "tanh"]), "activation"),
+    ],
+)
 def test_bad_constructor_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         fastmlp.MLP(**kwargs)
@@ -220,6 +251,7 @@ def test_bad_fit_input_names_the_argument():
 def test_copies_train_independently():
     import copy
     import pickle
+
     X, y = _regression()
     model = fastmlp.MLP([3, 8, 1], seed=0)
     for clone in (copy.deepcopy(model), pickle.loads(pickle.dumps(model))):

@@ -1,22 +1,26 @@
 """Gradients and training against PyTorch autograd / torch.optim."""
+
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 
-import fastmlp
+import fastmlp  # noqa: E402 (after the importorskip)
 
 TOL = {"float32": 1e-5, "float64": 1e-10}
 
 
 def _torch_grads(model, X, y, loss):
     net = model.to_torch()
-    fn = {"mse": torch.nn.MSELoss, "cross_entropy": torch.nn.CrossEntropyLoss,
-          "bce": torch.nn.BCEWithLogitsLoss}[loss.name](reduction=loss.reduction)
+    fn = {
+        "mse": torch.nn.MSELoss,
+        "cross_entropy": torch.nn.CrossEntropyLoss,
+        "bce": torch.nn.BCEWithLogitsLoss,
+    }[loss.name](reduction=loss.reduction)
     value = fn(net(torch.from_numpy(X)), torch.from_numpy(y))
     value.backward()
     linears = [m for m in net if isinstance(m, torch.nn.Linear)]
-    return value.item(), [(l.weight.grad.numpy(), l.bias.grad.numpy()) for l in linears]
+    return value.item(), [(lin.weight.grad.numpy(), lin.bias.grad.numpy()) for lin in linears]
 
 
 def _close(a, b, tol):
@@ -28,15 +32,23 @@ def _close(a, b, tol):
 @pytest.mark.parametrize("rows", [33, 101])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("hidden", ["identity", "relu", "leaky_relu", "sigmoid", "tanh", "gelu"])
-@pytest.mark.parametrize("output,loss,reduction", [
-    ("identity", "mse", "mean"), ("tanh", "mse", "sum"), ("identity", "cross_entropy", "mean"),
-    ("softmax", "cross_entropy", "sum"), ("identity", "bce", "mean"), ("sigmoid", "bce", "sum"),
-])
+@pytest.mark.parametrize(
+    "output,loss,reduction",
+    [
+        ("identity", "mse", "mean"),
+        ("tanh", "mse", "sum"),
+        ("identity", "cross_entropy", "mean"),
+        ("softmax", "cross_entropy", "sum"),
+        ("identity", "bce", "mean"),
+        ("sigmoid", "bce", "sum"),
+    ],
+)
 def test_gradients_match_autograd(dtype, hidden, output, loss, reduction, rows):
     rng = np.random.default_rng(0)
     # Wide enough that the packed-GEMM layers run too, not only the small-layer path.
-    model = fastmlp.MLP([5, 40, 300, 4], activation=hidden, output_activation=output, dtype=dtype,
-                        seed=1, negative_slope=0.1)
+    model = fastmlp.MLP(
+        [5, 40, 300, 4], activation=hidden, output_activation=output, dtype=dtype, seed=1, negative_slope=0.1
+    )
     X = rng.standard_normal((rows, 5)).astype(dtype)
     if loss == "cross_entropy":
         y = rng.integers(0, 4, rows)
@@ -66,21 +78,33 @@ def test_probability_targets_and_no_bias():
     np.testing.assert_allclose(grads[0][0], net[0].weight.grad.numpy(), rtol=1e-10)
 
 
-@pytest.mark.parametrize("optimizer,torch_opt", [
-    (lambda: fastmlp.optim.Adam(lr=1e-2), lambda p: torch.optim.Adam(p, lr=1e-2)),
-    (lambda: fastmlp.optim.SGD(lr=0.05, momentum=0.9), lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9)),
-])
+@pytest.mark.parametrize(
+    "optimizer,torch_opt",
+    [
+        (lambda: fastmlp.optim.Adam(lr=1e-2), lambda p: torch.optim.Adam(p, lr=1e-2)),
+        (
+            lambda: fastmlp.optim.SGD(lr=0.05, momentum=0.9),
+            lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9),
+        ),
+    ],
+)
 def test_fit_follows_torch_loss_curve(optimizer, torch_opt):
     rng = np.random.default_rng(0)
     X = rng.standard_normal((200, 3))
     y = np.sin(X.sum(1, keepdims=True))
     torch.manual_seed(0)
-    net = torch.nn.Sequential(torch.nn.Linear(3, 16), torch.nn.Tanh(), torch.nn.Linear(16, 16),
-                              torch.nn.ReLU(), torch.nn.Linear(16, 1)).double()
+    net = torch.nn.Sequential(
+        torch.nn.Linear(3, 16),
+        torch.nn.Tanh(),
+        torch.nn.Linear(16, 16),
+        torch.nn.ReLU(),
+        torch.nn.Linear(16, 1),
+    ).double()
     model = fastmlp.MLP.from_torch(net)
     assert model.dtype == np.float64
-    history = model.fit(X, y, loss="mse", optimizer=optimizer(), epochs=5, batch_size=32,
-                        shuffle=False, verbose=False)
+    history = model.fit(
+        X, y, loss="mse", optimizer=optimizer(), epochs=5, batch_size=32, shuffle=False, verbose=False
+    )
     topt = torch_opt(net.parameters())
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
     curve = []
@@ -88,10 +112,10 @@ def test_fit_follows_torch_loss_curve(optimizer, torch_opt):
         total = 0.0
         for s in range(0, 200, 32):
             topt.zero_grad()
-            batch_loss = torch.nn.functional.mse_loss(net(Xt[s:s + 32]), yt[s:s + 32])
+            batch_loss = torch.nn.functional.mse_loss(net(Xt[s : s + 32]), yt[s : s + 32])
             batch_loss.backward()
             topt.step()
-            total += batch_loss.item() * len(Xt[s:s + 32])
+            total += batch_loss.item() * len(Xt[s : s + 32])
         curve.append(total / 200)
     np.testing.assert_allclose(history["loss"], curve, rtol=1e-8)
     np.testing.assert_allclose(model.layers[0].weight, net[0].weight.detach().numpy(), rtol=1e-8, atol=1e-10)
@@ -113,8 +137,15 @@ def test_train_step_equals_one_torch_step():
 
 
 def test_torch_round_trip_keeps_outputs():
-    model = fastmlp.MLP([3, 5, 4, 2], activation=["gelu", "leaky_relu"], output_activation="softmax",
-                        dropout=0.2, negative_slope=0.2, seed=0, dtype="float64")
+    model = fastmlp.MLP(
+        [3, 5, 4, 2],
+        activation=["gelu", "leaky_relu"],
+        output_activation="softmax",
+        dropout=0.2,
+        negative_slope=0.2,
+        seed=0,
+        dtype="float64",
+    )
     net = model.to_torch().eval()
     X = np.random.default_rng(0).standard_normal((6, 3))
     np.testing.assert_allclose(model.predict(X), net(torch.from_numpy(X)).detach().numpy(), rtol=1e-12)

@@ -1,5 +1,6 @@
 """Per-sample weights: losses and gradients against torch autograd, training as
 repeated rows, determinism, and bad weights."""
+
 import numpy as np
 import pytest
 
@@ -20,8 +21,11 @@ def _targets(rng, loss, m, n, dtype):
 
 def _torch_weighted(name, reduction, output, target, weight):
     """sum_i w_i l_i, or / sum_i w_i (times n_outputs for the elementwise losses)."""
-    fn = {"mse": torch.nn.MSELoss, "cross_entropy": torch.nn.CrossEntropyLoss,
-          "bce": torch.nn.BCEWithLogitsLoss}[name](reduction="none")
+    fn = {
+        "mse": torch.nn.MSELoss,
+        "cross_entropy": torch.nn.CrossEntropyLoss,
+        "bce": torch.nn.BCEWithLogitsLoss,
+    }[name](reduction="none")
     per = fn(output, torch.from_numpy(target))
     if per.ndim == 2:
         per = per.sum(1)
@@ -63,8 +67,7 @@ def test_weighted_loss_matches_torch(dtype, reduction, name):
 def test_weighted_gradients_match_autograd(name, output, reduction):
     rng = np.random.default_rng(1)
     # Wide enough that the packed-GEMM layers run too, not only the small-layer path.
-    model = fastmlp.MLP([5, 40, 300, 3], activation="tanh", output_activation=output,
-                        dtype="float64", seed=2)
+    model = fastmlp.MLP([5, 40, 300, 3], activation="tanh", output_activation=output, dtype="float64", seed=2)
     X = rng.standard_normal((33, 5))
     y = _targets(rng, name, 33, 3, "float64")
     w = rng.random(33) * 4
@@ -112,8 +115,17 @@ def test_integer_weights_train_as_repeated_rows(name, output, reduction, shuffle
 
     def fit(X, y, w):
         model = fastmlp.MLP([4, 16, 2], output_activation=output, dtype="float64", seed=5)
-        history = model.fit(X, y, loss=loss, optimizer=fastmlp.optim.Adam(lr=1e-2), epochs=4,
-                            batch_size=len(X), shuffle=shuffle, verbose=False, sample_weight=w)
+        history = model.fit(
+            X,
+            y,
+            loss=loss,
+            optimizer=fastmlp.optim.Adam(lr=1e-2),
+            epochs=4,
+            batch_size=len(X),
+            shuffle=shuffle,
+            verbose=False,
+            sample_weight=w,
+        )
         return history["loss"], model.parameters()
 
     weighted = fit(X, y, w.astype(float))
@@ -130,8 +142,16 @@ def test_unit_weights_are_bit_identical_to_none(dtype):
 
     def fit(w):
         model = fastmlp.MLP([3, 32, 4], dropout=0.2, dtype=dtype, seed=1)
-        history = model.fit(X, y, loss="cross_entropy", epochs=2, batch_size=64, verbose=False,
-                            sample_weight=w, validation_data=(X, y, w))
+        history = model.fit(
+            X,
+            y,
+            loss="cross_entropy",
+            epochs=2,
+            batch_size=64,
+            verbose=False,
+            sample_weight=w,
+            validation_data=(X, y, w),
+        )
         return history, model.parameters()
 
     (h0, p0), (h1, p1) = fit(None), fit(np.ones(300))
@@ -147,33 +167,44 @@ def test_batch_with_only_zero_weights_is_skipped():
     w[:10] = 0  # the whole first batch
     opt = fastmlp.optim.SGD(lr=0.1)
     model = fastmlp.MLP([2, 4, 1], dtype="float64", seed=0)
-    model.fit(X, y, optimizer=opt, epochs=1, batch_size=10, shuffle=False, verbose=False,
-              sample_weight=w)
+    model.fit(X, y, optimizer=opt, epochs=1, batch_size=10, shuffle=False, verbose=False, sample_weight=w)
     assert opt.steps == 2
     reference = fastmlp.MLP([2, 4, 1], dtype="float64", seed=0)
-    reference.fit(X[10:], y[10:], optimizer=fastmlp.optim.SGD(lr=0.1), epochs=1, batch_size=10,
-                  shuffle=False, verbose=False)
+    reference.fit(
+        X[10:],
+        y[10:],
+        optimizer=fastmlp.optim.SGD(lr=0.1),
+        epochs=1,
+        batch_size=10,
+        shuffle=False,
+        verbose=False,
+    )
     for a, b in zip(model.parameters(), reference.parameters()):
         np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize("weight,match", [
-    (np.ones(5), r"sample_weight has shape \(5,\), expected \(6,\)"),
-    (np.ones((6, 1)), r"sample_weight has shape \(6, 1\)"),
-    (np.array([1, 1, np.nan, 1, 1, 1]), "sample_weight contains NaN or inf"),
-    (np.array([1, 1, np.inf, 1, 1, 1]), "sample_weight contains NaN or inf"),
-    (np.array([1, 1, -1, 1, 1, 1]), "sample_weight has negative weights"),
-    (np.zeros(6), "sample_weight is all zero"),
-    (np.array(["a"] * 6), "sample_weight must be an array of numbers"),
-])
+@pytest.mark.parametrize(
+    "weight,match",
+    [
+        (np.ones(5), r"sample_weight has shape \(5,\), expected \(6,\)"),
+        (np.ones((6, 1)), r"sample_weight has shape \(6, 1\)"),
+        (np.array([1, 1, np.nan, 1, 1, 1]), "sample_weight contains NaN or inf"),
+        (np.array([1, 1, np.inf, 1, 1, 1]), "sample_weight contains NaN or inf"),
+        (np.array([1, 1, -1, 1, 1, 1]), "sample_weight has negative weights"),
+        (np.zeros(6), "sample_weight is all zero"),
+        (np.array(["a"] * 6), "sample_weight must be an array of numbers"),
+    ],
+)
 def test_bad_sample_weight(weight, match):
     model = fastmlp.MLP([2, 3, 1], seed=0)
     X, y = np.zeros((6, 2)), np.zeros(6)
-    calls = [lambda: model.fit(X, y, sample_weight=weight, verbose=False),
-             lambda: model.train_step(X, y, sample_weight=weight),
-             lambda: model.loss_and_grads(X, y, sample_weight=weight),
-             lambda: model.evaluate(X, y, sample_weight=weight),
-             lambda: losses.MSELoss()(np.zeros((6, 1)), y, sample_weight=weight)]
+    calls = [
+        lambda: model.fit(X, y, sample_weight=weight, verbose=False),
+        lambda: model.train_step(X, y, sample_weight=weight),
+        lambda: model.loss_and_grads(X, y, sample_weight=weight),
+        lambda: model.evaluate(X, y, sample_weight=weight),
+        lambda: losses.MSELoss()(np.zeros((6, 1)), y, sample_weight=weight),
+    ]
     for call in calls:
         with pytest.raises(ValueError, match=match):
             call()

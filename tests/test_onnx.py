@@ -1,5 +1,6 @@
 """ONNX export (fastmlp.onnx): the graphs run in onnxruntime and compute what predict
 and predict_proba do, to 1e-5 in float32 and 1e-12 in float64."""
+
 import os
 import subprocess
 import sys
@@ -8,12 +9,11 @@ import numpy as np
 import onnx
 import onnxruntime
 import pytest
+from conftest import ACTIVATIONS, DTYPES, quiet_fit
 from numpy.testing import assert_allclose, assert_array_equal
 
 import fastmlp
 from fastmlp import onnx as fastmlp_onnx
-
-from conftest import ACTIVATIONS, DTYPES, quiet_fit
 
 TOL = {np.float32: 1e-5, np.float64: 1e-12}
 
@@ -40,12 +40,14 @@ def unit_model(activation, dtype):
 
 # ---- fastmlp.MLP ------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("output_activation", ACTIVATIONS)
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_every_activation_and_output_layer(tmp_path, rng, activation, output_activation, dtype):
-    model = fastmlp.MLP([6, 9, 7, 4], activation=activation, output_activation=output_activation,
-                        dtype=dtype, seed=3)
+    model = fastmlp.MLP(
+        [6, 9, 7, 4], activation=activation, output_activation=output_activation, dtype=dtype, seed=3
+    )
     path = tmp_path / "model.onnx"
     model.to_onnx(path)
     for rows in (1, 57):  # the batch dimension is dynamic
@@ -61,8 +63,8 @@ def test_the_onnx_reference_implementation_agrees(tmp_path, rng, activation, dty
     # onnx's own evaluator implements the operators as the standard defines them: the
     # graph means what predict computes there too, not only in onnxruntime.
     from onnx.reference import ReferenceEvaluator
-    model = fastmlp.MLP([6, 9, 4], activation=activation, output_activation=activation, dtype=dtype,
-                        seed=3)
+
+    model = fastmlp.MLP([6, 9, 4], activation=activation, output_activation=activation, dtype=dtype, seed=3)
     model.to_onnx(tmp_path / "m.onnx")
     X = (3 * rng.standard_normal((50, 6))).astype(dtype)
     (out,) = ReferenceEvaluator(os.fspath(tmp_path / "m.onnx")).run(None, {"input": X})
@@ -72,8 +74,15 @@ def test_the_onnx_reference_implementation_agrees(tmp_path, rng, activation, dty
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("slope", (0.01, 0.3, -0.5))
 def test_leaky_relu_slope_and_no_bias(tmp_path, rng, slope, dtype):
-    model = fastmlp.MLP([5, 8, 3], activation="leaky_relu", output_activation="leaky_relu",
-                        bias=False, negative_slope=slope, dtype=dtype, seed=1)
+    model = fastmlp.MLP(
+        [5, 8, 3],
+        activation="leaky_relu",
+        output_activation="leaky_relu",
+        bias=False,
+        negative_slope=slope,
+        dtype=dtype,
+        seed=1,
+    )
     model.to_onnx(tmp_path / "m.onnx")
     X = rng.standard_normal((40, 5)).astype(dtype)
     close(run(tmp_path / "m.onnx", X)["output"], model.predict(X), dtype)
@@ -85,8 +94,12 @@ def test_gelu_over_its_whole_range(tmp_path, dtype):
     # float64 graphs compute erf from Exp and arithmetic: check it where erfc spans
     # its range, up to where it underflows, and at the extremes.
     info = np.finfo(dtype)
-    x = np.concatenate([np.linspace(-40, 40, 20001, dtype=dtype),
-                        [0, -0.0, info.tiny, -info.tiny, info.max, -info.max, np.inf, -np.inf]])
+    x = np.concatenate(
+        [
+            np.linspace(-40, 40, 20001, dtype=dtype),
+            [0, -0.0, info.tiny, -info.tiny, info.max, -info.max, np.inf, -np.inf],
+        ]
+    )
     X = x.astype(dtype).reshape(-1, 1)
     model = unit_model("gelu", dtype)
     model.to_onnx(tmp_path / "gelu.onnx")
@@ -100,6 +113,7 @@ def test_erfc_coefficients_are_the_chebyshev_interpolant():
     def log_ratio(x):  # log(erfcx(z) / t) at x = 2t - 1, t = 2 / (2 + z)
         t = (np.maximum(x, -1 + 1e-300) + 1) / 2
         return np.log(erfcx(2 / t - 2) / t)
+
     coefficients = chebyshev.chebinterpolate(log_ratio, len(fastmlp_onnx._ERFC_CHEBYSHEV) - 1)
     assert_allclose(fastmlp_onnx._ERFC_CHEBYSHEV, coefficients, rtol=0, atol=1e-16)
 
@@ -137,9 +151,11 @@ def test_graph_is_standard_and_documented(tmp_path, dtype):
 
 # ---- the scikit-learn estimators ------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def sk():
     from fastmlp.sklearn import MLPClassifier, MLPRegressor
+
     return MLPClassifier, MLPRegressor
 
 
@@ -159,14 +175,20 @@ def check_classifier(tmp_path, clf, X):
 def test_multiclass_classifier(tmp_path, sk, digits, activation, dtype):
     Xtr, Xte, ytr, _ = digits
     labels = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"])
-    clf = quiet_fit(sk[0](hidden_layer_sizes=(20,), activation=activation, max_iter=15, dtype=dtype,
-                          random_state=0), Xtr, labels[ytr])
+    clf = quiet_fit(
+        sk[0](hidden_layer_sizes=(20,), activation=activation, max_iter=15, dtype=dtype, random_state=0),
+        Xtr,
+        labels[ytr],
+    )
     check_classifier(tmp_path, clf, Xte)
 
 
 @pytest.mark.parametrize("dtype", ("float32", "float64"))
-@pytest.mark.parametrize("labels", ([0, 1], [-3, 7], ["no", "yes"], [False, True], [-1.0, 2.0]),
-                         ids=["01", "ints", "strings", "bools", "floats"])
+@pytest.mark.parametrize(
+    "labels",
+    ([0, 1], [-3, 7], ["no", "yes"], [False, True], [-1.0, 2.0]),
+    ids=["01", "ints", "strings", "bools", "floats"],
+)
 def test_binary_classifier(tmp_path, sk, digits, labels, dtype):
     Xtr, Xte, ytr, _ = digits
     y = np.asarray(labels)[(ytr >= 5).astype(int)]
@@ -190,8 +212,18 @@ def test_regressor(tmp_path, sk, rng, n_outputs, loss, activation, dtype):
     X = rng.standard_normal((120, 5))
     Y = np.abs(X[:, :n_outputs] * 2 + 0.3 * X[:, 1:2] ** 2)  # >= 0, for poisson too
     y = Y.ravel() if n_outputs == 1 else Y
-    reg = quiet_fit(sk[1](loss=loss, hidden_layer_sizes=(12, 6), activation=activation, max_iter=20,
-                          dtype=dtype, random_state=0), X, y)
+    reg = quiet_fit(
+        sk[1](
+            loss=loss,
+            hidden_layer_sizes=(12, 6),
+            activation=activation,
+            max_iter=20,
+            dtype=dtype,
+            random_state=0,
+        ),
+        X,
+        y,
+    )
     reg.to_onnx(tmp_path / "reg.onnx")
     X = X.astype(dtype)
     for rows in (X[:1], X):
@@ -203,16 +235,22 @@ def test_regressor(tmp_path, sk, rng, n_outputs, loss, activation, dtype):
 def test_lbfgs_classifier_after_pickling(tmp_path, sk, digits):
     # The estimator's network is rebuilt from coefs_ after unpickling: the export too.
     import pickle
+
     Xtr, Xte, ytr, _ = digits
-    clf = pickle.loads(pickle.dumps(quiet_fit(sk[0](hidden_layer_sizes=(10,), solver="lbfgs", max_iter=30,
-                                                    random_state=0), Xtr, ytr)))
+    clf = pickle.loads(
+        pickle.dumps(
+            quiet_fit(sk[0](hidden_layer_sizes=(10,), solver="lbfgs", max_iter=30, random_state=0), Xtr, ytr)
+        )
+    )
     check_classifier(tmp_path, clf, Xte)
 
 
 # ---- refusals and failures -------------------------------------------------------------
 
+
 def test_unfitted_estimator_writes_nothing(tmp_path, sk):
     from sklearn.exceptions import NotFittedError
+
     for est in (sk[0](), sk[1]()):
         with pytest.raises(NotFittedError):
             est.to_onnx(tmp_path / "m.onnx")
@@ -240,10 +278,12 @@ def test_unwritable_paths_leave_no_file(tmp_path):
 
 
 def test_without_onnx_the_error_names_the_extra(tmp_path):
-    code = ("import sys; sys.modules['onnx'] = None\n"
-            "import fastmlp\n"
-            "try:\n    fastmlp.MLP([2, 1]).to_onnx('never.onnx')\nexcept ImportError as e:\n"
-            "    assert \"pip install 'fastmlp[onnx]'\" in str(e), e\nelse:\n    raise SystemExit('no error')")
+    code = (
+        "import sys; sys.modules['onnx'] = None\n"
+        "import fastmlp\n"
+        "try:\n    fastmlp.MLP([2, 1]).to_onnx('never.onnx')\nexcept ImportError as e:\n"
+        "    assert \"pip install 'fastmlp[onnx]'\" in str(e), e\nelse:\n    raise SystemExit('no error')"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120, cwd=tmp_path)
 
 

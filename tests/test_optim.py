@@ -3,7 +3,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from fastmlp import optim
+from fastmlp import optim  # noqa: E402 (after the importorskip)
 
 CASES = [
     (optim.SGD, torch.optim.SGD, dict(lr=0.1)),
@@ -39,12 +39,15 @@ def test_steps_match_torch_optim(ours, theirs, kwargs, dtype, rtol):
         np.testing.assert_allclose(p, tp.detach().numpy(), rtol=rtol, atol=rtol)
 
 
-@pytest.mark.parametrize("ours,theirs,kwargs", [
-    (optim.SGD, torch.optim.SGD, dict(lr=0.1, momentum=0.9, weight_decay=0.05)),
-    (optim.Adam, torch.optim.Adam, dict(lr=0.01, weight_decay=0.1)),
-    (optim.AdamW, torch.optim.AdamW, dict(lr=0.01, weight_decay=0.3)),
-    (optim.RMSprop, torch.optim.RMSprop, dict(lr=0.01, weight_decay=0.1)),
-])
+@pytest.mark.parametrize(
+    "ours,theirs,kwargs",
+    [
+        (optim.SGD, torch.optim.SGD, dict(lr=0.1, momentum=0.9, weight_decay=0.05)),
+        (optim.Adam, torch.optim.Adam, dict(lr=0.01, weight_decay=0.1)),
+        (optim.AdamW, torch.optim.AdamW, dict(lr=0.01, weight_decay=0.3)),
+        (optim.RMSprop, torch.optim.RMSprop, dict(lr=0.01, weight_decay=0.1)),
+    ],
+)
 def test_decay_bias_false_matches_a_torch_group_without_decay_for_biases(ours, theirs, kwargs):
     rng = np.random.default_rng(2)
     params = [rng.standard_normal((6, 4)), rng.standard_normal(6)]
@@ -62,12 +65,12 @@ def test_decay_bias_false_matches_a_torch_group_without_decay_for_biases(ours, t
 
 def test_decay_bias_false_in_fit_leaves_a_gradient_free_bias_alone():
     import fastmlp
+
     model = fastmlp.MLP([3, 1], dtype="float64", seed=0)
     model.layers[0].weight[...] = 0.0  # zero output: the MSE gradient vanishes at y = 0
     model.layers[0].bias[...] = 0.5
     X, y = np.zeros((8, 3)), np.full((8, 1), 0.5)
-    model.fit(X, y, optimizer=optim.SGD(lr=0.1, weight_decay=1.0, decay_bias=False),
-              epochs=3, verbose=False)
+    model.fit(X, y, optimizer=optim.SGD(lr=0.1, weight_decay=1.0, decay_bias=False), epochs=3, verbose=False)
     np.testing.assert_array_equal(model.layers[0].bias, 0.5)
     model.fit(X, y, optimizer=optim.SGD(lr=0.1, weight_decay=1.0), epochs=3, verbose=False)
     assert np.all(model.layers[0].bias < 0.5)
@@ -98,28 +101,35 @@ def test_an_optimizer_serves_one_set_of_parameters():
     opt.step([b], [np.ones(3)])
 
 
-@pytest.mark.parametrize("make,match", [
-    (lambda: optim.SGD(lr=-1), "lr"),
-    (lambda: optim.SGD(lr=0.1, nesterov=True), "nesterov"),
-    (lambda: optim.Adam(betas=(0.9, 1.0)), r"betas\[1\]"),
-    (lambda: optim.get("adagrad"), "unknown optimizer"),
-])
+@pytest.mark.parametrize(
+    "make,match",
+    [
+        (lambda: optim.SGD(lr=-1), "lr"),
+        (lambda: optim.SGD(lr=0.1, nesterov=True), "nesterov"),
+        (lambda: optim.Adam(betas=(0.9, 1.0)), r"betas\[1\]"),
+        (lambda: optim.get("adagrad"), "unknown optimizer"),
+    ],
+)
 def test_bad_hyperparameters(make, match):
     with pytest.raises(ValueError, match=match):
         make()
 
 
-@pytest.mark.parametrize("make", [
-    lambda: optim.Adam(lr=0.01, weight_decay=0.1),
-    lambda: optim.AdamW(lr=0.01, eps_hat=True),
-    lambda: optim.SGD(lr=0.1, momentum=0.9, nesterov=True, l1=0.01),
-    lambda: optim.RMSprop(lr=0.01, centered=True, momentum=0.5),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: optim.Adam(lr=0.01, weight_decay=0.1),
+        lambda: optim.AdamW(lr=0.01, eps_hat=True),
+        lambda: optim.SGD(lr=0.1, momentum=0.9, nesterov=True, l1=0.01),
+        lambda: optim.RMSprop(lr=0.01, centered=True, momentum=0.5),
+    ],
+)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_updates_are_bit_identical_on_every_isa(make, dtype):
     """The update loops are compiled per ISA without FMA contraction: same bits everywhere."""
     import fastmlp
     from fastmlp import _core
+
     results = []
     try:
         for isa in fastmlp.cpu_info()["available_isas"]:

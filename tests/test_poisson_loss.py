@@ -1,4 +1,5 @@
 """The half Poisson deviance (fastmlp.losses.PoissonLoss) against PyTorch's autograd."""
+
 import numpy as np
 import pytest
 

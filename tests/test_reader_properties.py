@@ -1,6 +1,7 @@
 """hypothesis property tests of the model file reader: whatever the bytes, fastmlp.load
 returns a model or raises ValueError, quickly; it never crashes, hangs, or raises
 anything else (MemoryError, RecursionError, KeyError, ...)."""
+
 import json
 import os
 import struct
@@ -55,27 +56,37 @@ def _with_header(header, body):
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats(allow_nan=False) | st.text(max_size=8),
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=8),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
-    max_leaves=12)
+    max_leaves=12,
+)
 
-tensor_entries = st.fixed_dictionaries({
-    "dtype": st.sampled_from(["F32", "F64", "F16", "I64", "BOOL", ""]) | json_values,
-    "shape": st.lists(st.integers(-1, 40), max_size=3) | json_values,
-    "data_offsets": st.lists(st.integers(-1, 400), min_size=2, max_size=2) | json_values,
-})
+tensor_entries = st.fixed_dictionaries(
+    {
+        "dtype": st.sampled_from(["F32", "F64", "F16", "I64", "BOOL", ""]) | json_values,
+        "shape": st.lists(st.integers(-1, 40), max_size=3) | json_values,
+        "data_offsets": st.lists(st.integers(-1, 400), min_size=2, max_size=2) | json_values,
+    }
+)
 
-configs = st.fixed_dictionaries({
-    "layer_sizes": st.lists(st.integers(-1, 6), max_size=5) | json_values,
-}, optional={
-    "activation": st.lists(st.sampled_from(["relu", "tanh", "step", "nope"]), max_size=4) | json_values,
-    "bias": st.booleans() | json_values,
-    "dtype": st.sampled_from(["float32", "float64", "int8"]),
-    "dropout": st.floats(-1, 2) | json_values,
-    "seed": st.integers(-1, 2**65),
-    "negative_slope": st.floats(allow_nan=False),
-    "unknown": json_values,
-})
+configs = st.fixed_dictionaries(
+    {
+        "layer_sizes": st.lists(st.integers(-1, 6), max_size=5) | json_values,
+    },
+    optional={
+        "activation": st.lists(st.sampled_from(["relu", "tanh", "step", "nope"]), max_size=4) | json_values,
+        "bias": st.booleans() | json_values,
+        "dtype": st.sampled_from(["float32", "float64", "int8"]),
+        "dropout": st.floats(-1, 2) | json_values,
+        "seed": st.integers(-1, 2**65),
+        "negative_slope": st.floats(allow_nan=False),
+        "unknown": json_values,
+    },
+)
 
 
 @SETTINGS
@@ -91,11 +102,14 @@ def test_random_header_bytes(header, body):
 
 
 @SETTINGS
-@given(st.dictionaries(st.sampled_from(["0.weight", "0.bias", "2.weight", "2.bias", "x"]), tensor_entries,
-                       max_size=5),
-       st.one_of(configs.map(json.dumps), st.text(max_size=20)),
-       st.sampled_from(["fastmlp.MLP", "other"]),
-       st.binary(max_size=400))
+@given(
+    st.dictionaries(
+        st.sampled_from(["0.weight", "0.bias", "2.weight", "2.bias", "x"]), tensor_entries, max_size=5
+    ),
+    st.one_of(configs.map(json.dumps), st.text(max_size=20)),
+    st.sampled_from(["fastmlp.MLP", "other"]),
+    st.binary(max_size=400),
+)
 def test_random_headers(tensors, config, fmt, body):
     header = {"__metadata__": {"format": fmt, "fastmlp_config": config}, **tensors}
     _load_or_refuse(_with_header(header, body))
@@ -112,7 +126,7 @@ def test_mutated_model_files(data):
         if how == "flip":
             blob[where] ^= data.draw(st.integers(1, 255))
         elif how == "cut":
-            del blob[where:where + data.draw(st.integers(1, 16))]
+            del blob[where : where + data.draw(st.integers(1, 16))]
         else:
             blob[where:where] = data.draw(st.binary(min_size=1, max_size=8))
         if not blob:

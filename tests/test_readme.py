@@ -1,4 +1,5 @@
 """The README's Python examples run as written (on small generated data)."""
+
 import re
 from pathlib import Path
 
@@ -13,8 +14,15 @@ def data():
     """What the README's snippets assume the reader has: features and labels."""
     rng = np.random.default_rng(0)
     X, y = rng.random((300, 784), dtype=np.float32), rng.integers(0, 10, 300)
-    return dict(X_train=X, y_train=y, X=X, y=y, X_test=X[:5],
-                X_val=rng.random((60, 784), dtype=np.float32), y_val=rng.integers(0, 10, 60))
+    return dict(
+        X_train=X,
+        y_train=y,
+        X=X,
+        y=y,
+        X_test=X[:5],
+        X_val=rng.random((60, 784), dtype=np.float32),
+        y_val=rng.integers(0, 10, 60),
+    )
 
 
 def test_readme_has_examples():

@@ -1,5 +1,6 @@
 """Training refuses parameters flagged read-only (as optimizer.step does), naming the
 layer, and leaves them untouched."""
+
 import numpy as np
 import pytest
 

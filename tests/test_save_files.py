@@ -1,6 +1,7 @@
 """MLP.save treats the file system as other tools do: new files follow the umask, an
 existing file keeps its mode, a symlink keeps pointing at its (replaced) target; and
 fit's progress bar copes with a missing sys.stderr."""
+
 import io
 import os
 import stat
@@ -31,8 +32,9 @@ def _mode(path):
     return stat.S_IMODE(os.stat(path).st_mode)
 
 
-@pytest.mark.parametrize("mask,mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)],
-                         ids=["umask022", "umask077", "umask002"])
+@pytest.mark.parametrize(
+    "mask,mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)], ids=["umask022", "umask077", "umask002"]
+)
 def test_new_file_follows_the_umask(tmp_path, model, umask, mask, mode):
     umask(mask)
     model.save(tmp_path / "m.safetensors")

@@ -1,4 +1,5 @@
 """Behaviour of fastmlp.sklearn against scikit-learn's MLP and its API contract."""
+
 import pickle
 import subprocess
 import sys
@@ -7,6 +8,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("sklearn")
+from conftest import quiet_fit  # noqa: E402
 from sklearn import neural_network as sk_nn  # noqa: E402
 from sklearn.base import clone  # noqa: E402
 from sklearn.compose import TransformedTargetRegressor  # noqa: E402
@@ -16,9 +18,7 @@ from sklearn.model_selection import GridSearchCV, train_test_split  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
-from conftest import quiet_fit  # noqa: E402
 from fastmlp.sklearn import MLPClassifier, MLPRegressor  # noqa: E402
-
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +29,8 @@ def diabetes():
     return scaler.transform(Xtr), scaler.transform(Xte), ytr, yte
 
 
-
 # ---- the same result as scikit-learn ------------------------------------------------
+
 
 def test_same_parameters_and_defaults_as_sklearn():
     for ours, theirs in [(MLPClassifier, sk_nn.MLPClassifier), (MLPRegressor, sk_nn.MLPRegressor)]:
@@ -70,10 +70,16 @@ def test_diabetes_r2_matches_sklearn(diabetes):
     kw = dict(hidden_layer_sizes=(64, 64), alpha=10.0, max_iter=100)
     scores = {}
     for cls in (MLPRegressor, sk_nn.MLPRegressor):
-        scores[cls] = np.mean([
-            quiet_fit(TransformedTargetRegressor(cls(random_state=seed, **kw),
-                                                  transformer=StandardScaler()), Xtr, ytr).score(Xte, yte)
-            for seed in range(3)])
+        scores[cls] = np.mean(
+            [
+                quiet_fit(
+                    TransformedTargetRegressor(cls(random_state=seed, **kw), transformer=StandardScaler()),
+                    Xtr,
+                    ytr,
+                ).score(Xte, yte)
+                for seed in range(3)
+            ]
+        )
     assert scores[MLPRegressor] > 0.3
     assert abs(scores[MLPRegressor] - scores[sk_nn.MLPRegressor]) <= 0.01
 
@@ -81,8 +87,15 @@ def test_diabetes_r2_matches_sklearn(diabetes):
 def test_regression_loss_matches_sklearn(diabetes):
     # sklearn reports half the squared error plus the L2 term: so do we.
     Xtr, _, ytr, _ = diabetes
-    kw = dict(hidden_layer_sizes=(16,), learning_rate_init=0.01, random_state=0, max_iter=3,
-              shuffle=False, batch_size=len(Xtr), alpha=1e-3)
+    kw = dict(
+        hidden_layer_sizes=(16,),
+        learning_rate_init=0.01,
+        random_state=0,
+        max_iter=3,
+        shuffle=False,
+        batch_size=len(Xtr),
+        alpha=1e-3,
+    )
     ours = quiet_fit(MLPRegressor(**kw), Xtr, ytr)
     ref = quiet_fit(sk_nn.MLPRegressor(**kw), Xtr, ytr)
     np.testing.assert_allclose(ours.loss_curve_, ref.loss_curve_, rtol=1e-6)
@@ -92,9 +105,18 @@ def test_regression_loss_matches_sklearn(diabetes):
 def test_sgd_schedules_follow_sklearn(lr_schedule):
     # Full batch, no shuffle: the same updates as scikit-learn's SGD, step for step.
     X, y = make_classification(n_samples=120, n_features=6, random_state=0)
-    kw = dict(solver="sgd", learning_rate=lr_schedule, learning_rate_init=0.1, max_iter=30,
-              random_state=0, shuffle=False, batch_size=120, hidden_layer_sizes=(8,), tol=1e-3,
-              n_iter_no_change=2)
+    kw = dict(
+        solver="sgd",
+        learning_rate=lr_schedule,
+        learning_rate_init=0.1,
+        max_iter=30,
+        random_state=0,
+        shuffle=False,
+        batch_size=120,
+        hidden_layer_sizes=(8,),
+        tol=1e-3,
+        n_iter_no_change=2,
+    )
     ours = quiet_fit(MLPClassifier(**kw), X, y)
     ref = quiet_fit(sk_nn.MLPClassifier(**kw), X, y)
     assert ours.n_iter_ == ref.n_iter_
@@ -107,8 +129,16 @@ def test_multioutput_regression_and_loss_scale():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(100, 4))
     Y = np.c_[X[:, 0] - X[:, 1], 2 * X[:, 2]]
-    kw = dict(solver="sgd", learning_rate_init=0.05, shuffle=False, batch_size=100,
-              hidden_layer_sizes=(10,), max_iter=20, random_state=0, alpha=0.0)
+    kw = dict(
+        solver="sgd",
+        learning_rate_init=0.05,
+        shuffle=False,
+        batch_size=100,
+        hidden_layer_sizes=(10,),
+        max_iter=20,
+        random_state=0,
+        alpha=0.0,
+    )
     ours = quiet_fit(MLPRegressor(**kw), X, Y)
     ref = quiet_fit(sk_nn.MLPRegressor(**kw), X, Y)
     assert ours.predict(X).shape == (100, 2) and ours.n_outputs_ == 2
@@ -119,8 +149,15 @@ def test_multioutput_regression_and_loss_scale():
 def test_multilabel():
     X, _ = make_classification(n_samples=150, n_features=8, random_state=0)
     Y = np.c_[X[:, 0] > 0, X[:, 1] > 0, X[:, 0] + X[:, 1] > 0].astype(int)
-    kw = dict(solver="sgd", learning_rate_init=0.1, shuffle=False, batch_size=150,
-              hidden_layer_sizes=(10,), max_iter=15, random_state=0)
+    kw = dict(
+        solver="sgd",
+        learning_rate_init=0.1,
+        shuffle=False,
+        batch_size=150,
+        hidden_layer_sizes=(10,),
+        max_iter=15,
+        random_state=0,
+    )
     ours = quiet_fit(MLPClassifier(**kw), X, Y)
     ref = quiet_fit(sk_nn.MLPClassifier(**kw), X, Y)
     assert ours.out_activation_ == "logistic" and ours.predict(X).shape == Y.shape
@@ -129,6 +166,7 @@ def test_multilabel():
 
 
 # ---- scikit-learn's machinery -------------------------------------------------------
+
 
 def test_fitted_attributes(digits):
     Xtr, _, ytr, _ = digits
@@ -204,6 +242,7 @@ def test_fit_is_reproducible(digits):
 
 # ---- extras ---------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("activation", ["leaky_relu", "gelu", "tanh", "logistic", "identity"])
 def test_activations(digits, activation):
     Xtr, Xte, ytr, yte = digits
@@ -220,8 +259,9 @@ def test_float32_training_and_dropout(digits):
 
 
 def test_class_weight_multiclass():
-    X, y = make_classification(n_samples=300, n_features=6, n_informative=4, n_classes=3,
-                               weights=[0.8, 0.1, 0.1], random_state=0)
+    X, y = make_classification(
+        n_samples=300, n_features=6, n_informative=4, n_classes=3, weights=[0.8, 0.1, 0.1], random_state=0
+    )
     plain = quiet_fit(MLPClassifier(max_iter=30, random_state=0), X, y)
     balanced = quiet_fit(MLPClassifier(max_iter=30, random_state=0, class_weight="balanced"), X, y)
     # Balancing moves predictions towards the rare classes.
@@ -247,14 +287,27 @@ def test_minibatches_alpha_and_sample_weight_follow_sklearn(solver, task, weight
     # scikit-learn to rounding: per-batch alpha / (batch weight), sklearn's Adam eps,
     # real-valued weights for every output activation, and loss_ with its L2 term.
     X, y = make_classification(n_samples=150, n_features=6, random_state=0)
-    y = {"regression": np.c_[X[:, 0] - X[:, 1], X[:, 2]], "binary": y,
-         "multilabel": np.c_[X[:, 0] > 0, X[:, 1] > 0].astype(int),
-         "multiclass": (X[:, 0] > 0) + (X[:, 1] > 0)}[task]
+    y = {
+        "regression": np.c_[X[:, 0] - X[:, 1], X[:, 2]],
+        "binary": y,
+        "multilabel": np.c_[X[:, 0] > 0, X[:, 1] > 0].astype(int),
+        "multiclass": (X[:, 0] > 0) + (X[:, 1] > 0),
+    }[task]
     w = np.random.default_rng(0).random(150) * 3 if weighted else None
-    kw = dict(solver=solver, shuffle=False, batch_size=32, hidden_layer_sizes=(8,), max_iter=8,
-              random_state=0, alpha=0.5, learning_rate_init=0.01, tol=0)
-    ours_cls, ref_cls = ((MLPRegressor, sk_nn.MLPRegressor) if task == "regression"
-                         else (MLPClassifier, sk_nn.MLPClassifier))
+    kw = dict(
+        solver=solver,
+        shuffle=False,
+        batch_size=32,
+        hidden_layer_sizes=(8,),
+        max_iter=8,
+        random_state=0,
+        alpha=0.5,
+        learning_rate_init=0.01,
+        tol=0,
+    )
+    ours_cls, ref_cls = (
+        (MLPRegressor, sk_nn.MLPRegressor) if task == "regression" else (MLPClassifier, sk_nn.MLPClassifier)
+    )
     ours = quiet_fit(ours_cls(**kw), X, y, sample_weight=w)
     ref = quiet_fit(ref_cls(**kw), X, y, sample_weight=w)
     np.testing.assert_allclose(ours.loss_curve_, ref.loss_curve_, rtol=1e-12)
@@ -281,16 +334,19 @@ def test_bad_sample_weight_names_it():
 
 def test_unsupported_features_raise_clearly():
     with pytest.raises(AttributeError, match="has no attribute 'partial_fit'"):
-        MLPClassifier(solver="lbfgs").partial_fit
+        MLPClassifier(solver="lbfgs").partial_fit  # noqa: B018 (the access is what raises)
 
 
 def test_import_fastmlp_does_not_import_sklearn():
     code = "import sys, fastmlp; assert 'sklearn' not in sys.modules, 'sklearn imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
     # Without scikit-learn, fastmlp.sklearn says what is missing.
-    code = ("import sys; sys.modules['sklearn'] = None\n"
-            "try:\n    import fastmlp.sklearn\nexcept ImportError as e:\n"
-            "    assert 'requires scikit-learn' in str(e) and 'fastmlp[sklearn]' in str(e), e\nelse:\n    raise SystemExit('no error')")
+    code = (
+        "import sys; sys.modules['sklearn'] = None\n"
+        "try:\n    import fastmlp.sklearn\nexcept ImportError as e:\n"
+        "    assert 'requires scikit-learn' in str(e) and 'fastmlp[sklearn]' in str(e), e\n"
+        "else:\n    raise SystemExit('no error')"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -301,6 +357,8 @@ def test_large_alpha_small_batches_match_sklearn(diabetes):
     yte_s = ys.transform(yte.reshape(-1, 1)).ravel()
     kw = dict(hidden_layer_sizes=(64, 64), batch_size=32, alpha=10.0, max_iter=50, tol=0.0)
     ours = np.mean([MLPRegressor(random_state=s, **kw).fit(Xtr, ytr_s).score(Xte, yte_s) for s in range(2)])
-    ref = np.mean([sk_nn.MLPRegressor(random_state=s, **kw).fit(Xtr, ytr_s).score(Xte, yte_s) for s in range(2)])
+    ref = np.mean(
+        [sk_nn.MLPRegressor(random_state=s, **kw).fit(Xtr, ytr_s).score(Xte, yte_s) for s in range(2)]
+    )
     # Reaches scikit-learn's R^2 within one point (the shuffles differ, so not equal).
     assert ours >= ref - 0.01, (ours, ref)

@@ -1,4 +1,5 @@
 """scikit-learn's own estimator checks on fastmlp.sklearn's estimators."""
+
 import pytest
 
 pytest.importorskip("sklearn")

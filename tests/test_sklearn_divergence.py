@@ -1,4 +1,5 @@
 """A diverging loss, with and without early stopping, as scikit-learn handles it."""
+
 import warnings
 
 import numpy as np
@@ -13,8 +14,15 @@ from fastmlp.sklearn import MLPRegressor  # noqa: E402
 
 X_IRIS, Y_IRIS = load_iris(return_X_y=True)
 # scikit-learn's test_mlp_diverging_loss: a linear network and a rate of 1 diverge.
-DIVERGING = dict(hidden_layer_sizes=100, activation="identity", solver="sgd",
-                 learning_rate_init=1, max_iter=20, n_iter_no_change=10, random_state=0)
+DIVERGING = dict(
+    hidden_layer_sizes=100,
+    activation="identity",
+    solver="sgd",
+    learning_rate_init=1,
+    max_iter=20,
+    n_iter_no_change=10,
+    random_state=0,
+)
 
 
 def test_early_stopping_keeps_the_best_finite_weights():

@@ -1,19 +1,19 @@
 """solver="lbfgs" of fastmlp.sklearn against scikit-learn's lbfgs."""
+
 import warnings
 
 import numpy as np
 import pytest
 
 pytest.importorskip("sklearn")
+from conftest import quiet_fit  # noqa: E402
 from sklearn import neural_network as sk_nn  # noqa: E402
 from sklearn.datasets import load_diabetes, make_classification  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 from sklearn.preprocessing import LabelBinarizer, StandardScaler  # noqa: E402
 
-from conftest import quiet_fit  # noqa: E402
 from fastmlp.sklearn import MLPClassifier, MLPRegressor  # noqa: E402
-
 
 
 @pytest.fixture(scope="module")
@@ -22,9 +22,12 @@ def diabetes():
     Xtr, Xte, ytr, yte = train_test_split(X, y, random_state=0)
     scaler = StandardScaler().fit(Xtr)
     ys = StandardScaler().fit(ytr.reshape(-1, 1))
-    return (scaler.transform(Xtr), scaler.transform(Xte),
-            ys.transform(ytr.reshape(-1, 1)).ravel(), ys.transform(yte.reshape(-1, 1)).ravel())
-
+    return (
+        scaler.transform(Xtr),
+        scaler.transform(Xte),
+        ys.transform(ytr.reshape(-1, 1)).ravel(),
+        ys.transform(yte.reshape(-1, 1)).ravel(),
+    )
 
 
 def _sklearn_objective(est, theta, X, Y, sample_weight):
@@ -34,8 +37,7 @@ def _sklearn_objective(est, theta, X, Y, sample_weight):
     deltas = [np.empty_like(a) for a in activations[1:]]
     coef_grads = [np.empty((a, b)) for a, b in zip(units, units[1:])]
     intercept_grads = [np.empty(b) for b in units[1:]]
-    return est._loss_grad_lbfgs(theta, X, Y, sample_weight, activations, deltas, coef_grads,
-                                intercept_grads)
+    return est._loss_grad_lbfgs(theta, X, Y, sample_weight, activations, deltas, coef_grads, intercept_grads)
 
 
 def _theta(est):
@@ -44,29 +46,38 @@ def _theta(est):
 
 # ---- the objective: scikit-learn's, value and gradient --------------------------------
 
-@pytest.mark.parametrize("task", ["softmax", "binary", "multilabel", "regression", "multioutput",
-                                  "poisson"])
+
+@pytest.mark.parametrize("task", ["softmax", "binary", "multilabel", "regression", "multioutput", "poisson"])
 @pytest.mark.parametrize("weighted", [False, True])
 def test_objective_is_sklearns(task, weighted):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(60, 5))
-    y = {"softmax": (X[:, 0] > 0) + (X[:, 1] > 0), "binary": X[:, 0] > 0,
-         "multilabel": np.c_[X[:, 0] > 0, X[:, 1] > 0].astype(int),
-         "regression": X[:, 0] - X[:, 1], "multioutput": np.c_[X[:, 0] - X[:, 1], X[:, 2]],
-         "poisson": rng.poisson(np.exp(0.5 * X[:, 0]))}[task]
+    y = {
+        "softmax": (X[:, 0] > 0) + (X[:, 1] > 0),
+        "binary": X[:, 0] > 0,
+        "multilabel": np.c_[X[:, 0] > 0, X[:, 1] > 0].astype(int),
+        "regression": X[:, 0] - X[:, 1],
+        "multioutput": np.c_[X[:, 0] - X[:, 1], X[:, 2]],
+        "poisson": rng.poisson(np.exp(0.5 * X[:, 0])),
+    }[task]
     w = rng.random(60) * 3 if weighted else None
     regression = task in ("regression", "multioutput", "poisson")
-    kw = dict(solver="lbfgs", hidden_layer_sizes=(7, 4), activation="tanh", alpha=0.3,
-              max_iter=1, random_state=0)
+    kw = dict(
+        solver="lbfgs", hidden_layer_sizes=(7, 4), activation="tanh", alpha=0.3, max_iter=1, random_state=0
+    )
     if task == "poisson":
         kw["loss"] = "poisson"
-    ours_cls, ref_cls = ((MLPRegressor, sk_nn.MLPRegressor) if regression
-                         else (MLPClassifier, sk_nn.MLPClassifier))
+    ours_cls, ref_cls = (
+        (MLPRegressor, sk_nn.MLPRegressor) if regression else (MLPClassifier, sk_nn.MLPClassifier)
+    )
     ours = quiet_fit(ours_cls(**kw), X, y, sample_weight=w)
     ref = quiet_fit(ref_cls(**kw), X, y, sample_weight=w)
     assert ours.out_activation_ == ref.out_activation_
-    Y = (np.reshape(y, (60, -1)).astype(float) if regression
-         else LabelBinarizer().fit(y).transform(y).astype(float))
+    Y = (
+        np.reshape(y, (60, -1)).astype(float)
+        if regression
+        else LabelBinarizer().fit(y).transform(y).astype(float)
+    )
     theta = rng.normal(size=_theta(ref).size) * 0.5
     value, grad = ours._loss_grad_lbfgs(theta, X, Y, w)
     ref_value, ref_grad = _sklearn_objective(ref, theta, X, Y, w)
@@ -81,8 +92,18 @@ def test_gradient_matches_finite_differences(activation):
     rng = np.random.default_rng(1)
     X = rng.normal(size=(25, 4))
     y = rng.integers(0, 3, 25)
-    clf = quiet_fit(MLPClassifier(solver="lbfgs", hidden_layer_sizes=(6,), activation=activation,
-                                   alpha=0.1, max_iter=1, random_state=0), X, y)
+    clf = quiet_fit(
+        MLPClassifier(
+            solver="lbfgs",
+            hidden_layer_sizes=(6,),
+            activation=activation,
+            alpha=0.1,
+            max_iter=1,
+            random_state=0,
+        ),
+        X,
+        y,
+    )
     Y = LabelBinarizer().fit_transform(y)
     theta = _theta(clf)
     _, grad = clf._loss_grad_lbfgs(theta, X, Y, None)
@@ -91,8 +112,10 @@ def test_gradient_matches_finite_differences(activation):
     for i in range(theta.size):
         step = np.zeros_like(theta)
         step[i] = eps
-        numeric[i] = (clf._loss_grad_lbfgs(theta + step, X, Y, None)[0]
-                      - clf._loss_grad_lbfgs(theta - step, X, Y, None)[0]) / (2 * eps)
+        numeric[i] = (
+            clf._loss_grad_lbfgs(theta + step, X, Y, None)[0]
+            - clf._loss_grad_lbfgs(theta - step, X, Y, None)[0]
+        ) / (2 * eps)
     np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-8)
 
 
@@ -114,6 +137,7 @@ def test_float32_objective_is_float64s_to_rounding():
 
 
 # ---- the solver: scikit-learn's steps and results -------------------------------------
+
 
 def test_first_iterations_follow_sklearn(digits):
     # The same objective and the same L-BFGS-B calls: the same iterates, to rounding.

@@ -4,12 +4,11 @@ import numpy as np
 import pytest
 
 pytest.importorskip("sklearn")
+from conftest import quiet_fit  # noqa: E402
 from sklearn import neural_network as sk_nn  # noqa: E402
 from sklearn.linear_model import PoissonRegressor  # noqa: E402
 
-from conftest import quiet_fit  # noqa: E402
 from fastmlp.sklearn import MLPRegressor  # noqa: E402
-
 
 
 def _counts(n_outputs, n=150):
@@ -26,8 +25,18 @@ def test_stochastic_solvers_follow_sklearn(solver, n_outputs, weighted):
     # No shuffle: the same minibatches, so the same updates and loss_curve_ to rounding.
     X, y = _counts(n_outputs)
     w = np.random.default_rng(1).random(len(X)) * 3 if weighted else None
-    kw = dict(loss="poisson", solver=solver, shuffle=False, batch_size=32, hidden_layer_sizes=(8,),
-              max_iter=8, random_state=0, alpha=0.5, learning_rate_init=0.01, tol=0)
+    kw = dict(
+        loss="poisson",
+        solver=solver,
+        shuffle=False,
+        batch_size=32,
+        hidden_layer_sizes=(8,),
+        max_iter=8,
+        random_state=0,
+        alpha=0.5,
+        learning_rate_init=0.01,
+        tol=0,
+    )
     ours = quiet_fit(MLPRegressor(**kw), X, y, sample_weight=w)
     ref = quiet_fit(sk_nn.MLPRegressor(**kw), X, y, sample_weight=w)
     assert ours.out_activation_ == ref.out_activation_ == "exp"
@@ -53,8 +62,15 @@ def test_no_hidden_nonlinearity_is_the_poisson_glm():
     y = rng.poisson(np.exp(X + 1))
     X = X.reshape(-1, 1)
     glm = PoissonRegressor(alpha=0, tol=1e-7).fit(X, y)
-    mlp = MLPRegressor(loss="poisson", hidden_layer_sizes=(1,), activation="identity", alpha=0,
-                       solver="lbfgs", tol=1e-7, random_state=np.random.RandomState(43)).fit(X, y)
+    mlp = MLPRegressor(
+        loss="poisson",
+        hidden_layer_sizes=(1,),
+        activation="identity",
+        alpha=0,
+        solver="lbfgs",
+        tol=1e-7,
+        random_state=np.random.RandomState(43),
+    ).fit(X, y)
     np.testing.assert_allclose(mlp.predict(X), glm.predict(X), rtol=1e-4)
     assert (mlp.predict(X) > 0).all()
 

@@ -1,5 +1,6 @@
 """The CI step that runs scikit-learn's MLP tests on fastmlp (.ci/sklearn_suite.py):
 its rewrite of the installed test file and its list of left-out tests."""
+
 import importlib.util
 import pathlib
 
@@ -20,7 +21,9 @@ def _runner():
 def test_only_the_import_changes():
     runner = _runner()
     source = runner.suite_source()
-    original = pathlib.Path(importlib.util.find_spec("sklearn.neural_network.tests.test_mlp").origin).read_text()
+    original = pathlib.Path(
+        importlib.util.find_spec("sklearn.neural_network.tests.test_mlp").origin
+    ).read_text()
     assert runner.THEIRS not in source and source.count(runner.OURS) == 1
     assert source.replace(runner.OURS, runner.THEIRS) == original
 

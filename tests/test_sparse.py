@@ -3,19 +3,26 @@ MLP engine on scipy.sparse X): against float64 NumPy on the densified matrix and
 against fastmlp's dense path, on every ISA; the same bits for 1 and 2 threads; empty
 rows and matrices, unsorted and repeated indices, int32 and int64 indices; bad input
 raises errors that name the argument and the shapes."""
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from conftest import DTYPES, check_linear, check_linear_backward, f64
 
 import fastmlp
-from conftest import DTYPES, check_linear, check_linear_backward, f64
 
 ACTS = ("identity", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softmax")
 
 
 def random_csr(rng, shape, density, dtype, index_dtype=np.int32, empty_rows=()):
-    x = sp.random(*shape, density=density, format="csr", dtype=dtype,
-                  random_state=int(rng.integers(2**31)), data_rvs=lambda n: rng.uniform(-1, 1, n))
+    x = sp.random(
+        *shape,
+        density=density,
+        format="csr",
+        dtype=dtype,
+        random_state=int(rng.integers(2**31)),
+        data_rvs=lambda n: rng.uniform(-1, 1, n),
+    )
     x = x.tolil()
     for i in empty_rows:
         x.rows[i], x.data[i] = [], []
@@ -139,13 +146,14 @@ def test_mlp_training_same_bits_for_1_and_2_threads(rng, restore_threads):
         fastmlp.set_num_threads(threads)
         m = fastmlp.MLP([2000, 64, 4], seed=3)
         m.fit(x, y, "cross_entropy", epochs=2, batch_size=350, verbose=False)  # per-op threads
-        m.fit(x, y, "cross_entropy", epochs=1, batch_size=10, verbose=False)   # halved steps
+        m.fit(x, y, "cross_entropy", epochs=1, batch_size=10, verbose=False)  # halved steps
         weights.append([p.copy() for p in m.parameters()])
     for one, two in zip(*weights):
         np.testing.assert_array_equal(one, two)
 
 
 # ---- the MLP engine on sparse X ------------------------------------------------------
+
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("index_dtype", (np.int32, np.int64))
@@ -157,18 +165,38 @@ def test_mlp_on_sparse_equals_dense(isa, rng, dtype, index_dtype):
     b = fastmlp.MLP([120, 32, 16, 3], activation="tanh", dtype=dtype, seed=1)
     tol = dict(rtol=1e3 * np.finfo(dtype).eps, atol=1e3 * np.finfo(dtype).eps)
     np.testing.assert_allclose(a.predict(x), b.predict(dense), **tol)
-    np.testing.assert_allclose(a.evaluate(x, y, "cross_entropy"), b.evaluate(dense, y, "cross_entropy"), **tol)
+    np.testing.assert_allclose(
+        a.evaluate(x, y, "cross_entropy"), b.evaluate(dense, y, "cross_entropy"), **tol
+    )
     (la, ga), (lb, gb) = a.loss_and_grads(x, y, "cross_entropy"), b.loss_and_grads(dense, y, "cross_entropy")
     np.testing.assert_allclose(la, lb, **tol)
     for (wa, ba), (wb, bb) in zip(ga, gb):
         np.testing.assert_allclose(wa, wb, **tol)
         np.testing.assert_allclose(ba, bb, **tol)
-    np.testing.assert_allclose(a.train_step(x, y, "cross_entropy"), b.train_step(dense, y, "cross_entropy"), **tol)
+    np.testing.assert_allclose(
+        a.train_step(x, y, "cross_entropy"), b.train_step(dense, y, "cross_entropy"), **tol
+    )
     for shuffle in (True, False):
-        ha = a.fit(x, y, "cross_entropy", epochs=3, batch_size=16, shuffle=shuffle, verbose=False,
-                   validation_data=(x, y))
-        hb = b.fit(dense, y, "cross_entropy", epochs=3, batch_size=16, shuffle=shuffle, verbose=False,
-                   validation_data=(dense, y))
+        ha = a.fit(
+            x,
+            y,
+            "cross_entropy",
+            epochs=3,
+            batch_size=16,
+            shuffle=shuffle,
+            verbose=False,
+            validation_data=(x, y),
+        )
+        hb = b.fit(
+            dense,
+            y,
+            "cross_entropy",
+            epochs=3,
+            batch_size=16,
+            shuffle=shuffle,
+            verbose=False,
+            validation_data=(dense, y),
+        )
         np.testing.assert_allclose(ha["loss"], hb["loss"], **tol)
         np.testing.assert_allclose(ha["val_loss"], hb["val_loss"], **tol)
     for pa, pb in zip(a.parameters(), b.parameters()):
@@ -200,9 +228,11 @@ def test_mlp_sparse_input_errors(rng):
 
 # ---- the checked CsrMatrix ---------------------------------------------------------
 
+
 def csr(data, indices, indptr, shape):
-    return fastmlp._core.CsrMatrix(np.asarray(data, np.float64), np.asarray(indices, np.int64),
-                                   np.asarray(indptr, np.int64), shape)
+    return fastmlp._core.CsrMatrix(
+        np.asarray(data, np.float64), np.asarray(indices, np.int64), np.asarray(indptr, np.int64), shape
+    )
 
 
 def test_out_of_range_and_bad_offsets_raise_value_error():
@@ -243,7 +273,10 @@ def test_wrong_shapes_and_dtypes_name_them(rng):
     with pytest.raises(TypeError, match="weight is float64 but x is float32"):
         fastmlp.sparse_linear(x, w.astype(np.float64))
     y = fastmlp.sparse_linear(x, w, b)
-    with pytest.raises(ValueError, match=r"grad_y of shape \(4, 2\), expected \(4, 3\)|y of shape \(4, 3\), expected \(4, 2\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"grad_y of shape \(4, 2\), expected \(4, 3\)|y of shape \(4, 3\), expected \(4, 2\)",
+    ):
         fastmlp.sparse_linear_backward(y[:, :2], x, y)
     with pytest.raises(ValueError, match=r"grad_y of shape \(3, 3\), expected \(4, 3\)"):
         fastmlp.sparse_linear_backward(y[:3], x, y)

@@ -1,14 +1,15 @@
 """fastmlp.sklearn's estimators on sparse X (CSR, CSC): fit, partial_fit, predict,
 predict_proba and score give what the densified array gives (to rounding), with every
 solver; a sparse fit never densifies X."""
+
 import numpy as np
 import pytest
 
 pytest.importorskip("sklearn")
 import scipy.sparse as sp  # noqa: E402
+from conftest import quiet_fit  # noqa: E402
 from sklearn import neural_network as sk_nn  # noqa: E402
 
-from conftest import quiet_fit  # noqa: E402
 from fastmlp.sklearn import MLPClassifier, MLPRegressor  # noqa: E402
 
 
@@ -34,8 +35,11 @@ def test_classifier_sparse_fit_equals_dense(digits, solver, fmt, dtype):
     b = quiet_fit(MLPClassifier(**kw), X, y)
     rtol = 1e-9 if dtype == "float64" else 2e-4
     assert_fits_agree(a, b, rtol)
-    np.testing.assert_allclose(a.loss_curve_ if solver != "lbfgs" else a.loss_,
-                               b.loss_curve_ if solver != "lbfgs" else b.loss_, rtol=rtol)
+    np.testing.assert_allclose(
+        a.loss_curve_ if solver != "lbfgs" else a.loss_,
+        b.loss_curve_ if solver != "lbfgs" else b.loss_,
+        rtol=rtol,
+    )
     np.testing.assert_allclose(a.predict_proba(Xs), b.predict_proba(X), rtol=rtol, atol=rtol)
     np.testing.assert_array_equal(a.predict(Xs), a.predict(X))
     assert a.score(Xs, y) == a.score(X, y)
@@ -65,8 +69,8 @@ def test_classifier_partial_fit_sparse_with_sample_weight(digits):
     a = MLPClassifier(hidden_layer_sizes=(12,), random_state=2)
     b = MLPClassifier(hidden_layer_sizes=(12,), random_state=2)
     for i in range(0, 300, 100):
-        a.partial_fit(Xs[i:i + 100], y[i:i + 100], classes=np.arange(10), sample_weight=w[i:i + 100])
-        b.partial_fit(X[i:i + 100], y[i:i + 100], classes=np.arange(10), sample_weight=w[i:i + 100])
+        a.partial_fit(Xs[i : i + 100], y[i : i + 100], classes=np.arange(10), sample_weight=w[i : i + 100])
+        b.partial_fit(X[i : i + 100], y[i : i + 100], classes=np.arange(10), sample_weight=w[i : i + 100])
     assert_fits_agree(a, b, 1e-9)
 
 
@@ -90,8 +94,9 @@ def test_sparse_fit_never_densifies(monkeypatch, digits):
         monkeypatch.setattr(cls, "toarray", refuse)
         monkeypatch.setattr(cls, "todense", refuse)
         monkeypatch.setattr(cls, "__array__", refuse, raising=False)
-    est = quiet_fit(MLPClassifier(hidden_layer_sizes=(8,), max_iter=3, early_stopping=True,
-                                  random_state=0), Xs, y)
+    est = quiet_fit(
+        MLPClassifier(hidden_layer_sizes=(8,), max_iter=3, early_stopping=True, random_state=0), Xs, y
+    )
     est.predict_proba(Xs)
     est.score(Xs, y)
     quiet_fit(MLPClassifier(hidden_layer_sizes=(8,), solver="lbfgs", max_iter=3), Xs.tocsc(), y)

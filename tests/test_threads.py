@@ -1,5 +1,6 @@
 """Results do not depend on the number of OpenMP threads, and kernels called from many
 Python threads at once (the GIL is released) give exactly the serial results."""
+
 import os
 import subprocess
 import sys
@@ -7,9 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+from conftest import DTYPES, check_matmul, make
 
 import fastmlp
-from conftest import DTYPES, check_matmul, make
 
 # Big enough that every kernel starts 2 threads, small enough to stay fast.
 M, K, N = 300, 500, 700
@@ -72,6 +73,7 @@ def test_one_and_two_threads_bit_identical(isa, rng, restore_threads, dtype):
 def test_block_edges_bit_identical_across_threads(isa, rng, restore_threads, dtype):
     # Several M blocks and N blocks (thread grids split both) plus edge tiles.
     from conftest import blocking
+
     bl = blocking(dtype)
     m, k, n = bl["mc"] + bl["mr"] + 1, 37, bl["nc"] + bl["nr"] + 1
     a, b = make(rng, (m, k), dtype, "F"), make(rng, (k, n), dtype, "strided")
@@ -88,8 +90,14 @@ def test_concurrent_python_threads_get_serial_results(isa, rng, dtype):
     shapes = [(M, K, N), (37, 41, 43), (5, 3, 7), (130, 257, 129)]
     inputs = []
     for m, k, n in shapes:
-        inputs.append((make(rng, (m, k), dtype), make(rng, (n, k), dtype),
-                       make(rng, (n,), dtype), make(rng, (m, n), dtype)))
+        inputs.append(
+            (
+                make(rng, (m, k), dtype),
+                make(rng, (n, k), dtype),
+                make(rng, (n,), dtype),
+                make(rng, (m, n), dtype),
+            )
+        )
     serial = [run_all(*args) for args in inputs]
     jobs = [i % len(inputs) for i in range(24)]  # each shape several times, interleaved
     with ThreadPoolExecutor(max_workers=8) as pool:

@@ -1,5 +1,6 @@
 """The public API is typed (py.typed and hints, fastmlp/_core.pyi for the kernels): mypy
 --strict accepts a user's script and reports the type errors of a wrong one."""
+
 import os
 import subprocess
 import sys
@@ -48,9 +49,22 @@ def mypy(tmp_path, name, code):
     root = Path(fastmlp.__file__).parent.parent
     if root.name != "site-packages":  # an editable install: mypy cannot follow its import hook
         env["MYPYPATH"] = str(root)
-    return subprocess.run([sys.executable, "-m", "mypy", "--strict", "--no-incremental",
-                           "--cache-dir", str(tmp_path / "cache"), str(path)],
-                          capture_output=True, text=True, env=env, cwd=tmp_path)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--no-incremental",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
 
 
 def test_package_ships_its_type_information():
@@ -65,7 +79,9 @@ def test_mypy_strict_accepts_a_script_using_the_public_api(tmp_path):
 
 def test_mypy_reports_the_type_errors_of_a_wrong_script(tmp_path):
     out = mypy(tmp_path, "bad.py", BAD).stdout
-    assert 'incompatible types in assignment (expression has type "int", variable has type "str")' in out.lower()
+    assert (
+        'incompatible types in assignment (expression has type "int", variable has type "str")' in out.lower()
+    )
     assert 'has no attribute "no_such_attribute"' in out
     assert 'argument 1 to "set_num_threads" has incompatible type "str"; expected "int"' in out.lower()
     assert "Found 3 errors" in out, out

@@ -17,10 +17,9 @@ struct Named {
   Activation act;
 };
 const Named kActivations[] = {
-    {"identity", Activation::identity}, {"relu", Activation::relu},
-    {"leaky_relu", Activation::leaky_relu}, {"sigmoid", Activation::sigmoid},
-    {"tanh", Activation::tanh}, {"gelu", Activation::gelu},
-    {"softmax", Activation::softmax}, {"step", Activation::step},
+    {"identity", Activation::identity}, {"relu", Activation::relu}, {"leaky_relu", Activation::leaky_relu},
+    {"sigmoid", Activation::sigmoid},   {"tanh", Activation::tanh}, {"gelu", Activation::gelu},
+    {"softmax", Activation::softmax},   {"step", Activation::step},
 };
 
 template <class T>
@@ -129,8 +128,7 @@ void activation_forward(Activation act, T slope, const T* x, T* y, int64_t n) {
 }
 
 template <class T>
-void activation_backward(Activation act, T slope, const T* g, const T* y, const T* x, T* out,
-                         int64_t n) {
+void activation_backward(Activation act, T slope, const T* g, const T* y, const T* x, T* out, int64_t n) {
   switch (act) {
     case Activation::identity:
       std::copy(g, g + n, out);
@@ -184,14 +182,13 @@ void activation_forward_2d(Activation act, T slope, const T* x, T* y, int64_t m,
   }
   // Elementwise: split the flat array, so one long row is parallel too.
   const int64_t total = m * n;
-  parallel_ranges(nt, total, [&](int64_t lo, int64_t hi) {
-    activation_forward(act, slope, x + lo, y + lo, hi - lo);
-  });
+  parallel_ranges(nt, total,
+                  [&](int64_t lo, int64_t hi) { activation_forward(act, slope, x + lo, y + lo, hi - lo); });
 }
 
 template <class T>
-void activation_backward_2d(Activation act, T slope, const T* g, const T* y, const T* x, T* out,
-                            int64_t m, int64_t n) {
+void activation_backward_2d(Activation act, T slope, const T* g, const T* y, const T* x, T* out, int64_t m,
+                            int64_t n) {
   if (m == 0 || n == 0) return;
   if (act == Activation::step) throw std::invalid_argument("activation 'step' has no gradient");
   const int nt = threads_for(m * n, tuning().elementwise_per_thread);
@@ -203,18 +200,15 @@ void activation_backward_2d(Activation act, T slope, const T* g, const T* y, con
   }
   const int64_t total = m * n;
   parallel_ranges(nt, total, [&](int64_t lo, int64_t hi) {
-    activation_backward(act, slope, g + lo, y ? y + lo : nullptr, x ? x + lo : nullptr, out + lo,
-                        hi - lo);
+    activation_backward(act, slope, g + lo, y ? y + lo : nullptr, x ? x + lo : nullptr, out + lo, hi - lo);
   });
 }
 
-#define FASTMLP_INSTANTIATE(T)                                                               \
-  template void activation_forward<T>(Activation, T, const T*, T*, int64_t);                 \
-  template void activation_backward<T>(Activation, T, const T*, const T*, const T*, T*,       \
-                                       int64_t);                                             \
-  template void activation_forward_2d<T>(Activation, T, const T*, T*, int64_t, int64_t);     \
-  template void activation_backward_2d<T>(Activation, T, const T*, const T*, const T*, T*,   \
-                                          int64_t, int64_t);
+#define FASTMLP_INSTANTIATE(T)                                                                    \
+  template void activation_forward<T>(Activation, T, const T*, T*, int64_t);                      \
+  template void activation_backward<T>(Activation, T, const T*, const T*, const T*, T*, int64_t); \
+  template void activation_forward_2d<T>(Activation, T, const T*, T*, int64_t, int64_t);          \
+  template void activation_backward_2d<T>(Activation, T, const T*, const T*, const T*, T*, int64_t, int64_t);
 FASTMLP_INSTANTIATE(float)
 FASTMLP_INSTANTIATE(double)
 #undef FASTMLP_INSTANTIATE

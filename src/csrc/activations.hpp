@@ -21,19 +21,18 @@ void activation_forward(Activation act, T negative_slope, const T* x, T* y, int6
 // derivative couples a row), not step. x (pre-activation) may be null unless
 // backward_needs_pre_activation says otherwise.
 template <class T>
-void activation_backward(Activation act, T negative_slope, const T* grad_y, const T* y,
-                         const T* x, T* grad_x, int64_t n);
+void activation_backward(Activation act, T negative_slope, const T* grad_y, const T* y, const T* x, T* grad_x,
+                         int64_t n);
 
 // y = act(x) on an m x n row-major matrix, softmax row-wise; parallel over rows.
 template <class T>
-void activation_forward_2d(Activation act, T negative_slope, const T* x, T* y, int64_t m,
-                           int64_t n);
+void activation_forward_2d(Activation act, T negative_slope, const T* x, T* y, int64_t m, int64_t n);
 
 // grad_x = grad_y * act'(.) on an m x n row-major matrix (softmax: the row-wise
 // vector-Jacobian product). y is the forward output; x the pre-activation, needed
 // only where backward_needs_pre_activation says so (else may be null).
 template <class T>
-void activation_backward_2d(Activation act, T negative_slope, const T* grad_y, const T* y,
-                            const T* x, T* grad_x, int64_t m, int64_t n);
+void activation_backward_2d(Activation act, T negative_slope, const T* grad_y, const T* y, const T* x,
+                            T* grad_x, int64_t m, int64_t n);
 
 }  // namespace fastmlp

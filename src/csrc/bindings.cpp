@@ -10,8 +10,8 @@
 
 #include "activations.hpp"
 #include "dense.hpp"
-#include "isa/dispatch.hpp"
 #include "gemm/gemm.hpp"
+#include "isa/dispatch.hpp"
 #include "peak/peak.hpp"
 #include "pyargs.hpp"
 #include "threads.hpp"
@@ -36,8 +36,8 @@ py::array matmul(const py::object& a_obj, const py::object& b_obj, const py::obj
   require_ndim(a, 2);
   require_ndim(b, 2);
   if (a.arr.shape(1) != b.arr.shape(0))
-    throw py::value_error("matmul: a of shape " + shape_str(a.arr) + " and b of shape " +
-                          shape_str(b.arr) + " do not fit (a.shape[1] != b.shape[0])");
+    throw py::value_error("matmul: a of shape " + shape_str(a.arr) + " and b of shape " + shape_str(b.arr) +
+                          " do not fit (a.shape[1] != b.shape[0])");
   const int64_t m = a.arr.shape(0), k = a.arr.shape(1), n = b.arr.shape(1);
   return by_dtype(a.dtype, [&](auto tag) -> py::array {
     using T = decltype(tag);
@@ -58,8 +58,7 @@ py::array linear(const py::object& x_obj, const py::object& w_obj, const py::obj
   require_ndim(x, 2);
   require_ndim(w, 2);
   if (x.arr.shape(1) != w.arr.shape(1))
-    throw py::value_error("linear: " + described(x.arr, "x") + " does not fit " +
-                          described(w.arr, "weight") +
+    throw py::value_error("linear: " + described(x.arr, "x") + " does not fit " + described(w.arr, "weight") +
                           " (weight is (out_features, in_features); x.shape[1] != weight.shape[1])");
   const int64_t m = x.arr.shape(0), k = x.arr.shape(1), n = w.arr.shape(0);
   std::vector<const Arg*> inputs{&x, &w};
@@ -94,9 +93,8 @@ py::array linear(const py::object& x_obj, const py::object& w_obj, const py::obj
   });
 }
 
-py::tuple linear_backward(const py::object& gy_obj, const py::object& x_obj,
-                          const py::object& w_obj, const py::object& y_obj,
-                          const std::string& activation, const py::object& pre_obj,
+py::tuple linear_backward(const py::object& gy_obj, const py::object& x_obj, const py::object& w_obj,
+                          const py::object& y_obj, const std::string& activation, const py::object& pre_obj,
                           double negative_slope) {
   Arg gy = array_arg(gy_obj, "grad_y"), x = array_arg(x_obj, "x"), w = array_arg(w_obj, "weight");
   Arg y = array_arg(y_obj, "y");
@@ -109,11 +107,10 @@ py::tuple linear_backward(const py::object& gy_obj, const py::object& x_obj,
   for (const Arg* a : {&gy, &y})
     if (a->arr.shape(0) != m || a->arr.shape(1) != n)
       throw py::value_error("linear_backward: " + described(a->arr, a->name) + ", expected (" +
-                            std::to_string(m) + ", " + std::to_string(n) + ") for " +
-                            described(x.arr, "x") + " and " + described(w.arr, "weight"));
+                            std::to_string(m) + ", " + std::to_string(n) + ") for " + described(x.arr, "x") +
+                            " and " + described(w.arr, "weight"));
   const Activation act = activation_arg(activation);
-  if (act == Activation::step)
-    throw py::value_error("linear_backward: activation 'step' has no gradient");
+  if (act == Activation::step) throw py::value_error("linear_backward: activation 'step' has no gradient");
   py::array pre;
   if (!pre_obj.is_none()) {
     Arg p = array_arg(pre_obj, "pre_activation");
@@ -146,8 +143,8 @@ py::tuple linear_backward(const py::object& gy_obj, const py::object& x_obj,
   });
 }
 
-py::array activation_forward_py(const std::string& name, const py::object& x_obj,
-                                double negative_slope, const py::object& out) {
+py::array activation_forward_py(const std::string& name, const py::object& x_obj, double negative_slope,
+                                const py::object& out) {
   const Activation act = activation_arg(name);
   Arg x = array_arg(x_obj, "x");
   if (x.arr.ndim() < 1) throw py::value_error("activation: x must have at least 1 dimension");
@@ -166,9 +163,8 @@ py::array activation_forward_py(const std::string& name, const py::object& x_obj
   });
 }
 
-py::array activation_backward_py(const std::string& name, const py::object& gy_obj,
-                                 const py::object& y_obj, const py::object& x_obj,
-                                 double negative_slope, const py::object& out) {
+py::array activation_backward_py(const std::string& name, const py::object& gy_obj, const py::object& y_obj,
+                                 const py::object& x_obj, double negative_slope, const py::object& out) {
   const Activation act = activation_arg(name);
   if (act == Activation::step)
     throw py::value_error("activation_backward: activation 'step' has no gradient");
@@ -367,8 +363,8 @@ Returns
 ndarray of the shape of ``x``.
 )doc");
 
-  mod.def("activation_backward", &activation_backward_py, py::arg("name"), py::arg("grad_y"),
-          py::arg("y"), py::arg("x") = py::none(), py::kw_only(), py::arg("negative_slope") = 0.01,
+  mod.def("activation_backward", &activation_backward_py, py::arg("name"), py::arg("grad_y"), py::arg("y"),
+          py::arg("x") = py::none(), py::kw_only(), py::arg("negative_slope") = 0.01,
           py::arg("out") = py::none(),
           R"doc(Gradient with respect to the input of ``y = activation(name, x)``.
 
@@ -392,30 +388,41 @@ Returns
 ndarray of the shape of ``grad_y``.
 )doc");
 
-  mod.def("set_num_threads", [](int n) {
+  mod.def(
+      "set_num_threads",
+      [](int n) {
         if (n < 1) throw py::value_error("set_num_threads: n must be >= 1, got " + std::to_string(n));
         set_max_threads(n);
-      }, py::arg("n"), "Use at most n OpenMP threads in fastmlp's kernels.");
+      },
+      py::arg("n"), "Use at most n OpenMP threads in fastmlp's kernels.");
   mod.def("get_num_threads", &max_threads, "Number of threads fastmlp's kernels may use.");
   mod.def("_cpu_description", &cpu_description,
           "CPU identity, the caches the blocking follows, the kernels and blocking in use.");
-  mod.def("_init_from_environment", [] { reconfigure([] { init_from_environment(); }); },
-          "Pick the ISA (FASTMLP_ISA, else the best the CPU has) and apply FASTMLP_CACHES and "
-          "FASTMLP_BLOCKING (called once by fastmlp's import).");
-  mod.def("_set_caches", [](const std::string& spec) { reconfigure([&] { set_cache_spec(spec); }); },
-          py::arg("spec"),
-          "Derive the blocking from the detected caches with spec applied (FASTMLP_CACHES's "
-          "syntax, e.g. 'l2=256K,l3=8M'; '' for the detected caches). For tests and tuning.");
-  mod.def("_set_blocking", [](const std::string& spec) { reconfigure([&] { set_blocking_spec(spec); }); },
-          py::arg("spec"),
-          "Replace the model's cache blocks (FASTMLP_BLOCKING's syntax, e.g. 'kc=256,nc=192'; "
-          "'' for the model's). For tests and tuning.");
-  mod.def("_gemm_blocking", [](const std::string& dtype) {
+  mod.def(
+      "_init_from_environment", [] { reconfigure([] { init_from_environment(); }); },
+      "Pick the ISA (FASTMLP_ISA, else the best the CPU has) and apply FASTMLP_CACHES and "
+      "FASTMLP_BLOCKING (called once by fastmlp's import).");
+  mod.def(
+      "_set_caches", [](const std::string& spec) { reconfigure([&] { set_cache_spec(spec); }); },
+      py::arg("spec"),
+      "Derive the blocking from the detected caches with spec applied (FASTMLP_CACHES's "
+      "syntax, e.g. 'l2=256K,l3=8M'; '' for the detected caches). For tests and tuning.");
+  mod.def(
+      "_set_blocking", [](const std::string& spec) { reconfigure([&] { set_blocking_spec(spec); }); },
+      py::arg("spec"),
+      "Replace the model's cache blocks (FASTMLP_BLOCKING's syntax, e.g. 'kc=256,nc=192'; "
+      "'' for the model's). For tests and tuning.");
+  mod.def(
+      "_gemm_blocking",
+      [](const std::string& dtype) {
         if (dtype == "float32") return blocking<float>(run_config());
         if (dtype == "float64") return blocking<double>(run_config());
         throw py::value_error("dtype must be 'float32' or 'float64'");
-      }, py::arg("dtype"), "Register tile (mr x nr) and cache blocks (mc, kc, nc) of the micro-kernel in use.");
-  mod.def("_peak_gflops", [](const std::string& isa, const std::string& dtype, int threads, double seconds) {
+      },
+      py::arg("dtype"), "Register tile (mr x nr) and cache blocks (mc, kc, nc) of the micro-kernel in use.");
+  mod.def(
+      "_peak_gflops",
+      [](const std::string& isa, const std::string& dtype, int threads, double seconds) {
         const bool f64 = dtype == "float64";
         if (!f64 && dtype != "float32") throw py::value_error("dtype must be 'float32' or 'float64'");
         if (threads < 1) throw py::value_error("threads must be >= 1");
@@ -424,10 +431,12 @@ ndarray of the shape of ``grad_y``.
         if (!known) throw py::value_error("isa '" + isa + "' is not available on this CPU");
         py::gil_scoped_release nogil;
         return peak_gflops(isa.c_str(), f64, threads, seconds);
-      }, py::arg("isa"), py::arg("dtype") = "float32", py::arg("threads") = 1, py::arg("seconds") = 0.2,
+      },
+      py::arg("isa"), py::arg("dtype") = "float32", py::arg("threads") = 1, py::arg("seconds") = 0.2,
       "FMA peak probe: best GFLOP/s of `threads` threads running independent FMA chains.");
-  mod.def("_set_isa", [](const std::string& name) { reconfigure([&] { set_isa(name); }); },
-      py::arg("name"), "Switch the micro-kernel set (for tests; FASTMLP_ISA at import is the public way).");
+  mod.def(
+      "_set_isa", [](const std::string& name) { reconfigure([&] { set_isa(name); }); }, py::arg("name"),
+      "Switch the micro-kernel set (for tests; FASTMLP_ISA at import is the public way).");
 
   fastmlp::pyargs::register_csr(mod);  // before register_mlp: the engine takes CsrMatrix X
   register_mlp(mod);

@@ -65,8 +65,8 @@ Targets<T> targets_arg(const py::object& y_obj, int64_t m, int64_t width, LossKi
     if (kind != LossKind::cross_entropy)
       throw py::value_error("integer class labels y need the cross_entropy loss");
     if (y.dtype().itemsize() != 8 || y.ndim() != 1 || y.shape(0) != m || !c_contiguous(y))
-      throw py::value_error("labels y must be a C-contiguous int64 array of shape (" +
-                            std::to_string(m) + ",), got " + described(y, "y"));
+      throw py::value_error("labels y must be a C-contiguous int64 array of shape (" + std::to_string(m) +
+                            ",), got " + described(y, "y"));
     return {nullptr, static_cast<const int64_t*>(y.data())};
   }
   Arg a = array_arg(y, "y");
@@ -80,15 +80,15 @@ Targets<T> targets_arg(const py::object& y_obj, int64_t m, int64_t width, LossKi
 // Targets with the per-row weights sample_weight (None, or shape (m,) of the output's
 // dtype, C-contiguous). fastmlp.model checks their values; this checks the memory.
 template <class T>
-Targets<T> weighted_targets_arg(const py::object& y_obj, const py::object& w_obj, int64_t m,
-                                int64_t width, LossKind kind) {
+Targets<T> weighted_targets_arg(const py::object& y_obj, const py::object& w_obj, int64_t m, int64_t width,
+                                LossKind kind) {
   Targets<T> t = targets_arg<T>(y_obj, m, width, kind);
   if (w_obj.is_none()) return t;
   Arg w = array_arg(w_obj, "sample_weight");
   if (w.dtype != dtype_of<T>()) throw py::type_error("sample_weight must have the dtype of X");
   if (w.arr.ndim() != 1 || w.arr.shape(0) != m || !c_contiguous(w.arr))
-    throw py::value_error("sample_weight must be C-contiguous of shape (" + std::to_string(m) +
-                          ",), got " + described(w.arr, "sample_weight"));
+    throw py::value_error("sample_weight must be C-contiguous of shape (" + std::to_string(m) + ",), got " +
+                          described(w.arr, "sample_weight"));
   t.weights = static_cast<const T*>(w.arr.data());
   return t;
 }
@@ -152,8 +152,8 @@ std::vector<std::vector<T*>> optim_state(const OptimConfig& c, const std::vector
                                          const py::list& state) {
   const int slots = optimizer_state_slots(c.kind);
   if (py::len(state) != params.size())
-    throw py::value_error("optimizer state has " + std::to_string(py::len(state)) +
-                          " entries for " + std::to_string(params.size()) + " parameters");
+    throw py::value_error("optimizer state has " + std::to_string(py::len(state)) + " entries for " +
+                          std::to_string(params.size()) + " parameters");
   std::vector<std::vector<T*>> out(params.size());
   for (size_t i = 0; i < params.size(); ++i) {
     py::list arrays = state[i];
@@ -241,10 +241,9 @@ class PyMLP {
     return opt;
   }
 
-
  public:
-  PyMLP(const py::list& params, const std::vector<std::string>& activations, bool bias,
-        double negative_slope, double dropout) {
+  PyMLP(const py::list& params, const std::vector<std::string>& activations, bool bias, double negative_slope,
+        double dropout) {
     const size_t per_layer = per_layer_ = bias ? 2 : 1;
     if (activations.empty() || py::len(params) != activations.size() * per_layer)
       throw py::value_error("need " + std::to_string(per_layer) + " parameter arrays per activation");
@@ -303,9 +302,8 @@ class PyMLP {
     });
   }
 
-  py::tuple loss_and_grads(const py::object& x_obj, const py::object& y_obj,
-                           const std::string& loss, const std::string& reduction,
-                           const py::object& w_obj) {
+  py::tuple loss_and_grads(const py::object& x_obj, const py::object& y_obj, const std::string& loss,
+                           const std::string& reduction, const py::object& w_obj) {
     const LossSpec spec = loss_spec(loss, reduction);
     return dispatch([&](auto& net, auto tag) -> py::tuple {
       using T = decltype(tag);
@@ -327,9 +325,8 @@ class PyMLP {
   }
 
   py::tuple train_step(const py::object& x_obj, const py::object& y_obj, const std::string& loss,
-                       const std::string& reduction, const OptimConfig& optimizer,
-                       const py::list& state, int64_t step, uint64_t seed, uint64_t counter,
-                       const py::object& w_obj) {
+                       const std::string& reduction, const OptimConfig& optimizer, const py::list& state,
+                       int64_t step, uint64_t seed, uint64_t counter, const py::object& w_obj) {
     require_writeable();
     const LossSpec spec = loss_spec(loss, reduction);
     return dispatch([&](auto& net, auto tag) -> py::tuple {
@@ -346,10 +343,9 @@ class PyMLP {
   }
 
   EpochReport train_epoch(const py::object& x_obj, const py::object& y_obj, const std::string& loss,
-                        const std::string& reduction, const OptimConfig& optimizer,
-                        const py::list& state, int64_t step, int64_t batch_size, bool shuffle,
-                        uint64_t seed, uint64_t epoch, const py::object& w_obj,
-                        const py::object& allreduce_obj, int64_t steps) {
+                          const std::string& reduction, const OptimConfig& optimizer, const py::list& state,
+                          int64_t step, int64_t batch_size, bool shuffle, uint64_t seed, uint64_t epoch,
+                          const py::object& w_obj, const py::object& allreduce_obj, int64_t steps) {
     require_writeable();
     const LossSpec spec = loss_spec(loss, reduction);
     if (batch_size < 1) throw py::value_error("batch_size must be >= 1");
@@ -412,8 +408,8 @@ py::tuple loss_py(const std::string& loss, const std::string& reduction, const p
   });
 }
 
-void optimizer_step_py(const OptimConfig& c, int64_t step, const py::list& params,
-                       const py::list& grads, const py::list& state) {
+void optimizer_step_py(const OptimConfig& c, int64_t step, const py::list& params, const py::list& grads,
+                       const py::list& state) {
   if (py::len(params) == 0) return;
   if (py::len(grads) != py::len(params)) throw py::value_error("one gradient per parameter is needed");
   const DType dtype = array_arg(params[0], "params[0]").dtype;
@@ -442,14 +438,13 @@ void optimizer_step_py(const OptimConfig& c, int64_t step, const py::list& param
 
 void register_mlp(py::module_& m) {
   install_fork_guard();  // once, when fastmlp._core is imported
-  const OptimConfig d;  // the defaults
+  const OptimConfig d;   // the defaults
   py::class_<OptimConfig>(m, "OptimConfig",
                           "An optimizer's settings as the C++ update reads them (built by "
                           "fastmlp.optim; an unknown setting is a TypeError, not a default).")
-      .def(py::init([](const std::string& kind, double lr, double weight_decay, double l1,
-                       double momentum, double dampening, bool nesterov, double beta1, double beta2,
-                       double eps, double alpha, bool centered, bool decay_bias, bool penalty_in_loss,
-                       bool eps_hat) {
+      .def(py::init([](const std::string& kind, double lr, double weight_decay, double l1, double momentum,
+                       double dampening, bool nesterov, double beta1, double beta2, double eps, double alpha,
+                       bool centered, bool decay_bias, bool penalty_in_loss, bool eps_hat) {
              OptimConfig c;
              c.kind = engine_call([&] { return parse_optimizer(kind); });
              c.lr = lr;
@@ -489,22 +484,30 @@ void register_mlp(py::module_& m) {
       .def_readonly("penalty_in_loss", &OptimConfig::penalty_in_loss)
       .def_readonly("eps_hat", &OptimConfig::eps_hat);
   py::class_<EpochReport>(m, "EpochResult", "What one training epoch (_MLP.train_epoch) reports.")
-      .def_property_readonly("loss_sum", [](const EpochReport& e) { return e.result.loss_sum; },
-                             "sum_i w_i l_i over the rows trained on")
-      .def_property_readonly("weight", [](const EpochReport& e) { return e.result.weight; },
-                             "their weight (number of rows, or sum of their weights)")
-      .def_property_readonly("rows", [](const EpochReport& e) { return e.result.rows; },
-                             "rows trained on (fewer if the loss became non-finite or on interruption)")
-      .def_property_readonly("finite", [](const EpochReport& e) { return e.result.finite; },
-                             "False: stopped before the batch whose loss was not")
-      .def_property_readonly("batch_loss", [](const EpochReport& e) { return to_array(e.result.batch_loss); },
-                             "(n_batches,) each minibatch's reduced loss")
-      .def_property_readonly("batch_weight", [](const EpochReport& e) { return to_array(e.result.batch_weight); },
-                             "(n_batches,) and its weight (0: skipped, no sample)")
-      .def_property_readonly("batch_penalty", [](const EpochReport& e) { return to_array(e.result.batch_penalty); },
-                             "(n_batches,) its reduced penalty (penalty_in_loss), else 0")
-      .def_property_readonly("peer_stopped", [](const EpochReport& e) { return e.result.peer_stopped; },
-                             "True: another process stopped this data-parallel epoch")
+      .def_property_readonly(
+          "loss_sum", [](const EpochReport& e) { return e.result.loss_sum; },
+          "sum_i w_i l_i over the rows trained on")
+      .def_property_readonly(
+          "weight", [](const EpochReport& e) { return e.result.weight; },
+          "their weight (number of rows, or sum of their weights)")
+      .def_property_readonly(
+          "rows", [](const EpochReport& e) { return e.result.rows; },
+          "rows trained on (fewer if the loss became non-finite or on interruption)")
+      .def_property_readonly(
+          "finite", [](const EpochReport& e) { return e.result.finite; },
+          "False: stopped before the batch whose loss was not")
+      .def_property_readonly(
+          "batch_loss", [](const EpochReport& e) { return to_array(e.result.batch_loss); },
+          "(n_batches,) each minibatch's reduced loss")
+      .def_property_readonly(
+          "batch_weight", [](const EpochReport& e) { return to_array(e.result.batch_weight); },
+          "(n_batches,) and its weight (0: skipped, no sample)")
+      .def_property_readonly(
+          "batch_penalty", [](const EpochReport& e) { return to_array(e.result.batch_penalty); },
+          "(n_batches,) its reduced penalty (penalty_in_loss), else 0")
+      .def_property_readonly(
+          "peer_stopped", [](const EpochReport& e) { return e.result.peer_stopped; },
+          "True: another process stopped this data-parallel epoch")
       .def_readonly("allreduce_seconds", &EpochReport::allreduce_seconds,
                     "a data-parallel epoch's time in its step all-reduces (0 otherwise)")
       .def_readonly("step", &EpochReport::step, "the optimizer's step count after the epoch")
@@ -517,23 +520,21 @@ void register_mlp(py::module_& m) {
            py::arg("dropout"))
       .def("predict", &PyMLP::predict, py::arg("X"))
       .def("evaluate", &PyMLP::evaluate, py::arg("X"), py::arg("y"), py::arg("loss"),
-           py::arg("sample_weight") = py::none(),
-           "Unreduced (summed, weighted) loss over all rows.")
+           py::arg("sample_weight") = py::none(), "Unreduced (summed, weighted) loss over all rows.")
       .def("loss_and_grads", &PyMLP::loss_and_grads, py::arg("X"), py::arg("y"), py::arg("loss"),
            py::arg("reduction"), py::arg("sample_weight") = py::none())
       .def("train_step", &PyMLP::train_step, py::arg("X"), py::arg("y"), py::arg("loss"),
-           py::arg("reduction"), py::arg("optimizer"), py::arg("state"), py::arg("step"),
-           py::arg("seed"), py::arg("counter"), py::arg("sample_weight") = py::none(),
-           "Returns (loss, step).")
+           py::arg("reduction"), py::arg("optimizer"), py::arg("state"), py::arg("step"), py::arg("seed"),
+           py::arg("counter"), py::arg("sample_weight") = py::none(), "Returns (loss, step).")
       .def("train_epoch", &PyMLP::train_epoch, py::arg("X"), py::arg("y"), py::arg("loss"),
            py::arg("reduction"), py::arg("optimizer"), py::arg("state"), py::arg("step"),
            py::arg("batch_size"), py::arg("shuffle"), py::arg("seed"), py::arg("epoch"),
-           py::arg("sample_weight") = py::none(), py::arg("allreduce") = py::none(),
-           py::arg("steps") = 0,
+           py::arg("sample_weight") = py::none(), py::arg("allreduce") = py::none(), py::arg("steps") = 0,
            "Returns an EpochResult. With allreduce (a callable summing a 1-d array in place "
            "over the processes), one process's part of a data-parallel epoch of steps steps.");
-  m.def("_inference_rows", [] { return tuning().inference_rows; },
-        "Rows per pass of predict: blocks aligned to it are scored as the whole array is.");
+  m.def(
+      "_inference_rows", [] { return tuning().inference_rows; },
+      "Rows per pass of predict: blocks aligned to it are scored as the whole array is.");
   m.def("_loss", &loss_py, py::arg("loss"), py::arg("reduction"), py::arg("input"), py::arg("target"),
         py::arg("sample_weight") = py::none(), "(reduced loss, gradient with respect to input).");
   m.def("_optimizer_step", &optimizer_step_py, py::arg("config"), py::arg("step"), py::arg("params"),

@@ -28,15 +28,13 @@ py::array index_arg(const py::object& obj, const char* name) {
     throw py::type_error(std::string(name) + " must have dtype int32 or int64, got " +
                          std::string(py::str(dt)));
   if (a.ndim() != 1 || !c_contiguous(a) || !aligned(a))
-    throw py::value_error(std::string(name) + " must be a 1-D C-contiguous array, got shape " +
-                          shape_str(a));
+    throw py::value_error(std::string(name) + " must be a 1-D C-contiguous array, got shape " + shape_str(a));
   return a;
 }
 
 template <class I>
 void check_structure(const I* indices, const I* indptr, int64_t rows, int64_t cols, int64_t length) {
-  if (indptr[0] != 0)
-    throw py::value_error("indptr[0] must be 0, got " + std::to_string(int64_t(indptr[0])));
+  if (indptr[0] != 0) throw py::value_error("indptr[0] must be 0, got " + std::to_string(int64_t(indptr[0])));
   for (int64_t i = 0; i < rows; ++i)
     if (indptr[i + 1] < indptr[i])
       throw py::value_error("indptr must be non-decreasing: indptr[" + std::to_string(i + 1) +
@@ -47,9 +45,8 @@ void check_structure(const I* indices, const I* indptr, int64_t rows, int64_t co
                           " stored entries, but data and indices have " + std::to_string(length));
   for (int64_t p = 0; p < int64_t(indptr[rows]); ++p)
     if (indices[p] < 0 || indices[p] >= cols)
-      throw py::value_error("indices[" + std::to_string(p) + "] = " +
-                            std::to_string(int64_t(indices[p])) + " is out of range for " +
-                            std::to_string(cols) + " columns");
+      throw py::value_error("indices[" + std::to_string(p) + "] = " + std::to_string(int64_t(indices[p])) +
+                            " is out of range for " + std::to_string(cols) + " columns");
 }
 
 }  // namespace
@@ -73,15 +70,15 @@ PyCsr::PyCsr(const py::object& data, const py::object& indices, const py::object
     throw py::value_error("indptr of shape " + pyargs::shape_str(indptr_) + " does not fit shape " +
                           shape_str() + ": expected (" + std::to_string(rows_ + 1) + ",)");
   if (indices_.shape(0) != data_.shape(0))
-    throw py::value_error("indices of shape " + pyargs::shape_str(indices_) +
-                          " does not fit data of shape " + pyargs::shape_str(data_));
+    throw py::value_error("indices of shape " + pyargs::shape_str(indices_) + " does not fit data of shape " +
+                          pyargs::shape_str(data_));
   const int64_t length = data_.shape(0);
   if (wide_)
-    check_structure(static_cast<const int64_t*>(indices_.data()),
-                    static_cast<const int64_t*>(indptr_.data()), rows_, cols_, length);
+    check_structure(static_cast<const int64_t*>(indices_.data()), static_cast<const int64_t*>(indptr_.data()),
+                    rows_, cols_, length);
   else
-    check_structure(static_cast<const int32_t*>(indices_.data()),
-                    static_cast<const int32_t*>(indptr_.data()), rows_, cols_, length);
+    check_structure(static_cast<const int32_t*>(indices_.data()), static_cast<const int32_t*>(indptr_.data()),
+                    rows_, cols_, length);
   nnz_ = wide_ ? static_cast<const int64_t*>(indptr_.data())[rows_]
                : static_cast<const int32_t*>(indptr_.data())[rows_];
 }
@@ -90,8 +87,10 @@ namespace {
 
 const PyCsr& csr_arg(const py::object& x_obj) {
   if (!py::isinstance<PyCsr>(x_obj))
-    throw py::type_error("x must be a fastmlp._core.CsrMatrix (fastmlp.sparse builds one from "
-                         "scipy.sparse), got " + std::string(py::str(py::type::of(x_obj).attr("__name__"))));
+    throw py::type_error(
+        "x must be a fastmlp._core.CsrMatrix (fastmlp.sparse builds one from "
+        "scipy.sparse), got " +
+        std::string(py::str(py::type::of(x_obj).attr("__name__"))));
   return x_obj.cast<const PyCsr&>();
 }
 
@@ -102,8 +101,7 @@ void require_dtype(const Arg& a, const PyCsr& x) {
 }
 
 py::array sparse_linear(const py::object& x_obj, const py::object& w_obj, const py::object& b_obj,
-                        const std::string& activation, double negative_slope,
-                        const py::object& pre_out) {
+                        const std::string& activation, double negative_slope, const py::object& pre_out) {
   const PyCsr& x = csr_arg(x_obj);
   Arg w = array_arg(w_obj, "weight");
   require_dtype(w, x);
@@ -142,9 +140,9 @@ py::array sparse_linear(const py::object& x_obj, const py::object& w_obj, const 
   });
 }
 
-py::tuple sparse_linear_backward(const py::object& gy_obj, const py::object& x_obj,
-                                 const py::object& y_obj, const std::string& activation,
-                                 const py::object& pre_obj, double negative_slope) {
+py::tuple sparse_linear_backward(const py::object& gy_obj, const py::object& x_obj, const py::object& y_obj,
+                                 const std::string& activation, const py::object& pre_obj,
+                                 double negative_slope) {
   const PyCsr& x = csr_arg(x_obj);
   Arg gy = array_arg(gy_obj, "grad_y"), y = array_arg(y_obj, "y");
   require_dtype(gy, x);
@@ -200,14 +198,14 @@ void register_csr(py::module_& m) {
       .def_property_readonly("indptr", &PyCsr::indptr)
       .def("__len__", &PyCsr::rows)
       .def("__repr__", [](const PyCsr& x) {
-        return "CsrMatrix(shape=" + x.shape_str() + ", nnz=" + std::to_string(x.nnz()) + ", dtype=" +
-               dtype_name(x.dtype()) + ")";
+        return "CsrMatrix(shape=" + x.shape_str() + ", nnz=" + std::to_string(x.nnz()) +
+               ", dtype=" + dtype_name(x.dtype()) + ")";
       });
   m.def("_sparse_linear", &sparse_linear, py::arg("x"), py::arg("weight"), py::arg("bias") = py::none(),
         py::arg("activation") = "identity", py::arg("negative_slope") = 0.01,
         py::arg("pre_activation_out") = py::none());
-  m.def("_sparse_linear_backward", &sparse_linear_backward, py::arg("grad_y"), py::arg("x"),
-        py::arg("y"), py::arg("activation") = "identity", py::arg("pre_activation") = py::none(),
+  m.def("_sparse_linear_backward", &sparse_linear_backward, py::arg("grad_y"), py::arg("x"), py::arg("y"),
+        py::arg("activation") = "identity", py::arg("pre_activation") = py::none(),
         py::arg("negative_slope") = 0.01);
 }
 

@@ -22,7 +22,7 @@ enum class Activation : int { identity, relu, leaky_relu, sigmoid, tanh, gelu, s
 // keeping the pre-activation A B + bias in `pre` for the backward pass.
 template <class T>
 struct Epilogue {
-  const T* bias = nullptr;    // one value per column of C
+  const T* bias = nullptr;  // one value per column of C
   int64_t bias_stride = 1;
   Activation act = Activation::identity;
   T negative_slope = T(0.01);  // leaky_relu
@@ -30,7 +30,11 @@ struct Epilogue {
   int64_t ldpre = 0;
 };
 
-inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-inline int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
+inline int64_t ceil_div(int64_t a, int64_t b) {
+  return (a + b - 1) / b;
+}
+inline int64_t round_up(int64_t a, int64_t b) {
+  return ceil_div(a, b) * b;
+}
 
 }  // namespace fastmlp

@@ -34,7 +34,8 @@ template <class T, class Fn>
 void for_column_ranges(int64_t m, int64_t n, Fn fn) {
   constexpr int64_t kLine = 64 / sizeof(T);
   const int64_t chunks = ceil_div(n, kLine);
-  const int nt = static_cast<int>(std::min<int64_t>(threads_for(m * n, tuning().elementwise_per_thread), chunks));
+  const int nt =
+      static_cast<int>(std::min<int64_t>(threads_for(m * n, tuning().elementwise_per_thread), chunks));
   parallel_ranges(nt, chunks, [&](int64_t chunk_lo, int64_t chunk_hi) {
     const int64_t lo = std::min(n, chunk_lo * kLine), hi = std::min(n, chunk_hi * kLine);
     if (hi > lo) fn(lo, hi);
@@ -57,8 +58,8 @@ void column_sums(const T* a, int64_t m, int64_t n, T* out) {
 }
 
 template <class T>
-const T* pre_activation_grad(int64_t m, int64_t n, const T* grad_y, const T* y, const T* pre,
-                             Activation act, T negative_slope, T* grad_b) {
+const T* pre_activation_grad(int64_t m, int64_t n, const T* grad_y, const T* y, const T* pre, Activation act,
+                             T negative_slope, T* grad_b) {
   if (act == Activation::step) throw std::invalid_argument("activation 'step' has no gradient");
   thread_local AlignedBuffer scratch;  // grad_pre, when it is not grad_y itself
   const T* grad_pre = grad_y;
@@ -74,8 +75,8 @@ const T* pre_activation_grad(int64_t m, int64_t n, const T* grad_y, const T* y, 
       if (grad_b) std::fill(grad_b + lo, grad_b + hi, T(0));
       for (int64_t i = 0; i < m; ++i) {
         const int64_t at = i * n + lo;
-        activation_backward(act, negative_slope, grad_y + at, y + at, pre ? pre + at : nullptr,
-                            buf + at, hi - lo);
+        activation_backward(act, negative_slope, grad_y + at, y + at, pre ? pre + at : nullptr, buf + at,
+                            hi - lo);
         if (grad_b) add_row(buf + i * n, lo, hi, grad_b);
       }
     });
@@ -87,9 +88,8 @@ const T* pre_activation_grad(int64_t m, int64_t n, const T* grad_y, const T* y, 
 }
 
 template <class T>
-void dense_backward(int64_t m, int64_t n, int64_t k, const T* grad_y, MatView<T> x, MatView<T> w,
-                    const T* y, const T* pre, Activation act, T negative_slope, T* grad_x,
-                    T* grad_w, T* grad_b) {
+void dense_backward(int64_t m, int64_t n, int64_t k, const T* grad_y, MatView<T> x, MatView<T> w, const T* y,
+                    const T* pre, Activation act, T negative_slope, T* grad_x, T* grad_w, T* grad_b) {
   const T* grad_pre = pre_activation_grad(m, n, grad_y, y, pre, act, negative_slope, grad_b);
   // grad_w (n x k) = grad_pre^T (n x m) x (m x k)
   if (grad_w) gemm<T>(n, k, m, MatView<T>{grad_pre, 1, n}, x, grad_w, k);
@@ -97,14 +97,13 @@ void dense_backward(int64_t m, int64_t n, int64_t k, const T* grad_y, MatView<T>
   if (grad_x) gemm<T>(m, k, n, MatView<T>{grad_pre, n, 1}, w, grad_x, k);
 }
 
-#define FASTMLP_INSTANTIATE(T)                                                                  \
-  template void dense_forward<T>(int64_t, int64_t, int64_t, MatView<T>, MatView<T>, const T*,    \
-                                 int64_t, Activation, T, T*, T*);                                \
-  template void dense_backward<T>(int64_t, int64_t, int64_t, const T*, MatView<T>, MatView<T>,   \
-                                  const T*, const T*, Activation, T, T*, T*, T*);                \
-  template void column_sums<T>(const T*, int64_t, int64_t, T*);                                  \
-  template const T* pre_activation_grad<T>(int64_t, int64_t, const T*, const T*, const T*,       \
-                                           Activation, T, T*);
+#define FASTMLP_INSTANTIATE(T)                                                                           \
+  template void dense_forward<T>(int64_t, int64_t, int64_t, MatView<T>, MatView<T>, const T*, int64_t,   \
+                                 Activation, T, T*, T*);                                                 \
+  template void dense_backward<T>(int64_t, int64_t, int64_t, const T*, MatView<T>, MatView<T>, const T*, \
+                                  const T*, Activation, T, T*, T*, T*);                                  \
+  template void column_sums<T>(const T*, int64_t, int64_t, T*);                                          \
+  template const T* pre_activation_grad<T>(int64_t, int64_t, const T*, const T*, const T*, Activation, T, T*);
 FASTMLP_INSTANTIATE(float)
 FASTMLP_INSTANTIATE(double)
 #undef FASTMLP_INSTANTIATE

@@ -24,7 +24,7 @@ inline bool activation_in_ukernel(const Epilogue<T>& ep) {
 
 // Tile [i0, i0+mr) x [j0, j0+nr) of C holds A B (plus what `done` says).
 template <class T>
-void finish_tile(const Epilogue<T>& ep, unsigned done, T* c, int64_t ldc, int64_t i0, int64_t j0,
-                 int64_t mr, int64_t nr);
+void finish_tile(const Epilogue<T>& ep, unsigned done, T* c, int64_t ldc, int64_t i0, int64_t j0, int64_t mr,
+                 int64_t nr);
 
 }  // namespace fastmlp

@@ -11,7 +11,9 @@ namespace {
 
 // Runs in the child right after fork, while it is still single-threaded: it may only
 // touch plain memory (no OpenMP call, no allocation).
-void single_threaded_child() { thread_limit().store(1, std::memory_order_relaxed); }
+void single_threaded_child() {
+  thread_limit().store(1, std::memory_order_relaxed);
+}
 
 }  // namespace
 

@@ -11,8 +11,7 @@ LossKind parse_loss(const std::string& name) {
   if (name == "cross_entropy") return LossKind::cross_entropy;
   if (name == "bce") return LossKind::bce;
   if (name == "poisson") return LossKind::poisson;
-  throw std::invalid_argument("unknown loss '" + name +
-                              "' (expected mse, cross_entropy, bce or poisson)");
+  throw std::invalid_argument("unknown loss '" + name + "' (expected mse, cross_entropy, bce or poisson)");
 }
 
 Reduction parse_reduction(const std::string& name) {
@@ -124,8 +123,8 @@ double poisson_row(const T* out, const T* t, T* grad, T scale, int64_t n) {
 }  // namespace
 
 template <class T>
-double loss_sum(LossKind kind, int64_t m, int64_t n, const T* output, Targets<T> target,
-                T* grad, T grad_scale, int64_t first_row) {
+double loss_sum(LossKind kind, int64_t m, int64_t n, const T* output, Targets<T> target, T* grad,
+                T grad_scale, int64_t first_row) {
   double total = 0;
   for (int64_t i = 0; i < m; ++i) {
     const T* out = output + i * n;
@@ -159,9 +158,9 @@ double loss_sum(LossKind kind, int64_t m, int64_t n, const T* output, Targets<T>
 
 template double rows_weight<float>(int64_t, const float*);
 template double rows_weight<double>(int64_t, const double*);
-template double loss_sum<float>(LossKind, int64_t, int64_t, const float*, Targets<float>, float*,
-                                float, int64_t);
-template double loss_sum<double>(LossKind, int64_t, int64_t, const double*, Targets<double>,
-                                 double*, double, int64_t);
+template double loss_sum<float>(LossKind, int64_t, int64_t, const float*, Targets<float>, float*, float,
+                                int64_t);
+template double loss_sum<double>(LossKind, int64_t, int64_t, const double*, Targets<double>, double*, double,
+                                 int64_t);
 
 }  // namespace fastmlp

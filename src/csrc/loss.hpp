@@ -46,7 +46,7 @@ double loss_denominator(LossKind kind, double weight, int64_t n);
 // std::out_of_range for a label outside [0, n), naming its row as first_row + i (the
 // rows' place in the caller's batch).
 template <class T>
-double loss_sum(LossKind kind, int64_t m, int64_t n, const T* output, Targets<T> target,
-                T* grad, T grad_scale, int64_t first_row = 0);
+double loss_sum(LossKind kind, int64_t m, int64_t n, const T* output, Targets<T> target, T* grad,
+                T grad_scale, int64_t first_row = 0);
 
 }  // namespace fastmlp

@@ -150,8 +150,7 @@ void Mlp<T>::reserve(int64_t m, bool training) {
 }
 
 template <class T>
-void Mlp<T>::forward(Rows rows, Input<T> x, bool keep_pre, const RandomKey* dropout_key,
-                     int64_t row0) {
+void Mlp<T>::forward(Rows rows, Input<T> x, bool keep_pre, const RandomKey* dropout_key, int64_t row0) {
   const int64_t m = rows.count();
   const Input<T> x_rows = x.rows_from(rows.r0);
   MatView<T> in = x_rows.dense;
@@ -161,13 +160,12 @@ void Mlp<T>::forward(Rows rows, Input<T> x, bool keep_pre, const RandomKey* drop
     T* act = act_[l] + at;
     T* pre = keep_pre && pre_[l] ? pre_[l] + at : nullptr;
     if (l == 0 && x.sparse)
-      csr_dense_forward<T>(m, L.out, x_rows.csr, MatView<T>{L.weight, L.in, 1}, L.bias, 1, L.act,
-                           slope_, act, pre);
+      csr_dense_forward<T>(m, L.out, x_rows.csr, MatView<T>{L.weight, L.in, 1}, L.bias, 1, L.act, slope_, act,
+                           pre);
     else if (use_small_dense(m, L.out, L.in))
       small_dense_forward<T>(m, L.out, L.in, in, L.weight, L.bias, L.act, slope_, act, pre);
     else
-      dense_forward<T>(m, L.out, L.in, in, MatView<T>{L.weight, L.in, 1}, L.bias, 1, L.act, slope_,
-                       act, pre);
+      dense_forward<T>(m, L.out, L.in, in, MatView<T>{L.weight, L.in, 1}, L.bias, 1, L.act, slope_, act, pre);
     const T* next = act;
     if (dropout_applied_ && mask_[l]) {
       // Inverted dropout as torch.nn.Dropout: keep with probability 1 - p, scale by
@@ -214,14 +212,14 @@ void Mlp<T>::backward(Rows rows, Input<T> x, T* const* grads) {
                                 : MatView<T>{(dropped ? dropped_[l - 1] : act_[l - 1]) + below, L.in, 1};
     const T* pre = pre_[l] ? pre_[l] + at : nullptr;
     if (first && x.sparse)
-      csr_dense_backward<T>(m, L.out, grad_y, x.rows_from(rows.r0).csr, act_[l] + at, pre, L.act,
-                            slope_, grad_w, grad_bias);
+      csr_dense_backward<T>(m, L.out, grad_y, x.rows_from(rows.r0).csr, act_[l] + at, pre, L.act, slope_,
+                            grad_w, grad_bias);
     else if (use_small_dense(m, L.out, L.in))
-      small_dense_backward<T>(m, L.out, L.in, grad_y, in, L.weight, act_[l] + at, pre, L.act,
-                              slope_, grad_pre_ + scratch, grad_x, grad_w, grad_bias);
+      small_dense_backward<T>(m, L.out, L.in, grad_y, in, L.weight, act_[l] + at, pre, L.act, slope_,
+                              grad_pre_ + scratch, grad_x, grad_w, grad_bias);
     else
-      dense_backward<T>(m, L.out, L.in, grad_y, in, MatView<T>{L.weight, L.in, 1}, act_[l] + at,
-                        pre, L.act, slope_, grad_x, grad_w, grad_bias);
+      dense_backward<T>(m, L.out, L.in, grad_y, in, MatView<T>{L.weight, L.in, 1}, act_[l] + at, pre, L.act,
+                        slope_, grad_x, grad_w, grad_bias);
     if (dropped) {  // through the dropout of the layer below
       const T* mask = mask_[l - 1] + below;
       const int64_t count = m * L.in;
@@ -232,21 +230,19 @@ void Mlp<T>::backward(Rows rows, Input<T> x, T* const* grads) {
 }
 
 template <class T>
-BatchLoss Mlp<T>::forward_backward(const LossSpec& loss, int64_t m, Input<T> x,
-                                   Targets<T> target, const RandomKey* dropout_key, int64_t row0,
-                                   T* const* grads, bool backward_if_not_finite) {
+BatchLoss Mlp<T>::forward_backward(const LossSpec& loss, int64_t m, Input<T> x, Targets<T> target,
+                                   const RandomKey* dropout_key, int64_t row0, T* const* grads,
+                                   bool backward_if_not_finite) {
   const int64_t n = out_features();
   const double weight = rows_weight(m, target.weights);
   if (weight == 0) return {0.0, 0.0, 0.0};
-  const double denom =
-      loss.reduction == Reduction::mean ? loss_denominator(loss.kind, weight, n) : 1.0;
+  const double denom = loss.reduction == Reduction::mean ? loss_denominator(loss.kind, weight, n) : 1.0;
   dropout_applied_ = dropout_key != nullptr && dropout_ > 0;
   // Forward pass of the rows, and their loss (its gradient into grad_out_).
   auto forward_loss = [&](Rows rows) {
     forward(rows, x, true, dropout_key, row0);
-    return loss_sum(loss.kind, rows.count(), n, act_.back() + rows.r0 * n,
-                    rows_from(target, rows.r0, n), grad_out_ + rows.r0 * n, T(1.0 / denom),
-                    rows.r0);
+    return loss_sum(loss.kind, rows.count(), n, act_.back() + rows.r0 * n, rows_from(target, rows.r0, n),
+                    grad_out_ + rows.r0 * n, T(1.0 / denom), rows.r0);
   };
   if (!halved_step(m)) {
     const double sum = forward_loss({0, m});
@@ -356,8 +352,8 @@ double Mlp<T>::loss_and_grads(const LossSpec& loss, int64_t m, Input<T> x, Targe
 }
 
 template <class T>
-double Mlp<T>::train_step(const LossSpec& loss, OptimState<T>& opt, int64_t m, Input<T> x,
-                          Targets<T> target, RandomKey key) {
+double Mlp<T>::train_step(const LossSpec& loss, OptimState<T>& opt, int64_t m, Input<T> x, Targets<T> target,
+                          RandomKey key) {
   const ThreadCap cap(step_thread_cap(m));
   reserve(m, true);
   const BatchLoss b = forward_backward(loss, m, x, target, &key, 0, param_grads_.data(), false);
@@ -368,9 +364,8 @@ double Mlp<T>::train_step(const LossSpec& loss, OptimState<T>& opt, int64_t m, I
 
 template <class T>
 EpochResult Mlp<T>::train_epoch(const LossSpec& loss, OptimState<T>& opt, int64_t n, Input<T> x,
-                                Targets<T> target, int64_t batch_size, bool shuffle,
-                                RandomKey key, const std::function<bool()>& interrupt,
-                                const StepAllreduce<T>* allreduce) {
+                                Targets<T> target, int64_t batch_size, bool shuffle, RandomKey key,
+                                const std::function<bool()>& interrupt, const StepAllreduce<T>* allreduce) {
   // Asked between minibatches, every tuning().interrupt_poll_madds forward multiply-adds.
   const int64_t poll_madds = tuning().interrupt_poll_madds;
   int64_t madds_since_poll = 0;

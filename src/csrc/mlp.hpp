@@ -61,7 +61,7 @@ struct EpochResult {
   int64_t rows = 0;     // rows trained on (fewer than all if the loss became non-finite
                         // or the epoch was interrupted)
   bool finite = true;
-  bool interrupted = false;  // stopped early because the interrupt callback said so
+  bool interrupted = false;   // stopped early because the interrupt callback said so
   bool peer_stopped = false;  // a data-parallel epoch that another process stopped
   // Per minibatch trained on: its reduced loss (as train_step returns it), its weight,
   // and, if the optimizer puts its penalty in the loss (penalty_in_loss), the reduced
@@ -104,13 +104,12 @@ class Mlp {
   // Reduced loss of one batch and its gradient with respect to every parameter,
   // written to grads (in parameter order, each the shape of its parameter). No dropout.
   // Throws std::invalid_argument if the batch's weights sum to zero (as below).
-  double loss_and_grads(const LossSpec& loss, int64_t m, Input<T> x, Targets<T> target,
-                        T* const* grads);
+  double loss_and_grads(const LossSpec& loss, int64_t m, Input<T> x, Targets<T> target, T* const* grads);
 
   // One optimizer step on one batch, with dropout; returns its reduced loss (the
   // parameters are not updated if it is not finite).
-  double train_step(const LossSpec& loss, OptimState<T>& opt, int64_t m, Input<T> x,
-                    Targets<T> target, RandomKey key);
+  double train_step(const LossSpec& loss, OptimState<T>& opt, int64_t m, Input<T> x, Targets<T> target,
+                    RandomKey key);
 
   // One epoch over n rows of x (C-contiguous n x in if dense) in minibatches of batch_size (the
   // last one partial), in a seeded random order if shuffle. Stops at the first batch
@@ -123,8 +122,8 @@ class Mlp {
   // the same update on all of them; the loss, weight and batch_* it reports are those of
   // the global batches, and a stop (error, interrupt) on any process stops all of them at
   // the same step, before its update (the others report peer_stopped).
-  EpochResult train_epoch(const LossSpec& loss, OptimState<T>& opt, int64_t n, Input<T> x,
-                          Targets<T> target, int64_t batch_size, bool shuffle, RandomKey key,
+  EpochResult train_epoch(const LossSpec& loss, OptimState<T>& opt, int64_t n, Input<T> x, Targets<T> target,
+                          int64_t batch_size, bool shuffle, RandomKey key,
                           const std::function<bool()>& interrupt = {},
                           const StepAllreduce<T>* allreduce = nullptr);
 
@@ -167,9 +166,9 @@ class Mlp {
   // gradient (reduced as loss.reduction says) in param_grads_. Sets *stopped and returns
   // a zero BatchLoss if a process stops here (local_stop on this one); rethrows this
   // process's error after the others have been told.
-  BatchLoss allreduce_step(const StepAllreduce<T>& allreduce, const LossSpec& loss, int64_t m,
-                           Input<T> x, Targets<T> target, const RandomKey* dropout_key,
-                           int64_t row0, bool local_stop, bool* stopped);
+  BatchLoss allreduce_step(const StepAllreduce<T>& allreduce, const LossSpec& loss, int64_t m, Input<T> x,
+                           Targets<T> target, const RandomKey* dropout_key, int64_t row0, bool local_stop,
+                           bool* stopped);
   // weight_decay/2 ||p||^2 + l1 |p|_1 over the parameters config penalises, in double.
   double penalty(const OptimConfig& config) const;
 
@@ -183,21 +182,21 @@ class Mlp {
   AlignedBuffer arena_;
   int64_t capacity_rows_ = -1;
   bool capacity_training_ = false;
-  bool dropout_applied_ = false;  // by the last forward pass
+  bool dropout_applied_ = false;                // by the last forward pass
   std::vector<T*> act_, pre_, mask_, dropped_;  // per layer, m x out each (or null)
   T* grad_a_ = nullptr;                         // ping-pong gradients, m x widest
   T* grad_b_ = nullptr;
-  T* grad_pre_ = nullptr;                       // small layers' activation gradient
-  T* grad_out_ = nullptr;                       // loss gradient, m x out_features
-  AlignedBuffer batch_x_arena_;                 // gathered dense rows of an epoch
+  T* grad_pre_ = nullptr;        // small layers' activation gradient
+  T* grad_out_ = nullptr;        // loss gradient, m x out_features
+  AlignedBuffer batch_x_arena_;  // gathered dense rows of an epoch
   T* batch_x_ = nullptr;
-  CsrBatch<T> batch_csr_;                       // or gathered CSR rows
+  CsrBatch<T> batch_csr_;  // or gathered CSR rows
   T* batch_t_ = nullptr;
-  T* batch_w_ = nullptr;                        // and their sample weights
-  std::vector<T*> param_grads_;                 // training only, one contiguous span
-  T* step_tail_ = nullptr;                      // right after it: a StepTail (training only)
-  std::vector<T*> half_grads_;                  // a halved step's second half (training only)
-  std::vector<int64_t> param_sizes_;            // values per parameter array
+  T* batch_w_ = nullptr;              // and their sample weights
+  std::vector<T*> param_grads_;       // training only, one contiguous span
+  T* step_tail_ = nullptr;            // right after it: a StepTail (training only)
+  std::vector<T*> half_grads_;        // a halved step's second half (training only)
+  std::vector<int64_t> param_sizes_;  // values per parameter array
   std::vector<int64_t> batch_labels_, order_;
 };
 

@@ -12,8 +12,8 @@ namespace fastmlp {
 
 template <class T>
 BatchLoss Mlp<T>::allreduce_step(const StepAllreduce<T>& allreduce, const LossSpec& loss, int64_t m,
-                                 Input<T> x, Targets<T> target, const RandomKey* dropout_key,
-                                 int64_t row0, bool local_stop, bool* stopped) {
+                                 Input<T> x, Targets<T> target, const RandomKey* dropout_key, int64_t row0,
+                                 bool local_stop, bool* stopped) {
   T* const span = param_grads_[0];
   const int64_t count = (step_tail_ + tail_size) - span;
   // Summed, not reduced: only the global batch's weight, known after the all-reduce,
@@ -54,10 +54,9 @@ BatchLoss Mlp<T>::allreduce_step(const StepAllreduce<T>& allreduce, const LossSp
   return global;
 }
 
-#define FASTMLP_INSTANTIATE(T)                                                                \
-  template BatchLoss Mlp<T>::allreduce_step(const StepAllreduce<T>&, const LossSpec&, int64_t, \
-                                            Input<T>, Targets<T>, const RandomKey*, int64_t,  \
-                                            bool, bool*);
+#define FASTMLP_INSTANTIATE(T)                                                                           \
+  template BatchLoss Mlp<T>::allreduce_step(const StepAllreduce<T>&, const LossSpec&, int64_t, Input<T>, \
+                                            Targets<T>, const RandomKey*, int64_t, bool, bool*);
 FASTMLP_INSTANTIATE(float)
 FASTMLP_INSTANTIATE(double)
 #undef FASTMLP_INSTANTIATE

@@ -14,16 +14,18 @@ OptimKind parse_optimizer(const std::string& name) {
   if (name == "adam") return OptimKind::adam;
   if (name == "adamw") return OptimKind::adamw;
   if (name == "rmsprop") return OptimKind::rmsprop;
-  throw std::invalid_argument("unknown optimizer '" + name +
-                              "' (expected sgd, adam, adamw or rmsprop)");
+  throw std::invalid_argument("unknown optimizer '" + name + "' (expected sgd, adam, adamw or rmsprop)");
 }
 
 int optimizer_state_slots(OptimKind kind) {
   switch (kind) {
-    case OptimKind::sgd: return 1;
+    case OptimKind::sgd:
+      return 1;
     case OptimKind::adam:
-    case OptimKind::adamw: return 2;
-    case OptimKind::rmsprop: return 3;
+    case OptimKind::adamw:
+      return 2;
+    case OptimKind::rmsprop:
+      return 3;
   }
   return 0;
 }
@@ -72,8 +74,10 @@ template <class T>
 void optimizer_update(const OptimStep<T>& s, T* p, const T* g, T* const* state, int64_t n) {
   const OptimUpdateKernels& kernels = optim_update_kernels();
   const auto update_range = [&] {
-    if constexpr (std::is_same_v<T, float>) return kernels.f32;
-    else return kernels.f64;
+    if constexpr (std::is_same_v<T, float>)
+      return kernels.f32;
+    else
+      return kernels.f64;
   }();
   const int nt = threads_for(n, tuning().optim_params_per_thread);
   parallel_ranges(nt, n, [&](int64_t lo, int64_t hi) { update_range(s, p, g, state, lo, hi); });
@@ -82,16 +86,17 @@ void optimizer_update(const OptimStep<T>& s, T* p, const T* g, T* const* state, 
 template <class T>
 NormSums norm_sums(const T* p, int64_t n) {
   const OptimUpdateKernels& kernels = optim_update_kernels();
-  if constexpr (std::is_same_v<T, float>) return kernels.norms_f32(p, n);
-  else return kernels.norms_f64(p, n);
+  if constexpr (std::is_same_v<T, float>)
+    return kernels.norms_f32(p, n);
+  else
+    return kernels.norms_f64(p, n);
 }
 
 template struct OptimStep<float>;
 template struct OptimStep<double>;
-template void optimizer_update<float>(const OptimStep<float>&, float*, const float*, float* const*,
-                                      int64_t);
-template void optimizer_update<double>(const OptimStep<double>&, double*, const double*,
-                                       double* const*, int64_t);
+template void optimizer_update<float>(const OptimStep<float>&, float*, const float*, float* const*, int64_t);
+template void optimizer_update<double>(const OptimStep<double>&, double*, const double*, double* const*,
+                                       int64_t);
 template NormSums norm_sums<float>(const float*, int64_t);
 template NormSums norm_sums<double>(const double*, int64_t);
 

@@ -19,15 +19,15 @@ int optimizer_state_slots(OptimKind kind);
 struct OptimConfig {
   OptimKind kind = OptimKind::adam;
   double lr = 1e-3;
-  double weight_decay = 0;  // L2: coupled (added to the gradient), decoupled for adamw
-  double l1 = 0;            // adds l1 * sign(p) to the gradient, before weight decay
-  double momentum = 0;      // sgd, rmsprop
-  double dampening = 0;     // sgd
-  bool nesterov = false;    // sgd
+  double weight_decay = 0;            // L2: coupled (added to the gradient), decoupled for adamw
+  double l1 = 0;                      // adds l1 * sign(p) to the gradient, before weight decay
+  double momentum = 0;                // sgd, rmsprop
+  double dampening = 0;               // sgd
+  bool nesterov = false;              // sgd
   double beta1 = 0.9, beta2 = 0.999;  // adam, adamw
-  double eps = 1e-8;        // adam, adamw, rmsprop
-  double alpha = 0.99;      // rmsprop
-  bool centered = false;    // rmsprop
+  double eps = 1e-8;                  // adam, adamw, rmsprop
+  double alpha = 0.99;                // rmsprop
+  bool centered = false;              // rmsprop
   // False: weight_decay and l1 leave biases (1-D parameters) alone, as scikit-learn's
   // alpha, which penalises coefs_ only. torch.optim's default (one group) decays all.
   bool decay_bias = true;
@@ -73,8 +73,8 @@ struct OptimStep {
 // number.
 // Update parameters [lo, hi) in place (the loops of optim_update/, one set per ISA).
 template <class T>
-using UpdateRangeFn = void (*)(const OptimStep<T>& s, T* p, const T* g, T* const* state,
-                               int64_t lo, int64_t hi);
+using UpdateRangeFn = void (*)(const OptimStep<T>& s, T* p, const T* g, T* const* state, int64_t lo,
+                               int64_t hi);
 // Sum of squares and sum of absolute values of n parameters, in double (the L2 and L1
 // penalties); the same bits on every ISA.
 struct NormSums {

@@ -18,7 +18,6 @@ namespace fastmlp::pyargs {
 
 namespace py = pybind11;
 
-
 enum class DType { f32, f64 };
 
 inline std::string shape_str(const py::array& a) {
@@ -78,30 +77,32 @@ inline Arg array_arg(const py::handle& obj, const char* name, Access access = Ac
     if (access == Access::write)
       throw py::value_error(std::string(name) + " is not aligned to its item size (" +
                             std::to_string(dt.itemsize()) +
-                            " bytes); pass an aligned array, e.g. numpy.ascontiguousarray(" +
-                            name + ")");
+                            " bytes); pass an aligned array, e.g. numpy.ascontiguousarray(" + name + ")");
     arr = py::module_::import("numpy").attr("array")(arr);  // aligned and C-contiguous
   }
   return {arr, name, dt.itemsize() == 4 ? DType::f32 : DType::f64};
 }
 
-inline const char* dtype_name(DType d) { return d == DType::f32 ? "float32" : "float64"; }
+inline const char* dtype_name(DType d) {
+  return d == DType::f32 ? "float32" : "float64";
+}
 
 inline void require_same_dtype(const Arg& a, const Arg& b) {
   if (a.dtype != b.dtype)
-    throw py::type_error(std::string(a.name) + " is " + dtype_name(a.dtype) + " but " + b.name +
-                         " is " + dtype_name(b.dtype) +
-                         "; use one dtype per call (fastmlp never casts implicitly)");
+    throw py::type_error(std::string(a.name) + " is " + dtype_name(a.dtype) + " but " + b.name + " is " +
+                         dtype_name(b.dtype) + "; use one dtype per call (fastmlp never casts implicitly)");
 }
 
 inline void require_ndim(const Arg& a, int ndim) {
   if (a.arr.ndim() != ndim)
-    throw py::value_error(std::string(a.name) + " must be " + std::to_string(ndim) +
-                          "-D, got shape " + shape_str(a.arr));
+    throw py::value_error(std::string(a.name) + " must be " + std::to_string(ndim) + "-D, got shape " +
+                          shape_str(a.arr));
 }
 
 // Exact: array_arg leaves only aligned arrays, whose strides are multiples of the item size.
-inline int64_t elem_stride(const Arg& a, int dim) { return a.arr.strides(dim) / a.arr.itemsize(); }
+inline int64_t elem_stride(const Arg& a, int dim) {
+  return a.arr.strides(dim) / a.arr.itemsize();
+}
 
 template <class T>
 MatView<T> view2d(const Arg& a) {
@@ -132,8 +133,8 @@ inline bool overlaps(const py::array& a, const py::array& b) {
 
 // The output array: a new C-contiguous one, or `out` after checking it can take the result.
 template <class T>
-py::array_t<T> output(const py::object& out, const char* name,
-                      const std::vector<py::ssize_t>& shape, const std::vector<const Arg*>& inputs) {
+py::array_t<T> output(const py::object& out, const char* name, const std::vector<py::ssize_t>& shape,
+                      const std::vector<const Arg*>& inputs) {
   if (out.is_none()) return py::array_t<T>(shape);
   Arg o = array_arg(out, name, Access::write);
   if (o.dtype != (sizeof(T) == 4 ? DType::f32 : DType::f64))
@@ -147,8 +148,7 @@ py::array_t<T> output(const py::object& out, const char* name,
   if (!o.arr.writeable()) throw py::value_error(std::string(name) + " is not writeable");
   for (const Arg* in : inputs)
     if (overlaps(o.arr, in->arr))
-      throw py::value_error(std::string(name) + " overlaps input " + in->name +
-                            "; pass a separate array");
+      throw py::value_error(std::string(name) + " overlaps input " + in->name + "; pass a separate array");
   return py::reinterpret_borrow<py::array_t<T>>(o.arr);
 }
 

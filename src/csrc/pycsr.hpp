@@ -36,9 +36,7 @@ class PyCsr {
   int64_t rows() const { return rows_; }
   int64_t cols() const { return cols_; }
   int64_t nnz() const { return nnz_; }
-  std::string shape_str() const {
-    return "(" + std::to_string(rows_) + ", " + std::to_string(cols_) + ")";
-  }
+  std::string shape_str() const { return "(" + std::to_string(rows_) + ", " + std::to_string(cols_) + ")"; }
   const py::array& data() const { return data_; }
   const py::array& indices() const { return indices_; }
   const py::array& indptr() const { return indptr_; }

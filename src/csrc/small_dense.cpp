@@ -13,8 +13,10 @@ namespace {
 // the loops along a row then vectorise.
 template <class T, class Body>
 void with_column_stride(const MatView<T>& x, Body&& body) {
-  if (x.cs == 1) body(std::integral_constant<int64_t, 1>{});
-  else body(x.cs);
+  if (x.cs == 1)
+    body(std::integral_constant<int64_t, 1>{});
+  else
+    body(x.cs);
 }
 
 // sum_p a[p * a_cs] b[p]: in order for short rows (the tiny layers this path exists for),
@@ -41,8 +43,8 @@ T dot(const T* a, Stride a_cs, const T* b, int64_t k) {
 }  // namespace
 
 template <class T>
-void small_dense_forward(int64_t m, int64_t n, int64_t k, MatView<T> x, const T* w,
-                         const T* bias, Activation act, T negative_slope, T* y, T* pre) {
+void small_dense_forward(int64_t m, int64_t n, int64_t k, MatView<T> x, const T* w, const T* bias,
+                         Activation act, T negative_slope, T* y, T* pre) {
   with_column_stride(x, [&](auto cs) {
     for (int64_t i = 0; i < m; ++i) {
       T* row = y + i * n;
@@ -62,9 +64,9 @@ void small_dense_forward(int64_t m, int64_t n, int64_t k, MatView<T> x, const T*
 }
 
 template <class T>
-void small_dense_backward(int64_t m, int64_t n, int64_t k, const T* grad_y, MatView<T> x,
-                          const T* w, const T* y, const T* pre, Activation act,
-                          T negative_slope, T* grad_pre, T* grad_x, T* grad_w, T* grad_b) {
+void small_dense_backward(int64_t m, int64_t n, int64_t k, const T* grad_y, MatView<T> x, const T* w,
+                          const T* y, const T* pre, Activation act, T negative_slope, T* grad_pre, T* grad_x,
+                          T* grad_w, T* grad_b) {
   const T* g = grad_y;
   if (act != Activation::identity) {
     activation_backward_2d(act, negative_slope, grad_y, y, pre, grad_pre, m, n);
@@ -103,12 +105,11 @@ void small_dense_backward(int64_t m, int64_t n, int64_t k, const T* grad_y, MatV
   });
 }
 
-#define FASTMLP_INSTANTIATE(T)                                                                 \
-  template void small_dense_forward<T>(int64_t, int64_t, int64_t, MatView<T>, const T*,         \
-                                       const T*, Activation, T, T*, T*);                        \
-  template void small_dense_backward<T>(int64_t, int64_t, int64_t, const T*, MatView<T>,        \
-                                        const T*, const T*, const T*, Activation, T, T*, T*,    \
-                                        T*, T*);
+#define FASTMLP_INSTANTIATE(T)                                                                               \
+  template void small_dense_forward<T>(int64_t, int64_t, int64_t, MatView<T>, const T*, const T*,            \
+                                       Activation, T, T*, T*);                                               \
+  template void small_dense_backward<T>(int64_t, int64_t, int64_t, const T*, MatView<T>, const T*, const T*, \
+                                        const T*, Activation, T, T*, T*, T*, T*);
 FASTMLP_INSTANTIATE(float)
 FASTMLP_INSTANTIATE(double)
 #undef FASTMLP_INSTANTIATE

@@ -19,14 +19,14 @@ inline bool use_small_dense(int64_t m, int64_t n, int64_t k) {
 
 // As dense_forward (dense.hpp); w is n x k row-major.
 template <class T>
-void small_dense_forward(int64_t m, int64_t n, int64_t k, MatView<T> x, const T* w,
-                         const T* bias, Activation act, T negative_slope, T* y, T* pre);
+void small_dense_forward(int64_t m, int64_t n, int64_t k, MatView<T> x, const T* w, const T* bias,
+                         Activation act, T negative_slope, T* y, T* pre);
 
 // As dense_backward (dense.hpp), with grad_pre (m x n) as scratch; grad_x and grad_b
 // may be null.
 template <class T>
-void small_dense_backward(int64_t m, int64_t n, int64_t k, const T* grad_y, MatView<T> x,
-                          const T* w, const T* y, const T* pre, Activation act,
-                          T negative_slope, T* grad_pre, T* grad_x, T* grad_w, T* grad_b);
+void small_dense_backward(int64_t m, int64_t n, int64_t k, const T* grad_y, MatView<T> x, const T* w,
+                          const T* y, const T* pre, Activation act, T negative_slope, T* grad_pre, T* grad_x,
+                          T* grad_w, T* grad_b);
 
 }  // namespace fastmlp

@@ -1,5 +1,6 @@
 """Input checks shared by the model, the losses and the optimizers: every error is a
 ValueError (or TypeError) that names the argument and its shape."""
+
 import numbers
 
 import numpy as np
@@ -20,8 +21,9 @@ def check_int(value, name, minimum, maximum=2**63 - 1):
 def check_bool(value, name):
     """value as a bool: True, False, a NumPy bool, 0 or 1 (not any object with a truth
     value, e.g. the string "no")."""
-    if not isinstance(value, (bool, np.bool_)) and not (isinstance(value, numbers.Integral)
-                                                        and value in (0, 1)):
+    if not isinstance(value, (bool, np.bool_)) and not (
+        isinstance(value, numbers.Integral) and value in (0, 1)
+    ):
         raise ValueError(f"{name} must be True or False, got {value!r}")
     return bool(value)
 
@@ -57,8 +59,10 @@ def instance_or_named(value, kind, base, by_name):
         return value
     if isinstance(value, str) and value in by_name:
         return by_name[value]()
-    raise ValueError(f"unknown {kind} {value!r} (expected a {base.__module__}.{base.__name__} or "
-                     f"one of: {', '.join(by_name)})")
+    raise ValueError(
+        f"unknown {kind} {value!r} (expected a {base.__module__}.{base.__name__} or "
+        f"one of: {', '.join(by_name)})"
+    )
 
 
 def as_float_array(X, name, dtype, *, ndim=None, finite=True, contiguous=True):
@@ -83,8 +87,10 @@ def check_features(X, name, n_features):
     """X (1-D for one sample, or 2-D) as 2-D with n_features columns."""
     X2 = X.reshape(1, -1) if X.ndim == 1 else X
     if X2.ndim != 2 or X2.shape[1] != n_features:
-        raise ValueError(f"{name} has shape {X.shape} but the model takes {n_features} features "
-                         f"(expected ({n_features},) or (n_samples, {n_features}))")
+        raise ValueError(
+            f"{name} has shape {X.shape} but the model takes {n_features} features "
+            f"(expected ({n_features},) or (n_samples, {n_features}))"
+        )
     return X2
 
 

@@ -1,6 +1,7 @@
 """What fastmlp runs on: the CPU, its caches, the kernels and blocking picked for it."""
+
 import platform
-from typing import Any, Dict
+from typing import Any
 
 from fastmlp import _core
 
@@ -13,7 +14,7 @@ def _cpu_name(desc):
     return brand
 
 
-def cpu_info() -> Dict[str, Any]:
+def cpu_info() -> dict[str, Any]:
     """Describe the machine and the kernels in use.
 
     Returns

@@ -1,4 +1,5 @@
 """Writing a file atomically, for every format fastmlp writes (safetensors, ONNX)."""
+
 import os
 import stat
 import tempfile

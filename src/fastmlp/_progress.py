@@ -1,6 +1,7 @@
 """fit's progress bar: tqdm's when tqdm is installed, else a one-line bar of our own;
 none when there is no stream to write to (sys.stderr is None under pythonw and some
 services)."""
+
 import sys
 import time
 

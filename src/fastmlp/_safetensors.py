@@ -11,6 +11,7 @@ the file holds), and only then reads the tensors, each straight into the caller'
 array. Every refusal is a ValueError that starts with the path and stays
 short whatever the file holds.
 """
+
 import json
 import os
 import stat
@@ -40,7 +41,7 @@ class TensorInfo:
 def short(value, limit=80):
     """repr(value), cut to `limit` characters, for error messages about hostile input."""
     text = value if isinstance(value, str) else repr(value)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def parse_json(blob, what):
@@ -96,8 +97,10 @@ class Reader:
             self._refuse(f"not a safetensors file (only {len(head)} bytes)")
         (n,) = struct.unpack("<Q", head)
         if not 2 <= n <= min(MAX_HEADER, size - 8):
-            self._refuse(f"not a safetensors file or truncated (header of {n} bytes in a "
-                         f"{size}-byte file; at most {MAX_HEADER} bytes)")
+            self._refuse(
+                f"not a safetensors file or truncated (header of {n} bytes in a "
+                f"{size}-byte file; at most {MAX_HEADER} bytes)"
+            )
         blob = self._file.read(n)
         if len(blob) != n:
             self._refuse("truncated while reading its header")
@@ -117,19 +120,24 @@ class Reader:
             self._refuse(f"tensor {short(name)} is not described by an object")
         dtype, shape, offsets = value.get("dtype"), value.get("shape"), value.get("data_offsets")
         if not isinstance(dtype, str) or dtype not in DTYPES:
-            self._refuse(f"tensor {short(name)} has dtype {short(dtype)}; fastmlp reads "
-                         f"{', '.join(DTYPES)}")
+            self._refuse(f"tensor {short(name)} has dtype {short(dtype)}; fastmlp reads {', '.join(DTYPES)}")
         if not isinstance(shape, list) or not all(_is_count(d) for d in shape):
             self._refuse(f"tensor {short(name)} has invalid shape {short(shape)}")
-        if (not isinstance(offsets, list) or len(offsets) != 2 or not all(_is_count(v) for v in offsets)
-                or offsets[0] > offsets[1]):
+        if (
+            not isinstance(offsets, list)
+            or len(offsets) != 2
+            or not all(_is_count(v) for v in offsets)
+            or offsets[0] > offsets[1]
+        ):
             self._refuse(f"tensor {short(name)} has invalid data_offsets {short(offsets)}")
         nbytes = DTYPES[dtype].itemsize
         for d in shape:
             nbytes *= d
         if offsets[1] - offsets[0] != nbytes:
-            self._refuse(f"tensor {short(name)} of shape {short(shape)} needs {nbytes} bytes, "
-                         f"its data_offsets span {offsets[1] - offsets[0]}")
+            self._refuse(
+                f"tensor {short(name)} of shape {short(shape)} needs {nbytes} bytes, "
+                f"its data_offsets span {offsets[1] - offsets[0]}"
+            )
         return TensorInfo(DTYPES[dtype], tuple(shape), offsets[0], offsets[1])
 
     def _check_tiling(self, data_len):
@@ -139,8 +147,10 @@ class Reader:
                 break
             position = info.end
         if position != data_len or any(t.end > data_len for t in self.tensors.values()):
-            self._refuse(f"the tensors do not tile the {data_len}-byte data section exactly "
-                         f"(truncated or garbled file?)")
+            self._refuse(
+                f"the tensors do not tile the {data_len}-byte data section exactly "
+                f"(truncated or garbled file?)"
+            )
 
     def read_into(self, name, out):
         """Read tensor `name` into `out`, a C-contiguous array of its dtype and shape."""

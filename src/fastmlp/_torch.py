@@ -1,9 +1,16 @@
 """Conversion between fastmlp.MLP and torch.nn.Sequential (torch imported lazily)."""
+
 import numpy as np
 
 # fastmlp activation name <-> torch.nn module class name
-_TORCH_ACTIVATIONS = {"relu": "ReLU", "leaky_relu": "LeakyReLU", "sigmoid": "Sigmoid",
-                      "tanh": "Tanh", "gelu": "GELU", "softmax": "Softmax"}
+_TORCH_ACTIVATIONS = {
+    "relu": "ReLU",
+    "leaky_relu": "LeakyReLU",
+    "sigmoid": "Sigmoid",
+    "tanh": "Tanh",
+    "gelu": "GELU",
+    "softmax": "Softmax",
+}
 
 
 def torch_layout(model):
@@ -80,8 +87,10 @@ def from_torch(cls, module, dtype=None, seed=None):
             continue
         name = {v: k for k, v in _TORCH_ACTIVATIONS.items()}.get(type(sub).__name__)
         if name is None or acts[-1] != "identity":
-            raise ValueError(f"module[{pos}] ({type(sub).__name__}) is not a supported activation "
-                             "after a Linear (ReLU, LeakyReLU, Sigmoid, Tanh, GELU, Softmax)")
+            raise ValueError(
+                f"module[{pos}] ({type(sub).__name__}) is not a supported activation "
+                "after a Linear (ReLU, LeakyReLU, Sigmoid, Tanh, GELU, Softmax)"
+            )
         if name == "gelu" and sub.approximate != "none":
             raise ValueError(f"module[{pos}]: only GELU(approximate='none') is supported")
         if name == "softmax" and sub.dim not in (-1, 1, None):
@@ -97,11 +106,21 @@ def from_torch(cls, module, dtype=None, seed=None):
     sizes = [linears[0].in_features] + [lin.out_features for lin in linears]
     for i, (a, b) in enumerate(zip(linears, linears[1:])):
         if a.out_features != b.in_features:
-            raise ValueError(f"Linear {i + 1} takes {b.in_features} inputs but Linear {i} gives {a.out_features}")
+            raise ValueError(
+                f"Linear {i + 1} takes {b.in_features} inputs but Linear {i} gives {a.out_features}"
+            )
     if dtype is None:
         dtype = "float64" if str(linears[0].weight.dtype) == "torch.float64" else "float32"
-    model = cls(sizes, activation=acts[:-1], output_activation=acts[-1], bias=has_bias.pop(),
-                dropout=dropout, dtype=dtype, seed=seed, negative_slope=slope)
+    model = cls(
+        sizes,
+        activation=acts[:-1],
+        output_activation=acts[-1],
+        bias=has_bias.pop(),
+        dropout=dropout,
+        dtype=dtype,
+        seed=seed,
+        negative_slope=slope,
+    )
     for layer, lin in zip(model.layers, linears):
         layer.weight = lin.weight.detach().cpu().numpy()
         if lin.bias is not None:

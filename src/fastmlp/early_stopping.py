@@ -1,4 +1,5 @@
 """Early stopping for MLP.fit."""
+
 from fastmlp._checks import check_int, check_number
 
 __all__ = ["EarlyStopping"]
@@ -14,8 +15,7 @@ class EarlyStopping:
     ``fit(early_stopping=5)`` means ``EarlyStopping(patience=5)``.
     """
 
-    def __init__(self, patience: int = 5, min_delta: float = 0.0,
-                 restore_best_weights: bool = True) -> None:
+    def __init__(self, patience: int = 5, min_delta: float = 0.0, restore_best_weights: bool = True) -> None:
         self.patience = check_int(patience, "patience", 0)
         self.min_delta = check_number(min_delta, "min_delta", 0.0)
         self.restore_best_weights = bool(restore_best_weights)

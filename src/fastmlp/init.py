@@ -5,6 +5,7 @@ a ``numpy.random.Generator``, an int seed, or None (fresh entropy). Fans follow
 torch: for a (out_features, in_features) weight, fan_in = in_features and
 fan_out = out_features (times the receptive field size for >2-D arrays).
 """
+
 import math
 from typing import Any, Optional, Union
 
@@ -16,12 +17,31 @@ from numpy.typing import NDArray
 Array = NDArray[Any]
 Rng = Union[np.random.Generator, int, None]
 
-__all__ = ["calculate_gain", "uniform", "normal", "constant", "zeros", "ones",
-           "xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal",
-           "orthogonal", "linear_bias"]
+__all__ = [
+    "calculate_gain",
+    "uniform",
+    "normal",
+    "constant",
+    "zeros",
+    "ones",
+    "xavier_uniform",
+    "xavier_normal",
+    "kaiming_uniform",
+    "kaiming_normal",
+    "orthogonal",
+    "linear_bias",
+]
 
-_LINEAR = ("linear", "identity", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
-           "conv_transpose2d", "conv_transpose3d")
+_LINEAR = (
+    "linear",
+    "identity",
+    "conv1d",
+    "conv2d",
+    "conv3d",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "conv_transpose3d",
+)
 
 
 def calculate_gain(nonlinearity: str, param: Optional[float] = None) -> float:
@@ -36,7 +56,7 @@ def calculate_gain(nonlinearity: str, param: Optional[float] = None) -> float:
         slope = 0.01 if param is None else param
         if isinstance(slope, bool) or not isinstance(slope, (int, float)):
             raise ValueError(f"negative_slope {slope!r} is not a valid number")
-        return math.sqrt(2.0 / (1 + slope ** 2))
+        return math.sqrt(2.0 / (1 + slope**2))
     if nonlinearity == "selu":
         return 3.0 / 4
     raise ValueError(f"unsupported nonlinearity {nonlinearity!r}")
@@ -48,7 +68,9 @@ def _rng(rng):
 
 def _fans(array):
     if array.ndim < 2:
-        raise ValueError(f"fan in and fan out need an array of at least 2 dimensions, got shape {array.shape}")
+        raise ValueError(
+            f"fan in and fan out need an array of at least 2 dimensions, got shape {array.shape}"
+        )
     receptive = int(np.prod(array.shape[2:])) if array.ndim > 2 else 1
     return array.shape[1] * receptive, array.shape[0] * receptive
 
@@ -73,7 +95,7 @@ def _fill(array, draw):
         array[...] = draw(array.size).reshape(array.shape)
         return array
     for start in range(0, flat.size, _CHUNK):
-        flat[start:start + _CHUNK] = draw(min(_CHUNK, flat.size - start))
+        flat[start : start + _CHUNK] = draw(min(_CHUNK, flat.size - start))
     return array
 
 
@@ -119,8 +141,9 @@ def xavier_normal(array: Array, gain: float = 1.0, rng: Rng = None) -> Array:
     return normal(array, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), rng)
 
 
-def kaiming_uniform(array: Array, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
-                    rng: Rng = None) -> Array:
+def kaiming_uniform(
+    array: Array, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", rng: Rng = None
+) -> Array:
     """He uniform, as torch.nn.init.kaiming_uniform_: U(-b, b) with
     b = gain * sqrt(3 / fan), gain = calculate_gain(nonlinearity, a).
 
@@ -131,8 +154,9 @@ def kaiming_uniform(array: Array, a: float = 0.0, mode: str = "fan_in", nonlinea
     return uniform(array, -bound, bound, rng)
 
 
-def kaiming_normal(array: Array, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
-                   rng: Rng = None) -> Array:
+def kaiming_normal(
+    array: Array, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", rng: Rng = None
+) -> Array:
     """He normal, as torch.nn.init.kaiming_normal_: std = gain / sqrt(fan)."""
     gain = calculate_gain(nonlinearity, a)
     return normal(array, 0.0, gain / math.sqrt(_fan(array, mode)), rng)

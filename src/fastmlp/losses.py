@@ -20,6 +20,7 @@ weights and as scikit-learn 1.9's MLP does per minibatch
 then gradients divided by ``sw_sum = sample_weight.sum()``). Unit weights give
 exactly the unweighted loss, and an integer weight k counts its row k times.
 """
+
 from typing import Any, Optional
 
 import numpy as np
@@ -42,14 +43,16 @@ class Loss:
     def __repr__(self):
         return f"{type(self).__name__}(reduction={self.reduction!r})"
 
-    def __call__(self, input: ArrayLike, target: ArrayLike,
-                 sample_weight: Optional[ArrayLike] = None) -> float:
+    def __call__(
+        self, input: ArrayLike, target: ArrayLike, sample_weight: Optional[ArrayLike] = None
+    ) -> float:
         """The loss of ``input`` (batch, n_outputs) against ``target``, a float;
         ``sample_weight`` (batch,) weights the rows (see the module docstring)."""
         return self.forward_backward(input, target, sample_weight)[0]
 
-    def gradient(self, input: ArrayLike, target: ArrayLike,
-                 sample_weight: Optional[ArrayLike] = None) -> NDArray[Any]:
+    def gradient(
+        self, input: ArrayLike, target: ArrayLike, sample_weight: Optional[ArrayLike] = None
+    ) -> NDArray[Any]:
         """d loss / d input, an array of the shape of ``input``."""
         return self.forward_backward(input, target, sample_weight)[1]
 
@@ -79,9 +82,11 @@ class Loss:
         if y.ndim == 1 and n_outputs == 1:
             y = y.reshape(-1, 1)
         if y.shape != (n_samples, n_outputs):
-            raise ValueError(f"{name} has shape {y.shape}, expected ({n_samples}, {n_outputs})"
-                             + (f" or ({n_samples},)" if n_outputs == 1 else "")
-                             + f" for {n_samples} samples and {n_outputs} outputs")
+            raise ValueError(
+                f"{name} has shape {y.shape}, expected ({n_samples}, {n_outputs})"
+                + (f" or ({n_samples},)" if n_outputs == 1 else "")
+                + f" for {n_samples} samples and {n_outputs} outputs"
+            )
         return y
 
 
@@ -115,16 +120,19 @@ class CrossEntropyLoss(Loss):
         if arr.ndim == 2:
             return super().prepare_target(arr, n_samples, n_outputs, dtype, name)
         if arr.ndim != 1 or arr.dtype.kind not in "iub":
-            raise ValueError(f"{name} for cross_entropy must be integer class labels of shape "
-                             f"({n_samples},) or probabilities of shape ({n_samples}, {n_outputs}), "
-                             f"got {arr.dtype} of shape {arr.shape}")
+            raise ValueError(
+                f"{name} for cross_entropy must be integer class labels of shape "
+                f"({n_samples},) or probabilities of shape ({n_samples}, {n_outputs}), "
+                f"got {arr.dtype} of shape {arr.shape}"
+            )
         if arr.shape[0] != n_samples:
             raise ValueError(f"{name} has {arr.shape[0]} labels for {n_samples} samples")
         labels = np.ascontiguousarray(arr, dtype=np.int64)
         if labels.size and (labels.min() < 0 or labels.max() >= n_outputs):
             bad = labels[(labels < 0) | (labels >= n_outputs)][0]
-            raise ValueError(f"{name} has label {bad} outside [0, {n_outputs}) "
-                             f"(the model has {n_outputs} outputs)")
+            raise ValueError(
+                f"{name} has label {bad} outside [0, {n_outputs}) (the model has {n_outputs} outputs)"
+            )
         return labels
 
 
@@ -144,13 +152,17 @@ class PoissonLoss(Loss):
     def prepare_target(self, y, n_samples, n_outputs, dtype, name="y"):
         y = super().prepare_target(y, n_samples, n_outputs, dtype, name)
         if (y < 0).any():
-            raise ValueError(f"{name} for the poisson loss must be >= 0 (counts or rates), "
-                             f"got {y[y < 0][0]}")
+            raise ValueError(f"{name} for the poisson loss must be >= 0 (counts or rates), got {y[y < 0][0]}")
         return y
 
 
-_BY_NAME = {"mse": MSELoss, "cross_entropy": CrossEntropyLoss, "bce": BCEWithLogitsLoss,
-            "binary_cross_entropy": BCEWithLogitsLoss, "poisson": PoissonLoss}
+_BY_NAME = {
+    "mse": MSELoss,
+    "cross_entropy": CrossEntropyLoss,
+    "bce": BCEWithLogitsLoss,
+    "binary_cross_entropy": BCEWithLogitsLoss,
+    "poisson": PoissonLoss,
+}
 
 
 def get(loss):

@@ -1,4 +1,5 @@
 """The multilayer perceptron: its layers, inference, gradients and training."""
+
 from __future__ import annotations
 
 import json
@@ -6,16 +7,28 @@ import math
 import os
 import secrets
 import time
+from collections.abc import Sequence
 from contextlib import nullcontext
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Optional
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
-from fastmlp import _core, _safetensors, init as _init, losses as _losses, optim as _optim
+from fastmlp import _core, _safetensors
+from fastmlp import init as _init
+from fastmlp import losses as _losses
+from fastmlp import optim as _optim
 from fastmlp import sparse as _sparse
-from fastmlp._checks import (as_float_array, check_bool, check_choice, check_features, check_int,
-                             check_number, check_sample_weight, check_slope)
+from fastmlp._checks import (
+    as_float_array,
+    check_bool,
+    check_choice,
+    check_features,
+    check_int,
+    check_number,
+    check_sample_weight,
+    check_slope,
+)
 from fastmlp._progress import progress_bar
 from fastmlp._torch import state_dict_names
 from fastmlp.early_stopping import EarlyStopping
@@ -29,8 +42,8 @@ FILE_FORMAT = "fastmlp.MLP"
 _STEP_STREAM = 1 << 63
 
 # The public signatures' types (Python 3.9: typing's generics, not the | syntax).
-Array = NDArray[Any]   # float32 or float64, as the model's dtype
-Gradients = List[Tuple[Array, Optional[Array]]]
+Array = NDArray[Any]  # float32 or float64, as the model's dtype
+Gradients = list[tuple[Array, Optional[Array]]]
 
 
 class Dense:
@@ -41,7 +54,7 @@ class Dense:
     ``layer.weight[...] = w``) copies the values in; the next call uses them.
     """
 
-    def __init__(self, weight: Array, bias: Optional[Array], activation: str) -> None:
+    def __init__(self, weight: Array, bias: Array | None, activation: str) -> None:
         self._weight = weight
         self._bias = bias
         self.activation = activation
@@ -55,7 +68,7 @@ class Dense:
         _assign(self._weight, value, "weight")
 
     @property
-    def bias(self) -> Optional[Array]:
+    def bias(self) -> Array | None:
         return self._bias
 
     @bias.setter
@@ -73,8 +86,10 @@ class Dense:
         return self._weight.shape[0]
 
     def __repr__(self):
-        return (f"Dense(in_features={self.in_features}, out_features={self.out_features}, "
-                f"bias={self._bias is not None}, activation={self.activation!r})")
+        return (
+            f"Dense(in_features={self.in_features}, out_features={self.out_features}, "
+            f"bias={self._bias is not None}, activation={self.activation!r})"
+        )
 
 
 def _assign(target, value, name):
@@ -118,11 +133,18 @@ class MLP:
     history_ : dict, the history of the last fit.
     """
 
-    def __init__(self, layer_sizes: Sequence[int], activation: Union[str, Sequence[str]] = "relu",
-                 output_activation: str = "identity", bias: bool = True,
-                 init: Union[str, Callable[[Array, np.random.Generator], object]] = "kaiming_uniform",
-                 dropout: float = 0.0, dtype: DTypeLike = "float32", seed: Optional[int] = None,
-                 negative_slope: float = 0.01) -> None:
+    def __init__(
+        self,
+        layer_sizes: Sequence[int],
+        activation: str | Sequence[str] = "relu",
+        output_activation: str = "identity",
+        bias: bool = True,
+        init: str | Callable[[Array, np.random.Generator], object] = "kaiming_uniform",
+        dropout: float = 0.0,
+        dtype: DTypeLike = "float32",
+        seed: int | None = None,
+        negative_slope: float = 0.01,
+    ) -> None:
         sizes = list(layer_sizes) if not isinstance(layer_sizes, (str, bytes)) else None
         if not sizes or len(sizes) < 2:
             raise ValueError(f"layer_sizes must list at least 2 sizes (inputs, outputs), got {layer_sizes!r}")
@@ -141,8 +163,9 @@ class MLP:
         self.output_activation = output_activation
         self.bias = bool(bias)
         self._dropout = check_number(dropout, "dropout", 0.0, 1.0, open_max=True)
-        self.dtype = np.dtype(check_choice(str(np.dtype(dtype)) if _is_dtype(dtype) else dtype,
-                                           "dtype", ("float32", "float64")))
+        self.dtype = np.dtype(
+            check_choice(str(np.dtype(dtype)) if _is_dtype(dtype) else dtype, "dtype", ("float32", "float64"))
+        )
         self._negative_slope = check_slope(negative_slope, "negative_slope", self.dtype)
         if seed is None:
             seed = secrets.randbits(63)
@@ -159,14 +182,15 @@ class MLP:
             layers.append(Dense(w, b, act))
         self._layers = tuple(layers)
         self._engine = self._make_engine()
-        self._epochs_done = 0       # keys the shuffles and dropout masks of later epochs
-        self._steps_done = 0        # and those of train_step calls
+        self._epochs_done = 0  # keys the shuffles and dropout masks of later epochs
+        self._steps_done = 0  # and those of train_step calls
         self._step_optimizers = {}  # optimizers named by string in train_step, kept between calls
         self.history_ = None
 
     def _make_engine(self):
-        return _core._MLP(self.parameters(), self._activations, self.bias, self._negative_slope,
-                          self._dropout)
+        return _core._MLP(
+            self.parameters(), self._activations, self.bias, self._negative_slope, self._dropout
+        )
 
     # copy.deepcopy and pickle (e.g. by scikit-learn's clone or joblib): the C++ engine
     # holds pointers into the arrays, so a copy gets an engine of its own.
@@ -190,7 +214,7 @@ class MLP:
     # ---- settings the engine was built with ------------------------------------------
 
     @property
-    def layers(self) -> List[Dense]:
+    def layers(self) -> list[Dense]:
         """The layers (a tuple of Dense: their arrays are trained in place; the
         architecture is fixed, build a new MLP to change it)."""
         return self._layers
@@ -226,7 +250,7 @@ class MLP:
     def n_outputs(self) -> int:
         return self.layer_sizes[-1]
 
-    def parameters(self) -> List[Array]:
+    def parameters(self) -> list[Array]:
         """The parameter arrays, in the order weight0, bias0, weight1, ... (trained in place)."""
         params = []
         for layer in self.layers:
@@ -235,16 +259,24 @@ class MLP:
                 params.append(layer.bias)
         return params
 
-    def get_config(self) -> Dict[str, Any]:
+    def get_config(self) -> dict[str, Any]:
         """The constructor arguments that rebuild this architecture (without weights)."""
-        return {"layer_sizes": list(self.layer_sizes), "activation": list(self._activations[:-1]),
-                "output_activation": self.output_activation, "bias": self.bias,
-                "dropout": self.dropout, "dtype": str(self.dtype), "seed": self.seed,
-                "negative_slope": self.negative_slope}
+        return {
+            "layer_sizes": list(self.layer_sizes),
+            "activation": list(self._activations[:-1]),
+            "output_activation": self.output_activation,
+            "bias": self.bias,
+            "dropout": self.dropout,
+            "dtype": str(self.dtype),
+            "seed": self.seed,
+            "negative_slope": self.negative_slope,
+        }
 
     def __repr__(self):
-        return (f"MLP(layer_sizes={list(self.layer_sizes)}, activation={self.activation!r}, "
-                f"output_activation={self.output_activation!r}, dtype={str(self.dtype)!r})")
+        return (
+            f"MLP(layer_sizes={list(self.layer_sizes)}, activation={self.activation!r}, "
+            f"output_activation={self.output_activation!r}, dtype={str(self.dtype)!r})"
+        )
 
     # ---- inference -------------------------------------------------------------------
 
@@ -262,8 +294,13 @@ class MLP:
         out = self._engine.predict(check_features(X, "X", self.n_features))
         return out[0] if X.ndim == 1 else out
 
-    def evaluate(self, X: ArrayLike, y: ArrayLike, loss: Union[str, _losses.Loss] = "mse",
-                 sample_weight: Optional[ArrayLike] = None) -> float:
+    def evaluate(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        loss: str | _losses.Loss = "mse",
+        sample_weight: ArrayLike | None = None,
+    ) -> float:
         """The loss (with its reduction) of the network on (X, y), without dropout.
 
         sample_weight : array (n_samples,) of weights >= 0, optional; "mean" is then
@@ -276,8 +313,13 @@ class MLP:
 
     # ---- gradients and single steps --------------------------------------------------
 
-    def loss_and_grads(self, X: ArrayLike, y: ArrayLike, loss: Union[str, _losses.Loss] = "mse",
-                       sample_weight: Optional[ArrayLike] = None) -> Tuple[float, Gradients]:
+    def loss_and_grads(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        loss: str | _losses.Loss = "mse",
+        sample_weight: ArrayLike | None = None,
+    ) -> tuple[float, Gradients]:
         """The loss on one batch and its gradients, without dropout or update.
 
         sample_weight : array (n_samples,) of weights >= 0, optional (fastmlp.losses
@@ -292,9 +334,14 @@ class MLP:
         value, grads = self._engine.loss_and_grads(X, y, loss.name, loss.reduction, w)
         return value, self._per_layer(grads)
 
-    def train_step(self, X: ArrayLike, y: ArrayLike, loss: Union[str, _losses.Loss] = "mse",
-                   optimizer: Union[str, _optim.Optimizer] = "adam",
-                   sample_weight: Optional[ArrayLike] = None) -> float:
+    def train_step(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        loss: str | _losses.Loss = "mse",
+        optimizer: str | _optim.Optimizer = "adam",
+        sample_weight: ArrayLike | None = None,
+    ) -> float:
         """One optimizer step on the batch (X, y) (forward with dropout, loss, backward,
         update), with optional per-sample weights (n_samples,). An optimizer given by
         name is created once and kept by the model for later train_step calls.
@@ -309,8 +356,17 @@ class MLP:
         X, y, w = self._data(X, y, loss, "X", "y", sample_weight)
         state = optimizer._bind(self.parameters())
         value, optimizer.steps = self._engine.train_step(
-            X, y, loss.name, loss.reduction, optimizer._settings(), state, optimizer.steps,
-            self.seed, _STEP_STREAM | self._steps_done, w)
+            X,
+            y,
+            loss.name,
+            loss.reduction,
+            optimizer._settings(),
+            state,
+            optimizer.steps,
+            self.seed,
+            _STEP_STREAM | self._steps_done,
+            w,
+        )
         self._steps_done += 1
         if not math.isfinite(value):
             raise FloatingPointError(f"train_step: the loss is {value}; the parameters were not updated")
@@ -318,12 +374,21 @@ class MLP:
 
     # ---- training --------------------------------------------------------------------
 
-    def fit(self, X: ArrayLike, y: ArrayLike, loss: Union[str, _losses.Loss] = "mse",
-            optimizer: Union[str, _optim.Optimizer] = "adam", epochs: int = 10,
-            batch_size: int = 32, shuffle: bool = True,
-            validation_data: Optional[Tuple[ArrayLike, ...]] = None,
-            early_stopping: Union[int, EarlyStopping, None] = None, verbose: bool = True,
-            sample_weight: Optional[ArrayLike] = None, comm: Any = None) -> Dict[str, List[float]]:
+    def fit(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        loss: str | _losses.Loss = "mse",
+        optimizer: str | _optim.Optimizer = "adam",
+        epochs: int = 10,
+        batch_size: int = 32,
+        shuffle: bool = True,
+        validation_data: tuple[ArrayLike, ...] | None = None,
+        early_stopping: int | EarlyStopping | None = None,
+        verbose: bool = True,
+        sample_weight: ArrayLike | None = None,
+        comm: Any = None,
+    ) -> dict[str, list[float]]:
         """Train on (X, y) in minibatches; each epoch runs in one C++ call.
 
         Parameters
@@ -380,11 +445,19 @@ class MLP:
         parallel = None
         if comm is not None:
             from fastmlp.distributed._mpi import DataParallel
+
             parallel = DataParallel(comm)
         inputs = (X, y, sample_weight, validation_data)
-        with nullcontext([]) if parallel is None else parallel.agreement(
-                "fit", lambda: self._parallel_description(inputs, loss, optimizer, epochs, batch_size,
-                                                          shuffle, stopper, X)) as shard_rows:
+        with (
+            nullcontext([])
+            if parallel is None
+            else parallel.agreement(
+                "fit",
+                lambda: self._parallel_description(
+                    inputs, loss, optimizer, epochs, batch_size, shuffle, stopper, X
+                ),
+            ) as shard_rows
+        ):
             loss = _losses.get(loss)
             optimizer = _optim.get(optimizer)
             epochs = check_int(epochs, "epochs", 0)
@@ -396,11 +469,14 @@ class MLP:
             validation = None
             if validation_data is not None:
                 if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
-                    raise ValueError("validation_data must be a pair (X_val, y_val) or a triple "
-                                     "(X_val, y_val, sample_weight_val)")
+                    raise ValueError(
+                        "validation_data must be a pair (X_val, y_val) or a triple "
+                        "(X_val, y_val, sample_weight_val)"
+                    )
                 Xv, yv, wv = (*validation_data, None)[:3]
-                validation = self._data(Xv, yv, loss, "validation_data[0]", "validation_data[1]", wv,
-                                        "validation_data[2]")
+                validation = self._data(
+                    Xv, yv, loss, "validation_data[0]", "validation_data[1]", wv, "validation_data[2]"
+                )
                 val_denominator = loss.denominator(_weight(validation[0], validation[2]), self.n_outputs)
         if parallel is not None:
             parallel.plan(shard_rows, batch_size)
@@ -435,7 +511,8 @@ class MLP:
                 raise FloatingPointError(
                     f"fit: the loss became NaN or inf at epoch {epoch} (after {result.rows} of {len(X)} "
                     f"samples); the weights are those after epoch {epoch - 1}. Try a smaller "
-                    f"learning rate or scaling the inputs.")
+                    f"learning rate or scaling the inputs."
+                )
             history["loss"].append(result.loss_sum / loss.denominator(result.weight, self.n_outputs))
             history["seconds"].append(seconds)
             shown = {"loss": history["loss"][-1]}
@@ -444,11 +521,11 @@ class MLP:
                 val_sum = self._engine.evaluate(Xv, yv, loss.name, wv)
             if parallel is not None:  # the validation loss of all shards; equal weights checked
                 history["allreduce_seconds"].append(result.allreduce_seconds)
-                global_val = parallel.after_epoch(params, None if validation is None else
-                                                  (val_sum, _weight(Xv, wv)))
+                global_val = parallel.after_epoch(
+                    params, None if validation is None else (val_sum, _weight(Xv, wv))
+                )
                 if validation is not None:
-                    val_sum, val_denominator = global_val[0], loss.denominator(global_val[1],
-                                                                               self.n_outputs)
+                    val_sum, val_denominator = global_val[0], loss.denominator(global_val[1], self.n_outputs)
             if validation is not None:
                 history["val_loss"].append(val_sum / val_denominator)
                 shown["val_loss"] = history["val_loss"][-1]
@@ -465,8 +542,7 @@ class MLP:
         self.history_ = history
         return history
 
-    def _train_epoch(self, X, y, sample_weight, loss, optimizer, state, batch_size, shuffle,
-                     parallel=None):
+    def _train_epoch(self, X, y, sample_weight, loss, optimizer, state, batch_size, shuffle, parallel=None):
         """One epoch on data already checked by _data (fit's loop, and the scikit-learn
         estimators' own epoch loop): one C++ call, the optimizer's step count updated.
         With parallel (a fastmlp.distributed DataParallel), this rank's part of a
@@ -483,21 +559,35 @@ class MLP:
             hooks = {"allreduce": parallel.allreduce, "steps": parallel.steps}
             seed = parallel.seed(seed)
         result = self._engine.train_epoch(
-            X, y, loss.name, loss.reduction, optimizer._settings(), state, optimizer.steps,
-            min(batch_size, len(X)), shuffle, seed, self._epochs_done, sample_weight, **hooks)
+            X,
+            y,
+            loss.name,
+            loss.reduction,
+            optimizer._settings(),
+            state,
+            optimizer.steps,
+            min(batch_size, len(X)),
+            shuffle,
+            seed,
+            self._epochs_done,
+            sample_weight,
+            **hooks,
+        )
         optimizer.steps = result.step
         self._epochs_done += 1
         if result.interruption is not None:
             raise result.interruption
         if result.peer_stopped:
-            raise RuntimeError(f"fit: another rank stopped epoch {self._epochs_done} (it raised an "
-                               f"error or was interrupted, and reports it); the weights are those "
-                               f"after the last completed step, the same on every rank")
+            raise RuntimeError(
+                f"fit: another rank stopped epoch {self._epochs_done} (it raised an "
+                f"error or was interrupted, and reports it); the weights are those "
+                f"after the last completed step, the same on every rank"
+            )
         return result
 
     # ---- persistence and interoperability ---------------------------------------------
 
-    def save(self, path: Union[str, os.PathLike]) -> None:
+    def save(self, path: str | os.PathLike) -> None:
         """Write architecture and weights to a safetensors file (``fastmlp.load`` reads it).
 
         Atomic: a temporary file next to the file it replaces, renamed over it once
@@ -506,9 +596,11 @@ class MLP:
         mode.
         """
         tensors = {name: getattr(self.layers[i], kind) for (i, kind), name in state_dict_names(self).items()}
-        _safetensors.write(path, tensors, {"format": FILE_FORMAT, "fastmlp_config": json.dumps(self.get_config())})
+        _safetensors.write(
+            path, tensors, {"format": FILE_FORMAT, "fastmlp_config": json.dumps(self.get_config())}
+        )
 
-    def to_onnx(self, path: Union[str, os.PathLike]) -> None:
+    def to_onnx(self, path: str | os.PathLike) -> None:
         """Write the network to `path` as an ONNX graph (opset 17), for onnxruntime and
         other runtimes; needs ``pip install 'fastmlp[onnx]'``.
 
@@ -521,19 +613,21 @@ class MLP:
         Written atomically, as ``save``: a failure leaves no partial file.
         """
         from fastmlp.onnx import export_model
+
         export_model(self, path)
 
     def to_torch(self) -> Any:
         """An equivalent torch.nn.Sequential (Linear, activation, [Dropout], ...)."""
         from fastmlp._torch import to_torch
+
         return to_torch(self)
 
     @classmethod
-    def from_torch(cls, module: Any, dtype: Optional[DTypeLike] = None,
-                   seed: Optional[int] = None) -> MLP:
+    def from_torch(cls, module: Any, dtype: DTypeLike | None = None, seed: int | None = None) -> MLP:
         """An MLP with the architecture and weights of a torch.nn.Sequential of Linear
         and activation modules (Dropout modules set ``dropout``)."""
         from fastmlp._torch import from_torch
+
         return from_torch(cls, module, dtype=dtype, seed=seed)
 
     # ---- helpers -------------------------------------------------------------------
@@ -553,24 +647,34 @@ class MLP:
         """Sparse X as the engine reads it: a CsrMatrix of the model's dtype."""
         X = _sparse.as_csr(X, name, self.dtype, finite=finite)
         if X.shape[1] != self.n_features:
-            raise ValueError(f"{name} has shape {X.shape} but the model takes {self.n_features} "
-                             f"features (expected (n_samples, {self.n_features}))")
+            raise ValueError(
+                f"{name} has shape {X.shape} but the model takes {self.n_features} "
+                f"features (expected (n_samples, {self.n_features}))"
+            )
         return X
 
     def _parallel_description(self, inputs, loss, optimizer, epochs, batch_size, shuffle, stopper, X):
         """What must be the same on every rank of a data-parallel fit (compared by
         fastmlp.distributed), and this rank's number of rows."""
         from fastmlp.distributed._mpi import describe_array, params_crc
+
         X_raw, y_raw, w_raw, validation = inputs
-        same = {"the model (get_config())": self.get_config(),
-                "the initial weights (CRC-32; build the model with the same seed)":
-                    params_crc(self.parameters()),
-                "X (dtype, row shape)": describe_array(X_raw), "y (dtype, row shape)": describe_array(y_raw),
-                "sample_weight given": w_raw is not None, "validation_data given": validation is not None,
-                "loss": repr(loss), "optimizer": repr(optimizer), "epochs": epochs,
-                "batch_size": batch_size, "shuffle": shuffle,
-                "early_stopping": None if stopper is None else
-                    (stopper.patience, stopper.min_delta, stopper.restore_best_weights)}
+        same = {
+            "the model (get_config())": self.get_config(),
+            "the initial weights (CRC-32; build the model with the same seed)": params_crc(self.parameters()),
+            "X (dtype, row shape)": describe_array(X_raw),
+            "y (dtype, row shape)": describe_array(y_raw),
+            "sample_weight given": w_raw is not None,
+            "validation_data given": validation is not None,
+            "loss": repr(loss),
+            "optimizer": repr(optimizer),
+            "epochs": epochs,
+            "batch_size": batch_size,
+            "shuffle": shuffle,
+            "early_stopping": None
+            if stopper is None
+            else (stopper.patience, stopper.min_delta, stopper.restore_best_weights),
+        }
         return same, len(X)
 
     def _per_layer(self, grads):
@@ -580,8 +684,10 @@ class MLP:
 
     def _require_trainable(self):
         if "step" in self._activations:
-            raise ValueError("activation 'step' has no gradient: a network with step layers "
-                             "can predict but not be trained by backpropagation")
+            raise ValueError(
+                "activation 'step' has no gradient: a network with step layers "
+                "can predict but not be trained by backpropagation"
+            )
 
 
 def _trainable(a):
@@ -610,5 +716,7 @@ def _weight_initializer(init):
         return init
     if isinstance(init, str) and init in _init.INITIALIZERS:
         return _init.INITIALIZERS[init]
-    raise ValueError(f"unknown init {init!r} (expected a callable f(weight, rng) or one of: "
-                     f"{', '.join(_init.INITIALIZERS)})")
+    raise ValueError(
+        f"unknown init {init!r} (expected a callable f(weight, rng) or one of: "
+        f"{', '.join(_init.INITIALIZERS)})"
+    )

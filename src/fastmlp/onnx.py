@@ -22,14 +22,17 @@ Every file is written atomically (fastmlp._files.atomic_write): a failure leaves
 file that was there, or none. ``onnx`` is an optional dependency (``pip install
 'fastmlp[onnx]'``, which adds onnxruntime to run the graphs).
 """
+
 import numpy as np
 
 try:
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 except ImportError as exc:
-    raise ImportError("ONNX export needs the onnx package, which is not installed: "
-                      "pip install 'fastmlp[onnx]' (onnx and onnxruntime)") from exc
+    raise ImportError(
+        "ONNX export needs the onnx package, which is not installed: "
+        "pip install 'fastmlp[onnx]' (onnx and onnxruntime)"
+    ) from exc
 
 from fastmlp import __version__
 from fastmlp._files import atomic_write
@@ -51,14 +54,31 @@ _ELEM_TYPE = {np.dtype(np.float32): TensorProto.FLOAT, np.dtype(np.float64): Ten
 # error is below 5e-15 for z < 6 and 6e-14 up to 27 (from the rounding of z^2), where
 # erfc underflows. tests/test_onnx.py recomputes the coefficients.
 _ERFC_CHEBYSHEV = (
-    -0.6513268598908547, 0.6419697923564904, 0.019476473204185708, -0.00956151478680863,
-    -0.0009465953444820733, 0.00036683949785280785, 4.2523324806755235e-05,
-    -2.0278578112490945e-05, -1.6242900046945478e-06, 1.303655835720129e-06,
-    1.562644157273678e-08, -8.523809568933831e-08, 6.529054286476926e-09,
-    5.059343647496768e-09, -9.913644559187097e-10, -2.2736487943461407e-10,
-    9.646743957736206e-11, 2.394465990071051e-12, -6.886391464639792e-12,
-    8.948019378875956e-13, 3.1324154734868355e-13, -1.1333527023161162e-13,
-    1.1412486553779912e-15, 6.081349041036923e-15, -6.549459098258569e-16,
+    -0.6513268598908547,
+    0.6419697923564904,
+    0.019476473204185708,
+    -0.00956151478680863,
+    -0.0009465953444820733,
+    0.00036683949785280785,
+    4.2523324806755235e-05,
+    -2.0278578112490945e-05,
+    -1.6242900046945478e-06,
+    1.303655835720129e-06,
+    1.562644157273678e-08,
+    -8.523809568933831e-08,
+    6.529054286476926e-09,
+    5.059343647496768e-09,
+    -9.913644559187097e-10,
+    -2.2736487943461407e-10,
+    9.646743957736206e-11,
+    2.394465990071051e-12,
+    -6.886391464639792e-12,
+    8.948019378875956e-13,
+    3.1324154734868355e-13,
+    -1.1333527023161162e-13,
+    1.1412486553779912e-15,
+    6.081349041036923e-15,
+    -6.549459098258569e-16,
 )
 
 
@@ -80,16 +100,18 @@ class _Graph:
         """A scalar of the graph's dtype (one initializer per value)."""
         key = float(value)
         if key not in self._constants:
-            self._constants[key] = self.initializer(f"const_{len(self._constants)}",
-                                                    np.array(value, dtype=self.dtype))
+            self._constants[key] = self.initializer(
+                f"const_{len(self._constants)}", np.array(value, dtype=self.dtype)
+            )
         return self._constants[key]
 
     def op(self, op_type, *inputs, name=None, **attributes):
         """Add one node; returns the name of its output (``name`` or a fresh one)."""
         self._count += 1
         out = name or f"{op_type.lower()}_{self._count}"
-        self.nodes.append(helper.make_node(op_type, list(inputs), [out], name=f"{op_type}_{self._count}",
-                                           **attributes))
+        self.nodes.append(
+            helper.make_node(op_type, list(inputs), [out], name=f"{op_type}_{self._count}", **attributes)
+        )
         return out
 
 
@@ -127,8 +149,9 @@ def _activation(g, name, x, negative_slope, out=None):
     if name == "softmax":
         return g.op("Softmax", x, axis=-1, name=out)
     if name == "leaky_relu":
-        return g.op("Where", g.op("Less", x, g.const(0)), g.op("Mul", x, g.const(negative_slope)), x,
-                    name=out)
+        return g.op(
+            "Where", g.op("Less", x, g.const(0)), g.op("Mul", x, g.const(negative_slope)), x, name=out
+        )
     if name == "gelu":
         half_x = g.op("Mul", x, g.const(0.5))
         cdf2 = g.op("Add", g.const(1), _erf(g, g.op("Mul", x, g.const(np.sqrt(0.5)))))
@@ -147,8 +170,9 @@ def _network(g, model, x, output_activation=None, out=None):
         inputs = [x, w] + ([g.initializer(f"layers.{i}.bias", layer.bias)] if layer.bias is not None else [])
         last = i == len(model.layers) - 1
         act = output_activation if last and output_activation is not None else layer.activation
-        x = _activation(g, act, g.op("Gemm", *inputs, transB=1), model.negative_slope,
-                        out=out if last else None)
+        x = _activation(
+            g, act, g.op("Gemm", *inputs, transB=1), model.negative_slope, out=out if last else None
+        )
     return x
 
 
@@ -158,8 +182,13 @@ def _tensor_info(name, elem_type, width):
 
 def _write(g, path, inputs, outputs, doc):
     graph = helper.make_graph(g.nodes, "fastmlp", inputs, outputs, g.initializers)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
-                              producer_name="fastmlp", producer_version=__version__, doc_string=doc)
+    model = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", OPSET)],
+        producer_name="fastmlp",
+        producer_version=__version__,
+        doc_string=doc,
+    )
     model.ir_version = IR_VERSION
     onnx.checker.check_model(model, full_check=True)
     atomic_write(path, [model.SerializeToString()])
@@ -170,8 +199,13 @@ def export_model(model, path):
     g = _Graph(model.dtype)
     elem = _ELEM_TYPE[g.dtype]
     _network(g, model, "input", out="output")
-    _write(g, path, [_tensor_info("input", elem, model.n_features)],
-           [_tensor_info("output", elem, model.n_outputs)], f"fastmlp {model!r}")
+    _write(
+        g,
+        path,
+        [_tensor_info("input", elem, model.n_features)],
+        [_tensor_info("output", elem, model.n_outputs)],
+        f"fastmlp {model!r}",
+    )
 
 
 def export_estimator(estimator, path):
@@ -190,17 +224,21 @@ def export_estimator(estimator, path):
 
 
 def _classifier_outputs(g, estimator, model, elem):
-    """"label" as predict returns it and "probabilities" as predict_proba does."""
+    """ "label" as predict returns it and "probabilities" as predict_proba does."""
     y_type = estimator._label_binarizer.y_type_
     classes = np.asarray(estimator.classes_)
     if y_type == "multilabel-indicator":
         p = _network(g, model, "X", output_activation="sigmoid", out="probabilities")
         g.op("Cast", g.op("Greater", p, g.const(0.5)), to=TensorProto.INT64, name="label")
-        return [_tensor_info("label", TensorProto.INT64, len(classes)),
-                _tensor_info("probabilities", elem, len(classes))]
+        return [
+            _tensor_info("label", TensorProto.INT64, len(classes)),
+            _tensor_info("probabilities", elem, len(classes)),
+        ]
     if len(classes) < 2:
-        raise ValueError(f"to_onnx: the classifier was fitted on one class ({classes[0]!r}); "
-                         f"its graph would have nothing to compute")
+        raise ValueError(
+            f"to_onnx: the classifier was fitted on one class ({classes[0]!r}); "
+            f"its graph would have nothing to compute"
+        )
     labels, label_type = _label_tensor(classes)
     table = g.initializer("classes", labels)
     if y_type == "multiclass":
@@ -226,5 +264,6 @@ def _label_tensor(classes):
         return classes, TensorProto.BOOL
     if classes.dtype.kind == "U":
         return classes.astype(object), TensorProto.STRING
-    raise ValueError(f"to_onnx: the class labels must be integers, floats, booleans or strings; "
-                     f"classes_ is {classes!r}")
+    raise ValueError(
+        f"to_onnx: the class labels must be integers, floats, booleans or strings; classes_ is {classes!r}"
+    )

@@ -17,7 +17,6 @@ n_outputs for mse/bce). That is scikit-learn's ``alpha``, whose minibatch object
 ``(sum_i w_i l_i + alpha/2 ||W||^2) / sum_i w_i``; the default (False) adds them to
 the reduced gradient unscaled, as torch.optim. ``step()`` has no loss: it never scales.
 """
-from typing import Tuple
 
 import numpy as np
 
@@ -35,8 +34,14 @@ class Optimizer:
     state_names = ()
     penalty_in_loss = False  # class default: optimizers pickled before the option load
 
-    def __init__(self, lr: float, weight_decay: float = 0.0, l1: float = 0.0, decay_bias: bool = True,
-                 penalty_in_loss: bool = False) -> None:
+    def __init__(
+        self,
+        lr: float,
+        weight_decay: float = 0.0,
+        l1: float = 0.0,
+        decay_bias: bool = True,
+        penalty_in_loss: bool = False,
+    ) -> None:
         self.lr = check_number(lr, "lr", 0.0)
         self.weight_decay = check_number(weight_decay, "weight_decay", 0.0)
         self.l1 = check_number(l1, "l1", 0.0)
@@ -52,8 +57,14 @@ class Optimizer:
 
     def config(self):
         """The hyperparameters, as the C++ update reads them."""
-        return {"kind": self.kind, "lr": self.lr, "weight_decay": self.weight_decay, "l1": self.l1,
-                "decay_bias": self.decay_bias, "penalty_in_loss": self.penalty_in_loss}
+        return {
+            "kind": self.kind,
+            "lr": self.lr,
+            "weight_decay": self.weight_decay,
+            "l1": self.l1,
+            "decay_bias": self.decay_bias,
+            "penalty_in_loss": self.penalty_in_loss,
+        }
 
     def _settings(self):
         """config() as the C++ engine takes it (a typed struct: a key it does not know is
@@ -87,8 +98,10 @@ class Optimizer:
             self._params = list(params)
             self.state = [[np.zeros_like(p) for _ in self.state_names] for p in params]
         elif len(params) != len(self._params) or any(a is not b for a, b in zip(params, self._params)):
-            raise ValueError(f"this {type(self).__name__} already holds the state of other "
-                             "parameters; use a new optimizer (or call reset()) for another model")
+            raise ValueError(
+                f"this {type(self).__name__} already holds the state of other "
+                "parameters; use a new optimizer (or call reset()) for another model"
+            )
         return self.state
 
 
@@ -103,9 +116,17 @@ class SGD(Optimizer):
     kind = "sgd"
     state_names = ("momentum_buffer",)
 
-    def __init__(self, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
-                 nesterov: bool = False, weight_decay: float = 0.0, l1: float = 0.0,
-                 decay_bias: bool = True, penalty_in_loss: bool = False) -> None:
+    def __init__(
+        self,
+        lr: float = 1e-3,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        nesterov: bool = False,
+        weight_decay: float = 0.0,
+        l1: float = 0.0,
+        decay_bias: bool = True,
+        penalty_in_loss: bool = False,
+    ) -> None:
         self.momentum = check_number(momentum, "momentum", 0.0)
         self.dampening = check_number(dampening, "dampening")
         self.nesterov = bool(nesterov)
@@ -114,8 +135,12 @@ class SGD(Optimizer):
         super().__init__(lr, weight_decay, l1, decay_bias, penalty_in_loss)
 
     def config(self):
-        return {**super().config(), "momentum": self.momentum, "dampening": self.dampening,
-                "nesterov": self.nesterov}
+        return {
+            **super().config(),
+            "momentum": self.momentum,
+            "dampening": self.dampening,
+            "nesterov": self.nesterov,
+        }
 
 
 class Adam(Optimizer):
@@ -139,25 +164,42 @@ class Adam(Optimizer):
     state_names = ("exp_avg", "exp_avg_sq")
     eps_hat = False  # class default: optimizers pickled before the option load
 
-    def __init__(self, lr: float = 1e-3, betas: Tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, l1: float = 0.0, decay_bias: bool = True,
-                 eps_hat: bool = False, penalty_in_loss: bool = False) -> None:
+    def __init__(
+        self,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        l1: float = 0.0,
+        decay_bias: bool = True,
+        eps_hat: bool = False,
+        penalty_in_loss: bool = False,
+    ) -> None:
         if len(betas) != 2:
             raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-        self.betas = (check_number(betas[0], "betas[0]", 0.0, 1.0, open_max=True),
-                      check_number(betas[1], "betas[1]", 0.0, 1.0, open_max=True))
+        self.betas = (
+            check_number(betas[0], "betas[0]", 0.0, 1.0, open_max=True),
+            check_number(betas[1], "betas[1]", 0.0, 1.0, open_max=True),
+        )
         self.eps = check_number(eps, "eps", 0.0)
         self.eps_hat = bool(eps_hat)
         super().__init__(lr, weight_decay, l1, decay_bias, penalty_in_loss)
 
     def config(self):
-        return {**super().config(), "beta1": self.betas[0], "beta2": self.betas[1], "eps": self.eps,
-                "eps_hat": self.eps_hat}
+        return {
+            **super().config(),
+            "beta1": self.betas[0],
+            "beta2": self.betas[1],
+            "eps": self.eps,
+            "eps_hat": self.eps_hat,
+        }
 
     def __repr__(self):
-        return (f"{type(self).__name__}(lr={self.lr!r}, betas={self.betas!r}, eps={self.eps!r}, "
-                f"weight_decay={self.weight_decay!r}, l1={self.l1!r}, decay_bias={self.decay_bias!r}, "
-                f"eps_hat={self.eps_hat!r}, penalty_in_loss={self.penalty_in_loss!r})")
+        return (
+            f"{type(self).__name__}(lr={self.lr!r}, betas={self.betas!r}, eps={self.eps!r}, "
+            f"weight_decay={self.weight_decay!r}, l1={self.l1!r}, decay_bias={self.decay_bias!r}, "
+            f"eps_hat={self.eps_hat!r}, penalty_in_loss={self.penalty_in_loss!r})"
+        )
 
 
 class AdamW(Adam):
@@ -166,9 +208,17 @@ class AdamW(Adam):
 
     kind = "adamw"
 
-    def __init__(self, lr: float = 1e-3, betas: Tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 1e-2, l1: float = 0.0, decay_bias: bool = True,
-                 eps_hat: bool = False, penalty_in_loss: bool = False) -> None:
+    def __init__(
+        self,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        l1: float = 0.0,
+        decay_bias: bool = True,
+        eps_hat: bool = False,
+        penalty_in_loss: bool = False,
+    ) -> None:
         super().__init__(lr, betas, eps, weight_decay, l1, decay_bias, eps_hat, penalty_in_loss)
 
 
@@ -184,9 +234,18 @@ class RMSprop(Optimizer):
     kind = "rmsprop"
     state_names = ("square_avg", "momentum_buffer", "grad_avg")
 
-    def __init__(self, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
-                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False,
-                 l1: float = 0.0, decay_bias: bool = True, penalty_in_loss: bool = False) -> None:
+    def __init__(
+        self,
+        lr: float = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        centered: bool = False,
+        l1: float = 0.0,
+        decay_bias: bool = True,
+        penalty_in_loss: bool = False,
+    ) -> None:
         self.alpha = check_number(alpha, "alpha", 0.0)
         self.eps = check_number(eps, "eps", 0.0)
         self.momentum = check_number(momentum, "momentum", 0.0)
@@ -194,8 +253,13 @@ class RMSprop(Optimizer):
         super().__init__(lr, weight_decay, l1, decay_bias, penalty_in_loss)
 
     def config(self):
-        return {**super().config(), "alpha": self.alpha, "eps": self.eps,
-                "momentum": self.momentum, "centered": self.centered}
+        return {
+            **super().config(),
+            "alpha": self.alpha,
+            "eps": self.eps,
+            "momentum": self.momentum,
+            "centered": self.centered,
+        }
 
 
 _BY_NAME = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop}

@@ -7,6 +7,7 @@ indices in any order, and a repeated index adds up, as in scipy. Only the first 
 reads X; its output and every layer above it are dense. scipy itself is not imported:
 sparse input is recognised by its attributes.
 """
+
 import numpy as np
 
 from fastmlp import _core
@@ -17,7 +18,8 @@ __all__ = ["issparse", "as_csr", "sparse_linear", "sparse_linear_backward"]
 def issparse(X):
     """Whether X is a scipy.sparse matrix or array (or a fastmlp CsrMatrix)."""
     return isinstance(X, _core.CsrMatrix) or (
-        hasattr(X, "tocsr") and hasattr(X, "nnz") and hasattr(X, "format"))
+        hasattr(X, "tocsr") and hasattr(X, "nnz") and hasattr(X, "format")
+    )
 
 
 def as_csr(X, name="X", dtype=None, finite=True):
@@ -51,13 +53,12 @@ def as_csr(X, name="X", dtype=None, finite=True):
             csr = _core.CsrMatrix(data, indices, indptr, tuple(int(s) for s in X.shape))
         except (ValueError, TypeError) as exc:
             raise type(exc)(f"{name} of shape {tuple(X.shape)}: {exc}") from None
-    if finite and not np.isfinite(csr.data[:csr.nnz]).all():
+    if finite and not np.isfinite(csr.data[: csr.nnz]).all():
         raise ValueError(f"{name} contains NaN or inf")
     return csr
 
 
-def sparse_linear(x, weight, bias=None, activation="identity", negative_slope=0.01,
-                  pre_activation_out=None):
+def sparse_linear(x, weight, bias=None, activation="identity", negative_slope=0.01, pre_activation_out=None):
     """``activation(x @ weight.T + bias)`` for sparse x, as fastmlp.linear for dense x.
 
     Parameters
@@ -76,12 +77,12 @@ def sparse_linear(x, weight, bias=None, activation="identity", negative_slope=0.
     -------
     ndarray, shape (batch, out_features), C-contiguous.
     """
-    return _core._sparse_linear(as_csr(x, "x", finite=False), weight, bias, activation,
-                                negative_slope, pre_activation_out)
+    return _core._sparse_linear(
+        as_csr(x, "x", finite=False), weight, bias, activation, negative_slope, pre_activation_out
+    )
 
 
-def sparse_linear_backward(grad_y, x, y, activation="identity", pre_activation=None,
-                           negative_slope=0.01):
+def sparse_linear_backward(grad_y, x, y, activation="identity", pre_activation=None, negative_slope=0.01):
     """The gradients of sparse_linear's parameters: ``grad_weight = grad_pre.T @ x`` and
     ``grad_bias = grad_pre.sum(0)``, with ``grad_pre = grad_y * activation'(.)``. (x's
     own gradient is not computed: sparse x is data.) Each sum runs over x's rows in
@@ -97,5 +98,6 @@ def sparse_linear_backward(grad_y, x, y, activation="identity", pre_activation=N
     -------
     (grad_weight (out_features, in_features), grad_bias (out_features,))
     """
-    return _core._sparse_linear_backward(grad_y, as_csr(x, "x", finite=False), y, activation,
-                                         pre_activation, negative_slope)
+    return _core._sparse_linear_backward(
+        grad_y, as_csr(x, "x", finite=False), y, activation, pre_activation, negative_slope
+    )

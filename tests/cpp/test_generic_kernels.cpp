@@ -68,41 +68,56 @@ double relative_error(const T* got, const std::vector<double>& ref) {
 
 double reference_activation(Activation act, double x, double slope) {
   switch (act) {
-    case Activation::identity: return x;
-    case Activation::relu: return x > 0 ? x : 0;
-    case Activation::leaky_relu: return x > 0 ? x : slope * x;
-    case Activation::sigmoid: return 1 / (1 + std::exp(-x));
-    case Activation::tanh: return std::tanh(x);
-    case Activation::gelu: return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0)));
-    case Activation::step: return x >= 0 ? 1 : 0;
-    default: return NAN;
+    case Activation::identity:
+      return x;
+    case Activation::relu:
+      return x > 0 ? x : 0;
+    case Activation::leaky_relu:
+      return x > 0 ? x : slope * x;
+    case Activation::sigmoid:
+      return 1 / (1 + std::exp(-x));
+    case Activation::tanh:
+      return std::tanh(x);
+    case Activation::gelu:
+      return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0)));
+    case Activation::step:
+      return x >= 0 ? 1 : 0;
+    default:
+      return NAN;
   }
 }
 
 double reference_derivative(Activation act, double x, double slope) {
   const double s = 1 / (1 + std::exp(-x));
   switch (act) {
-    case Activation::identity: return 1;
-    case Activation::relu: return x > 0 ? 1 : 0;
-    case Activation::leaky_relu: return x > 0 ? 1 : slope;
-    case Activation::sigmoid: return s * (1 - s);
-    case Activation::tanh: return 1 - std::tanh(x) * std::tanh(x);
+    case Activation::identity:
+      return 1;
+    case Activation::relu:
+      return x > 0 ? 1 : 0;
+    case Activation::leaky_relu:
+      return x > 0 ? 1 : slope;
+    case Activation::sigmoid:
+      return s * (1 - s);
+    case Activation::tanh:
+      return 1 - std::tanh(x) * std::tanh(x);
     case Activation::gelu:
       return 0.5 * (1 + std::erf(x / std::sqrt(2.0))) + x * std::exp(-0.5 * x * x) / std::sqrt(2 * M_PI);
-    default: return NAN;
+    default:
+      return NAN;
   }
 }
 
 // C = act(op(A) op(B) + bias) with A stored m x k (or k x m transposed, or every other
 // column of a wider array), B k x n (or n x k transposed, as a dense layer's W^T).
 template <class T>
-void check_gemm(int64_t m, int64_t n, int64_t k, bool a_trans, bool b_trans, bool a_strided,
-                Activation act, std::mt19937& rng) {
+void check_gemm(int64_t m, int64_t n, int64_t k, bool a_trans, bool b_trans, bool a_strided, Activation act,
+                std::mt19937& rng) {
   const int64_t a_step = a_strided ? 2 : 1;
   std::vector<T> a = random_values<T>(size_t(m * k * a_step), rng);
   std::vector<T> b = random_values<T>(size_t(k * n), rng);
   std::vector<T> bias = random_values<T>(size_t(n), rng);
-  MatView<T> av = a_trans ? MatView<T>{a.data(), a_step, m * a_step} : MatView<T>{a.data(), k * a_step, a_step};
+  MatView<T> av =
+      a_trans ? MatView<T>{a.data(), a_step, m * a_step} : MatView<T>{a.data(), k * a_step, a_step};
   MatView<T> bv = b_trans ? MatView<T>{b.data(), 1, k} : MatView<T>{b.data(), n, 1};
   std::vector<double> ref(size_t(m * n));
   for (int64_t i = 0; i < m; ++i)
@@ -126,7 +141,7 @@ void check_gemm(int64_t m, int64_t n, int64_t k, bool a_trans, bool b_trans, boo
 
 template <class T>
 void check_gemms(std::mt19937& rng) {
-  const int64_t sizes[][3] = {{1, 1, 1},    {3, 5, 7},    {17, 33, 9},  {64, 64, 64},
+  const int64_t sizes[][3] = {{1, 1, 1},     {3, 5, 7},    {17, 33, 9},  {64, 64, 64},
                               {1, 200, 300}, {100, 1, 50}, {61, 97, 130}};
   // The cache model's blocks (and the unpacked path for few rows), then blocks small
   // enough that these sizes span several in every dimension, always packed.
@@ -135,8 +150,9 @@ void check_gemms(std::mt19937& rng) {
     for (const auto& s : sizes)
       for (int variant = 0; variant < 4; ++variant)
         check_gemm<T>(s[0], s[1], s[2], variant & 1, variant & 2, variant == 3,
-                      variant == 0 ? Activation::relu : variant == 1 ? Activation::identity
-                                                                     : Activation::tanh,
+                      variant == 0   ? Activation::relu
+                      : variant == 1 ? Activation::identity
+                                     : Activation::tanh,
                       rng);
   }
   set_blocking_spec("");
@@ -148,8 +164,8 @@ void check_activations(std::mt19937& rng) {
   std::vector<T> x = random_values<T>(n, rng), g = random_values<T>(n, rng);
   for (T& v : x) v *= T(8);  // both tails of sigmoid, tanh and gelu
   const T slope = T(0.01);
-  for (Activation act : {Activation::identity, Activation::relu, Activation::leaky_relu,
-                         Activation::sigmoid, Activation::tanh, Activation::gelu, Activation::step}) {
+  for (Activation act : {Activation::identity, Activation::relu, Activation::leaky_relu, Activation::sigmoid,
+                         Activation::tanh, Activation::gelu, Activation::step}) {
     std::vector<T> y(n), gx(n);
     activation_forward<T>(act, slope, x.data(), y.data(), n);
     std::vector<double> ref(n), gref(n);

@@ -7,10 +7,14 @@
 namespace fastmlp {
 namespace {
 
-int64_t round_down(int64_t v, int64_t m) { return v / m * m; }
+int64_t round_down(int64_t v, int64_t m) {
+  return v / m * m;
+}
 
 // The bytes of a cache one thread may count on.
-double per_thread(const CacheLevel& c) { return double(c.size) / std::max(1, c.shared_by); }
+double per_thread(const CacheLevel& c) {
+  return double(c.size) / std::max(1, c.shared_by);
+}
 
 }  // namespace
 
@@ -22,8 +26,7 @@ Blocking model_blocking(const Caches& caches, int mr, int nr, int elem_bytes) {
   int64_t nc = round_down(static_cast<int64_t>(b_block / (kc * S)), nr);
   nc = std::max<int64_t>(nc, nr);
 
-  const double a_block = caches.l3.size > 0 ? double(caches.l3.size) * kL3Share
-                                            : 2 * per_thread(caches.l2);
+  const double a_block = caches.l3.size > 0 ? double(caches.l3.size) * kL3Share : 2 * per_thread(caches.l2);
   int64_t mc = round_down(static_cast<int64_t>(a_block / (kc * S)), mr);
   mc = std::clamp<int64_t>(mc, mr, round_down(kMaxMc, mr));
   // B in place is read once per mr rows of A: a shorter tile reads it more often.
@@ -41,13 +44,18 @@ Blocking parse_blocking(const std::string& spec, Blocking base, int mr, int nr) 
     const long long v_min = key == "small" ? 0 : 1, v_max = key == "small" ? 1ll << 40 : 1 << 20;
     if (eq == std::string::npos || end == item.c_str() + eq + 1 || *end || v < v_min || v > v_max)
       throw std::invalid_argument(
-          "FASTMLP_BLOCKING: expected mc=N, kc=N, nc=N (N >= 1) or small=N (N >= 0), got '" + item +
-          "'");
-    if (key == "small") base.small_kn = v;
-    else if (key == "mc") base.mc = std::max<int64_t>(mr, round_down(v, mr));
-    else if (key == "kc") base.kc = v;
-    else if (key == "nc") base.nc = std::max<int64_t>(nr, round_down(v, nr));
-    else throw std::invalid_argument("FASTMLP_BLOCKING: unknown key '" + key + "' (expected mc, kc, nc or small)");
+          "FASTMLP_BLOCKING: expected mc=N, kc=N, nc=N (N >= 1) or small=N (N >= 0), got '" + item + "'");
+    if (key == "small")
+      base.small_kn = v;
+    else if (key == "mc")
+      base.mc = std::max<int64_t>(mr, round_down(v, mr));
+    else if (key == "kc")
+      base.kc = v;
+    else if (key == "nc")
+      base.nc = std::max<int64_t>(nr, round_down(v, nr));
+    else
+      throw std::invalid_argument("FASTMLP_BLOCKING: unknown key '" + key +
+                                  "' (expected mc, kc, nc or small)");
   }
   if (items.empty()) throw std::invalid_argument("FASTMLP_BLOCKING: empty specification");
   return base;

@@ -37,9 +37,8 @@ CpuIdentity read_identity() {
     const unsigned base_family = (r.a >> 8) & 0xF, base_model = (r.a >> 4) & 0xF;
     id.stepping = static_cast<int>(r.a & 0xF);
     id.family = static_cast<int>(base_family == 0xF ? base_family + ((r.a >> 20) & 0xFF) : base_family);
-    id.model = static_cast<int>(base_family == 0xF || base_family == 0x6
-                                    ? base_model + (((r.a >> 16) & 0xF) << 4)
-                                    : base_model);
+    id.model = static_cast<int>(
+        base_family == 0xF || base_family == 0x6 ? base_model + (((r.a >> 16) & 0xF) << 4) : base_model);
   }
   Regs ext;
   if (cpuid(0x80000000u, 0, ext) && ext.a >= 0x80000004u) {
@@ -119,8 +118,10 @@ int count_cpu_list(const std::string& list) {
     const size_t comma = list.find(',', pos);
     const std::string item = list.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
     const size_t dash = item.find('-');
-    if (dash == std::string::npos) n += 1;
-    else n += std::atoi(item.c_str() + dash + 1) - std::atoi(item.c_str()) + 1;
+    if (dash == std::string::npos)
+      n += 1;
+    else
+      n += std::atoi(item.c_str() + dash + 1) - std::atoi(item.c_str()) + 1;
     if (comma == std::string::npos) break;
     pos = comma + 1;
   }
@@ -151,7 +152,10 @@ bool read_sysfs_caches(Caches& out) {
 
 bool read_sysconf_caches(Caches& out) {
 #if defined(_SC_LEVEL1_DCACHE_SIZE)
-  auto get = [](int name) { const long v = sysconf(name); return v > 0 ? int64_t(v) : int64_t(0); };
+  auto get = [](int name) {
+    const long v = sysconf(name);
+    return v > 0 ? int64_t(v) : int64_t(0);
+  };
   out.l1d.size = get(_SC_LEVEL1_DCACHE_SIZE);
   out.l1d.ways = static_cast<int>(get(_SC_LEVEL1_DCACHE_ASSOC));
   out.l2.size = get(_SC_LEVEL2_CACHE_SIZE);
@@ -198,10 +202,14 @@ int64_t parse_size(const std::string& text, const std::string& item) {
   const double v = std::strtod(text.c_str(), &end);
   double mult = 1;
   const std::string unit = end ? std::string(end) : std::string();
-  if (unit == "K" || unit == "k" || unit == "KiB") mult = 1024.0;
-  else if (unit == "M" || unit == "m" || unit == "MiB") mult = 1024.0 * 1024;
-  else if (unit == "G" || unit == "g" || unit == "GiB") mult = 1024.0 * 1024 * 1024;
-  else if (!unit.empty()) throw std::invalid_argument("FASTMLP_CACHES: bad size in '" + item + "'");
+  if (unit == "K" || unit == "k" || unit == "KiB")
+    mult = 1024.0;
+  else if (unit == "M" || unit == "m" || unit == "MiB")
+    mult = 1024.0 * 1024;
+  else if (unit == "G" || unit == "g" || unit == "GiB")
+    mult = 1024.0 * 1024 * 1024;
+  else if (!unit.empty())
+    throw std::invalid_argument("FASTMLP_CACHES: bad size in '" + item + "'");
   if (end == text.c_str() || !(v >= 0) || v * mult > 1e12)
     throw std::invalid_argument("FASTMLP_CACHES: bad size in '" + item + "'");
   return static_cast<int64_t>(v * mult);
@@ -246,7 +254,8 @@ Caches parse_caches(const std::string& spec, Caches base) {
                     : level == "l2"                 ? &base.l2
                     : level == "l3"                 ? &base.l3
                                                     : nullptr;
-    if (!c) throw std::invalid_argument("FASTMLP_CACHES: unknown level '" + level + "' (expected l1d, l2 or l3)");
+    if (!c)
+      throw std::invalid_argument("FASTMLP_CACHES: unknown level '" + level + "' (expected l1d, l2 or l3)");
     const size_t slash = value.find('/');
     c->size = parse_size(value.substr(0, slash), item);
     if (slash != std::string::npos) {

@@ -22,8 +22,8 @@ struct Caches {
 };
 
 struct CpuIdentity {
-  std::string vendor;  // "AuthenticAMD", "GenuineIntel", ... ("" off x86)
-  std::string brand;   // the brand string, e.g. "AMD EPYC 7B13 64-Core Processor"
+  std::string vendor;                       // "AuthenticAMD", "GenuineIntel", ... ("" off x86)
+  std::string brand;                        // the brand string, e.g. "AMD EPYC 7B13 64-Core Processor"
   int family = 0, model = 0, stepping = 0;  // display family / model (extended fields folded in)
 };
 

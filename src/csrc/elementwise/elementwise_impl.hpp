@@ -51,17 +51,14 @@ void gelu_loop(const float* x, float* y, int64_t n) {
 // out = g * gelu'(x), in one pass.
 template <class V, int U>
 void gelu_backward_loop(const float* g, const float* x, float* out, int64_t n) {
-  map<V, U>(out, n,
-            [](const auto& gp, const auto& xp) FASTMLP_INLINE_LAMBDA {
-              return gp * vmath::gelu_grad(xp);
-            },
-            g, x);
+  map<V, U>(
+      out, n, [](const auto& gp, const auto& xp) FASTMLP_INLINE_LAMBDA { return gp * vmath::gelu_grad(xp); },
+      g, x);
 }
 
 template <class V, int U>
 void exp_shifted_loop(const float* x, float shift, float* y, int64_t n) {
-  map<V, U>(y, n, [shift](const auto& p) FASTMLP_INLINE_LAMBDA { return vmath::exp(p - shift); },
-            x);
+  map<V, U>(y, n, [shift](const auto& p) FASTMLP_INLINE_LAMBDA { return vmath::exp(p - shift); }, x);
 }
 
 #undef FASTMLP_INLINE_LAMBDA

@@ -46,20 +46,20 @@ struct Pack {
 };
 
 // Lane-wise a op b for packs (and a pack with a scalar constant).
-#define FASTMLP_PACK_OP(op)                                                              \
-  template <class V, int U>                                                              \
-  FASTMLP_VMATH Pack<V, U> operator op(const Pack<V, U>& a, const Pack<V, U>& b) {              \
-    Pack<V, U> r;                                                                        \
-    for (int u = 0; u < U; ++u) r.v[u] = a.v[u] op b.v[u];                               \
-    return r;                                                                            \
-  }                                                                                      \
-  template <class V, int U>                                                              \
-  FASTMLP_VMATH Pack<V, U> operator op(const Pack<V, U>& a, float b) {                          \
-    return a op Pack<V, U>::splat(b);                                                    \
-  }                                                                                      \
-  template <class V, int U>                                                              \
-  FASTMLP_VMATH Pack<V, U> operator op(float a, const Pack<V, U>& b) {                          \
-    return Pack<V, U>::splat(a) op b;                                                    \
+#define FASTMLP_PACK_OP(op)                                                        \
+  template <class V, int U>                                                        \
+  FASTMLP_VMATH Pack<V, U> operator op(const Pack<V, U>& a, const Pack<V, U>& b) { \
+    Pack<V, U> r;                                                                  \
+    for (int u = 0; u < U; ++u) r.v[u] = a.v[u] op b.v[u];                         \
+    return r;                                                                      \
+  }                                                                                \
+  template <class V, int U>                                                        \
+  FASTMLP_VMATH Pack<V, U> operator op(const Pack<V, U>& a, float b) {             \
+    return a op Pack<V, U>::splat(b);                                              \
+  }                                                                                \
+  template <class V, int U>                                                        \
+  FASTMLP_VMATH Pack<V, U> operator op(float a, const Pack<V, U>& b) {             \
+    return Pack<V, U>::splat(a) op b;                                              \
   }
 FASTMLP_PACK_OP(+)
 FASTMLP_PACK_OP(-)
@@ -99,15 +99,15 @@ FASTMLP_VMATH Pack<V, U> if_less(const Pack<V, U>& a, float b, const Pack<V, U>&
 }
 
 // Lane-wise operations of the ISA's vectors on whole packs.
-#define FASTMLP_PACK_MAP(name, expr)                                                     \
-  template <class V, int U>                                                              \
-  FASTMLP_VMATH Pack<V, U> name(const Pack<V, U>& x) {                                          \
-    Pack<V, U> r;                                                                        \
-    for (int u = 0; u < U; ++u) {                                                        \
-      const typename V::vec a = x.v[u];                                                  \
-      r.v[u] = expr;                                                                     \
-    }                                                                                    \
-    return r;                                                                            \
+#define FASTMLP_PACK_MAP(name, expr)                   \
+  template <class V, int U>                            \
+  FASTMLP_VMATH Pack<V, U> name(const Pack<V, U>& x) { \
+    Pack<V, U> r;                                      \
+    for (int u = 0; u < U; ++u) {                      \
+      const typename V::vec a = x.v[u];                \
+      r.v[u] = expr;                                   \
+    }                                                  \
+    return r;                                          \
   }
 // |x| and -|x|: the sign bit cleared or set.
 FASTMLP_PACK_MAP(abs, (typename V::vec)((typename Pack<V, U>::ivec)a & 0x7FFFFFFF))

@@ -67,8 +67,7 @@ void dot_tile(int64_t k, const typename V::T* a, int64_t lda, const typename V::
   for (int q0 = 0; q0 < kAcc; q0 += W) {
     vec group[W];
 #pragma GCC unroll 16
-    for (int g = 0; g < W; ++g)
-      group[g] = q0 + g < kAcc ? acc[(q0 + g) / NR][(q0 + g) % NR] : V::zero();
+    for (int g = 0; g < W; ++g) group[g] = q0 + g < kAcc ? acc[(q0 + g) / NR][(q0 + g) % NR] : V::zero();
     alignas(64) T sums[W];
     V::storeu(sums, V::reduce_add(group));
 #pragma GCC unroll 16
@@ -83,7 +82,8 @@ void dot_tile(int64_t k, const typename V::T* a, int64_t lda, const typename V::
 template <class V, int MRMAX, int NR>
 constexpr DotKernel<typename V::T> make_dot_kernel() {
   static_assert(MRMAX >= 1 && MRMAX <= 4, "dot kernels cover 1 to 4 rows");
-  return {MRMAX, NR,
+  return {MRMAX,
+          NR,
           {&dot_tile<V, 1, NR>, MRMAX >= 2 ? &dot_tile<V, 2, NR> : nullptr,
            MRMAX >= 3 ? &dot_tile<V, 3, NR> : nullptr, MRMAX >= 4 ? &dot_tile<V, 4, NR> : nullptr}};
 }

@@ -44,13 +44,16 @@ void pack_a_panel(const MatView<T>& a, int64_t i0, int64_t rows, int64_t p0, int
 }
 
 template <class T>
-void pack_a_panel(const GemmKernel<T>& kern, const MatView<T>& a, int64_t i0, int64_t rows,
-                  int64_t p0, int64_t kc, T* dst) {
+void pack_a_panel(const GemmKernel<T>& kern, const MatView<T>& a, int64_t i0, int64_t rows, int64_t p0,
+                  int64_t kc, T* dst) {
   if (a.cs == 1) return kern.pack_transposed(&a(i0, p0), a.rs, rows, kern.mr, kc, dst);
   switch (kern.mr) {  // the register-tile heights of gemm_kernel's micro-kernels
-    case 6: return pack_a_panel<T, 6>(a, i0, rows, p0, kc, dst);
-    case 12: return pack_a_panel<T, 12>(a, i0, rows, p0, kc, dst);
-    default: throw std::logic_error("pack_a_panel: no packing for this MR");
+    case 6:
+      return pack_a_panel<T, 6>(a, i0, rows, p0, kc, dst);
+    case 12:
+      return pack_a_panel<T, 12>(a, i0, rows, p0, kc, dst);
+    default:
+      throw std::logic_error("pack_a_panel: no packing for this MR");
   }
 }
 
@@ -83,8 +86,10 @@ void gemm_empty_k(int64_t m, int64_t n, T* c, int64_t ldc, const Epilogue<T>& ep
 template <bool to_c, class T>
 void move_tile(T* edge, int64_t NR, T* c, int64_t rs, int64_t cs, int64_t mr, int64_t nr) {
   auto move = [&](int64_t i, int64_t j) {
-    if constexpr (to_c) c[i * rs + j * cs] = edge[i * NR + j];
-    else edge[i * NR + j] = c[i * rs + j * cs];
+    if constexpr (to_c)
+      c[i * rs + j * cs] = edge[i * NR + j];
+    else
+      edge[i * NR + j] = c[i * rs + j * cs];
   };
   if (cs == 1) {
     for (int64_t i = 0; i < mr; ++i)
@@ -215,9 +220,9 @@ void gemm(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T* c, int
   gemm_packed(m, n, k, a, b, c, ldc, ep, false);
 }
 
-template void gemm<float>(int64_t, int64_t, int64_t, MatView<float>, MatView<float>, float*,
-                          int64_t, const Epilogue<float>&);
-template void gemm<double>(int64_t, int64_t, int64_t, MatView<double>, MatView<double>, double*,
-                           int64_t, const Epilogue<double>&);
+template void gemm<float>(int64_t, int64_t, int64_t, MatView<float>, MatView<float>, float*, int64_t,
+                          const Epilogue<float>&);
+template void gemm<double>(int64_t, int64_t, int64_t, MatView<double>, MatView<double>, double*, int64_t,
+                           const Epilogue<double>&);
 
 }  // namespace fastmlp

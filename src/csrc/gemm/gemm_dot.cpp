@@ -47,9 +47,9 @@ template bool dot_path_applies<float>(int64_t, int64_t, int64_t, const MatView<f
                                       const MatView<float>&);
 template bool dot_path_applies<double>(int64_t, int64_t, int64_t, const MatView<double>&,
                                        const MatView<double>&);
-template void gemm_dot<float>(int64_t, int64_t, int64_t, MatView<float>, MatView<float>, float*,
-                              int64_t, const Epilogue<float>&);
-template void gemm_dot<double>(int64_t, int64_t, int64_t, MatView<double>, MatView<double>,
-                               double*, int64_t, const Epilogue<double>&);
+template void gemm_dot<float>(int64_t, int64_t, int64_t, MatView<float>, MatView<float>, float*, int64_t,
+                              const Epilogue<float>&);
+template void gemm_dot<double>(int64_t, int64_t, int64_t, MatView<double>, MatView<double>, double*, int64_t,
+                               const Epilogue<double>&);
 
 }  // namespace fastmlp

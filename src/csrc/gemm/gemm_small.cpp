@@ -25,8 +25,8 @@ bool small_path_beats_dot(int64_t m, int64_t n, int64_t k) {
   const GemmKernel<T>& kern = gemm_kernel<T>();
   const DotCosts& cost = tuning().dot_costs;
   const double dot = double(n) * (double(ceil_div(k, kern.lanes)) + cost.hsum);
-  const double small = double(round_up(n, kern.nr)) * double(k) / kern.lanes +
-                       cost.pack * double(k) * double(n) / double(m);
+  const double small =
+      double(round_up(n, kern.nr)) * double(k) / kern.lanes + cost.pack * double(k) * double(n) / double(m);
   return small < dot;
 }
 
@@ -39,8 +39,8 @@ namespace {
 // small path's tiles (it calls this first). Threads split the blocks; each element of C
 // is one k-long chain of FMAs.
 template <class T>
-int64_t gemm_thin_blocks(int64_t m, int64_t n, int64_t k, const MatView<T>& a, const MatView<T>& b,
-                         T* c, int64_t ldc, const Epilogue<T>& ep) {
+int64_t gemm_thin_blocks(int64_t m, int64_t n, int64_t k, const MatView<T>& a, const MatView<T>& b, T* c,
+                         int64_t ldc, const Epilogue<T>& ep) {
   const GemmKernel<T>& kern = gemm_kernel<T>();
   const int64_t w = kern.thin_nr[m - 1], blocks = n / w;
   if (blocks == 0) return 0;
@@ -113,8 +113,8 @@ void gemm_small(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T* 
   // of 12): every element of C is one k-long chain of FMAs, whoever computes it, so
   // results do not depend on the thread count.
   const int64_t tiles = m_panels * n_panels;
-  const int nt = static_cast<int>(
-      std::min<int64_t>(threads_for(m * n * k, tuning().gemm_madds_per_thread), tiles));
+  const int nt =
+      static_cast<int>(std::min<int64_t>(threads_for(m * n * k, tuning().gemm_madds_per_thread), tiles));
   parallel(nt, [&](int tid, int) {
     const int64_t packed = n_panels - in_place;
     const int64_t jp_lo = in_place + packed * tid / nt, jp_hi = in_place + packed * (tid + 1) / nt;
@@ -144,11 +144,10 @@ void gemm_small(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T* 
   });
 }
 
-#define FASTMLP_INSTANTIATE(T)                                                                  \
-  template bool small_path_applies<T>(int64_t, int64_t, int64_t, const MatView<T>&,            \
-                                      const MatView<T>&);                                      \
-  template bool small_path_beats_dot<T>(int64_t, int64_t, int64_t);                            \
-  template void gemm_small<T>(int64_t, int64_t, int64_t, MatView<T>, MatView<T>, T*, int64_t,  \
+#define FASTMLP_INSTANTIATE(T)                                                                          \
+  template bool small_path_applies<T>(int64_t, int64_t, int64_t, const MatView<T>&, const MatView<T>&); \
+  template bool small_path_beats_dot<T>(int64_t, int64_t, int64_t);                                     \
+  template void gemm_small<T>(int64_t, int64_t, int64_t, MatView<T>, MatView<T>, T*, int64_t,           \
                               const Epilogue<T>&);
 FASTMLP_INSTANTIATE(float)
 FASTMLP_INSTANTIATE(double)

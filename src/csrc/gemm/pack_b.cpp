@@ -8,8 +8,8 @@ namespace {
 // Rows [p0, p0+kc) x columns [j0, j0+cols) of B into an NR-column micro-panel
 // dst[kk*NR + c], columns past the edge zero-filled; B not row-major.
 template <class T>
-void pack_b_panel(const GemmKernel<T>& kern, const MatView<T>& b, int64_t p0, int64_t kc,
-                  int64_t j0, int64_t cols, T* dst) {
+void pack_b_panel(const GemmKernel<T>& kern, const MatView<T>& b, int64_t p0, int64_t kc, int64_t j0,
+                  int64_t cols, T* dst) {
   const int nr = kern.nr;
   // Column-major B (W^T of a row-major W in a dense layer): its columns are contiguous
   // rows for the transposing packer.
@@ -30,8 +30,8 @@ void pack_b_panel(const GemmKernel<T>& kern, const MatView<T>& b, int64_t p0, in
 }  // namespace
 
 template <class T>
-void pack_b_block(const GemmKernel<T>& kern, const MatView<T>& b, int64_t p0, int64_t kc,
-                  int64_t j0, int64_t cols, T* dst) {
+void pack_b_block(const GemmKernel<T>& kern, const MatView<T>& b, int64_t p0, int64_t kc, int64_t j0,
+                  int64_t cols, T* dst) {
   if (b.cs == 1) return kern.pack_rows(&b(p0, j0), b.rs, cols, kc, dst);
   const int64_t NR = kern.nr;
   for (int64_t c = 0; c < cols; c += NR)
@@ -46,9 +46,9 @@ void pack_bias(const Epilogue<T>& ep, int64_t n, int64_t n_panels, int nr, T* ds
 
 template void pack_bias<float>(const Epilogue<float>&, int64_t, int64_t, int, float*);
 template void pack_bias<double>(const Epilogue<double>&, int64_t, int64_t, int, double*);
-template void pack_b_block<float>(const GemmKernel<float>&, const MatView<float>&, int64_t, int64_t,
-                                  int64_t, int64_t, float*);
-template void pack_b_block<double>(const GemmKernel<double>&, const MatView<double>&, int64_t,
-                                   int64_t, int64_t, int64_t, double*);
+template void pack_b_block<float>(const GemmKernel<float>&, const MatView<float>&, int64_t, int64_t, int64_t,
+                                  int64_t, float*);
+template void pack_b_block<double>(const GemmKernel<double>&, const MatView<double>&, int64_t, int64_t,
+                                   int64_t, int64_t, double*);
 
 }  // namespace fastmlp

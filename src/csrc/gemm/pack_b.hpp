@@ -14,8 +14,8 @@ namespace fastmlp {
 // row-major B row by row across the panels (see PackRowsFn), any other layout panel by
 // panel.
 template <class T>
-void pack_b_block(const GemmKernel<T>& kern, const MatView<T>& b, int64_t p0, int64_t kc,
-                  int64_t j0, int64_t cols, T* dst);
+void pack_b_block(const GemmKernel<T>& kern, const MatView<T>& b, int64_t p0, int64_t kc, int64_t j0,
+                  int64_t cols, T* dst);
 
 // The epilogue's bias (one value per column of C, any stride) into dst, zero-padded to
 // n_panels * nr values, so that the micro-kernels can load whole panels of it.

@@ -19,8 +19,7 @@ void pack_transposed(const typename V::T* src, int64_t ld, int64_t rows, int R, 
   for (; kk + W <= kc; kk += W) {
     for (int r0 = 0; r0 < R; r0 += W) {
       vec t[W];
-      for (int i = 0; i < W; ++i)
-        t[i] = r0 + i < rows ? V::loadu(src + (r0 + i) * ld + kk) : V::zero();
+      for (int i = 0; i < W; ++i) t[i] = r0 + i < rows ? V::loadu(src + (r0 + i) * ld + kk) : V::zero();
       V::transpose(t);  // t[j]: rows r0.. of column kk + j
       T* d = dst + kk * R + r0;
       const int lanes = R - r0 < W ? R - r0 : W;  // a panel narrower than a tile (MR 12 or 6)
@@ -37,8 +36,7 @@ void pack_transposed(const typename V::T* src, int64_t ld, int64_t rows, int R, 
 
 // See PackRowsFn (ukernel.hpp); NR = NV vectors.
 template <class V, int NV>
-void pack_rows(const typename V::T* src, int64_t ld, int64_t cols, int64_t kc,
-               typename V::T* dst) {
+void pack_rows(const typename V::T* src, int64_t ld, int64_t cols, int64_t kc, typename V::T* dst) {
   constexpr int W = V::width, NR = NV * W;
   const int64_t full = cols / NR, rest = cols - full * NR, panel = kc * NR;
   for (int64_t kk = 0; kk < kc; ++kk, src += ld, dst += NR) {
@@ -51,7 +49,7 @@ void pack_rows(const typename V::T* src, int64_t ld, int64_t cols, int64_t kc,
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) {
         const int64_t lanes = rest - v * W;
-        const auto x = lanes >= W ? V::loadu(s + v * W)
+        const auto x = lanes >= W  ? V::loadu(s + v * W)
                        : lanes > 0 ? V::load_partial(s + v * W, static_cast<int>(lanes))
                                    : V::zero();
         V::storeu(d + v * W, x);

@@ -27,8 +27,8 @@ using UkernelFn = void (*)(int64_t kc, const T* a, const T* b, T* c, int64_t ldc
 // and its vector loads from B's rows.
 // It starts from the bias and applies ReLU as UkernelFn does (kLoadC: never needed).
 template <class T>
-using UnpackedFn = void (*)(int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb, T* c,
-                            int64_t ldc, const T* bias, unsigned flags);
+using UnpackedFn = void (*)(int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb, T* c, int64_t ldc,
+                            const T* bias, unsigned flags);
 
 // The tallest micro-kernel tile of any ISA.
 constexpr int kMaxMR = 12;
@@ -49,8 +49,8 @@ using PackRowsFn = void (*)(const T* src, int64_t ld, int64_t cols, int64_t kc, 
 // The unpacked kernel of the small-M path (dot_impl.hpp): C[0:r, 0:nr] = A[0:r, :] Bt[0:nr, :]^T
 // for r rows of A, rows of A and Bt contiguous along k.
 template <class T>
-using DotFn = void (*)(int64_t k, const T* a, int64_t lda, const T* bt, int64_t ldb, T* c,
-                       int64_t ldc, int64_t nr);
+using DotFn = void (*)(int64_t k, const T* a, int64_t lda, const T* bt, int64_t ldb, T* c, int64_t ldc,
+                       int64_t nr);
 
 template <class T>
 struct DotKernel {

@@ -38,9 +38,8 @@ struct InPlace {
 // The register tile, written once for both: C[0:MR, 0:NV*W] (row stride ldc) = bias (or
 // 0) + sum over p < k of A(i, p) B(p, :), plus C itself with kLoadC, then ReLU with kRelu.
 template <class V, int MR, int NV, class Operands>
-__attribute__((always_inline)) inline void tile(int64_t k, const Operands& ops,
-                                                typename V::T* __restrict c, int64_t ldc,
-                                                const typename V::T* __restrict bias,
+__attribute__((always_inline)) inline void tile(int64_t k, const Operands& ops, typename V::T* __restrict c,
+                                                int64_t ldc, const typename V::T* __restrict bias,
                                                 unsigned flags) {
   using vec = typename V::vec;
   constexpr int W = V::width;
@@ -92,8 +91,7 @@ __attribute__((always_inline)) inline void tile(int64_t k, const Operands& ops,
 // The packed micro-kernel (UkernelFn).
 template <class V, int MR, int NV>
 void ukernel(int64_t kc, const typename V::T* __restrict a, const typename V::T* __restrict b,
-             typename V::T* __restrict c, int64_t ldc, const typename V::T* __restrict bias,
-             unsigned flags) {
+             typename V::T* __restrict c, int64_t ldc, const typename V::T* __restrict bias, unsigned flags) {
   tile<V, MR, NV>(kc, PackedPanels<V, MR, NV>{a, b}, c, ldc, bias, flags);
 }
 
@@ -101,21 +99,25 @@ void ukernel(int64_t kc, const typename V::T* __restrict a, const typename V::T*
 // a dense layer's grad_pre^T in grad_W = grad_pre^T x: its MR values of one p are
 // contiguous.
 template <class V, int MR, int NV, bool kAColumnMajor>
-void ukernel_unpacked(int64_t k, const typename V::T* a, int64_t lda, const typename V::T* b,
-                      int64_t ldb, typename V::T* c, int64_t ldc, const typename V::T* bias,
-                      unsigned flags) {
+void ukernel_unpacked(int64_t k, const typename V::T* a, int64_t lda, const typename V::T* b, int64_t ldb,
+                      typename V::T* c, int64_t ldc, const typename V::T* bias, unsigned flags) {
   tile<V, MR, NV>(k, InPlace<V, kAColumnMajor>{a, lda, b, ldb}, c, ldc, bias, flags);
 }
 
 template <class V, int MR, int NV, int... R>
 constexpr GemmKernel<typename V::T> make_gemm_kernel(DotKernel<typename V::T> dot,
                                                      std::integer_sequence<int, R...>) {
-  return {MR, NV * V::width, V::width, &ukernel<V, MR, NV>,
+  return {MR,
+          NV * V::width,
+          V::width,
+          &ukernel<V, MR, NV>,
           {{&ukernel_unpacked<V, R + 1, NV, false>...}, {&ukernel_unpacked<V, R + 1, NV, true>...}},
           {{&ukernel_unpacked<V, 1, 8, false>, &ukernel_unpacked<V, 2, 4, false>},
            {&ukernel_unpacked<V, 1, 8, true>, &ukernel_unpacked<V, 2, 4, true>}},
           {8 * V::width, 4 * V::width},
-          &pack_transposed<V>, &pack_rows<V, NV>, dot};
+          &pack_transposed<V>,
+          &pack_rows<V, NV>,
+          dot};
 }
 
 template <class V, int MR, int NV>

@@ -48,7 +48,6 @@ std::mutex g_mutex;
 std::deque<RunConfig> g_configs;
 std::atomic<const RunConfig*> g_config{nullptr};
 
-
 void publish(Isa isa, const std::string& cache_spec, const std::string& blocking_spec) {
   std::lock_guard<std::mutex> lock(g_mutex);
   for (const RunConfig& c : g_configs) {
@@ -65,8 +64,7 @@ Isa parse_isa(const std::string& name) {
   for (Isa isa : kAllIsas) {
     if (name != isa_name(isa)) continue;
     if (!cpu_has(isa))
-      throw std::invalid_argument("FASTMLP_ISA=" + name +
-                                  ": this CPU (or this build) does not support it");
+      throw std::invalid_argument("FASTMLP_ISA=" + name + ": this CPU (or this build) does not support it");
     return isa;
   }
   throw std::invalid_argument("FASTMLP_ISA=" + name +
@@ -82,9 +80,12 @@ std::string env_or_empty(const char* name) {
 
 const char* isa_name(Isa isa) {
   switch (isa) {
-    case Isa::generic: return "generic";
-    case Isa::avx2: return "avx2";
-    case Isa::avx512: return "avx512";
+    case Isa::generic:
+      return "generic";
+    case Isa::avx2:
+      return "avx2";
+    case Isa::avx512:
+      return "avx512";
   }
   return "?";
 }
@@ -99,10 +100,13 @@ std::vector<Isa> available_isas() {
 const KernelSet& kernel_set(Isa isa) {
   switch (isa) {
 #if defined(FASTMLP_X86)
-    case Isa::avx512: return kernels_avx512;
-    case Isa::avx2: return kernels_avx2;
+    case Isa::avx512:
+      return kernels_avx512;
+    case Isa::avx2:
+      return kernels_avx2;
 #endif
-    default: return kernels_generic;
+    default:
+      return kernels_generic;
   }
 }
 
@@ -134,8 +138,12 @@ void init_from_environment() {
           env_or_empty("FASTMLP_BLOCKING"));
 }
 
-const ElementwiseF32& elementwise_f32() { return kernel_set().elementwise_f32; }
+const ElementwiseF32& elementwise_f32() {
+  return kernel_set().elementwise_f32;
+}
 
-const OptimUpdateKernels& optim_update_kernels() { return kernel_set().optim_update; }
+const OptimUpdateKernels& optim_update_kernels() {
+  return kernel_set().optim_update;
+}
 
 }  // namespace fastmlp

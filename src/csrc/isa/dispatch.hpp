@@ -47,18 +47,28 @@ struct RunConfig {
   const char* blocking_source() const { return blocking_spec.empty() ? "model" : "FASTMLP_BLOCKING"; }
 };
 template <>
-inline const Blocking& RunConfig::blocking<float>() const { return f32; }
+inline const Blocking& RunConfig::blocking<float>() const {
+  return f32;
+}
 template <>
-inline const Blocking& RunConfig::blocking<double>() const { return f64; }
+inline const Blocking& RunConfig::blocking<double>() const {
+  return f64;
+}
 
 const RunConfig& run_config();
 
-inline const KernelSet& kernel_set() { return *run_config().kernels; }
-inline Isa current_isa() { return run_config().isa; }
+inline const KernelSet& kernel_set() {
+  return *run_config().kernels;
+}
+inline Isa current_isa() {
+  return run_config().isa;
+}
 template <class T>
 const GemmKernel<T>& gemm_kernel() {
   return kernel_set().gemm<T>();
 }
-inline const Tuning& tuning() { return kernel_set().tuning; }
+inline const Tuning& tuning() {
+  return kernel_set().tuning;
+}
 
 }  // namespace fastmlp

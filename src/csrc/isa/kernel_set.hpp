@@ -26,9 +26,13 @@ struct KernelSet {
   const GemmKernel<T>& gemm() const;
 };
 template <>
-inline const GemmKernel<float>& KernelSet::gemm<float>() const { return gemm_f32; }
+inline const GemmKernel<float>& KernelSet::gemm<float>() const {
+  return gemm_f32;
+}
 template <>
-inline const GemmKernel<double>& KernelSet::gemm<double>() const { return gemm_f64; }
+inline const GemmKernel<double>& KernelSet::gemm<double>() const {
+  return gemm_f64;
+}
 
 // Declared everywhere (so that each definition has external linkage), defined only
 // where the build compiles that ISA (the AVX sets on x86 only).

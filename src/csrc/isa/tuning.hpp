@@ -11,8 +11,8 @@ namespace fastmlp {
 // depth k of the product: its horizontal sums cost about as much as the multiply-adds
 // of a short row, so a shallow product packs from a few rows on.
 struct DotRows {
-  int64_t mid_k, deep_k;        // k < mid_k: shallow; k < deep_k: mid; else deep
-  int64_t shallow, mid, deep;   // row limits
+  int64_t mid_k, deep_k;       // k < mid_k: shallow; k < deep_k: mid; else deep
+  int64_t shallow, mid, deep;  // row limits
   int64_t max_rows(int64_t k) const { return k >= deep_k ? deep : k >= mid_k ? mid : shallow; }
 };
 
@@ -30,26 +30,30 @@ struct DotCosts {
 // (or elements) and compared with these grains, never with the thread count, except
 // where a comment says the choice only sets how many threads run.
 struct Tuning {
-  int64_t gemm_madds_per_thread;     // packed GEMM: another thread from this much work each
-  int64_t dot_madds_per_thread;      // unpacked path: its horizontal sums make it dearer
-  int64_t dot_max_columns;           // outputs this narrow take the unpacked path at any height
+  int64_t gemm_madds_per_thread;  // packed GEMM: another thread from this much work each
+  int64_t dot_madds_per_thread;   // unpacked path: its horizontal sums make it dearer
+  int64_t dot_max_columns;        // outputs this narrow take the unpacked path at any height
   DotRows dot_rows_f32, dot_rows_f64;
   DotCosts dot_costs;
-  int64_t elementwise_per_thread;    // activations, backward's bias/derivative pass
-  int64_t optim_params_per_thread;   // optimizer updates
-  int64_t small_dense_max_madds;     // dense layers this small: direct loops (small_dense.hpp)
-  int64_t threaded_step_madds;       // training steps: one thread below, halves from here...
-  int64_t halved_step_madds;         // ...to here, then every op threaded (mlp.cpp)
-  int64_t inference_rows;            // rows per pass of predict/evaluate (workspace bound)
-  int64_t interrupt_poll_madds;      // forward multiply-adds between two checks for Ctrl-C
+  int64_t elementwise_per_thread;   // activations, backward's bias/derivative pass
+  int64_t optim_params_per_thread;  // optimizer updates
+  int64_t small_dense_max_madds;    // dense layers this small: direct loops (small_dense.hpp)
+  int64_t threaded_step_madds;      // training steps: one thread below, halves from here...
+  int64_t halved_step_madds;        // ...to here, then every op threaded (mlp.cpp)
+  int64_t inference_rows;           // rows per pass of predict/evaluate (workspace bound)
+  int64_t interrupt_poll_madds;     // forward multiply-adds between two checks for Ctrl-C
 
   template <class T>
   const DotRows& dot_rows() const;
 };
 template <>
-inline const DotRows& Tuning::dot_rows<float>() const { return dot_rows_f32; }
+inline const DotRows& Tuning::dot_rows<float>() const {
+  return dot_rows_f32;
+}
 template <>
-inline const DotRows& Tuning::dot_rows<double>() const { return dot_rows_f64; }
+inline const DotRows& Tuning::dot_rows<double>() const {
+  return dot_rows_f64;
+}
 
 // The figures were measured on 2 cores of an AMD EPYC family 25 model 17 (Zen 4: one
 // 512-bit or two 256-bit FMAs per cycle, 32 KiB L1d, 1 MiB L2), one process, both
@@ -121,10 +125,10 @@ constexpr Tuning with_dot_costs(Tuning base, DotCosts costs) {
   return base;
 }
 
-inline constexpr Tuning kTuningAvx2 = with_dot_costs(
-    with_dot_rows(kTuningAvx512, {64, 256, 4, 8, 16}, {64, 256, 8, 8, 8}), {8.0, 1.0});
+inline constexpr Tuning kTuningAvx2 =
+    with_dot_costs(with_dot_rows(kTuningAvx512, {64, 256, 4, 8, 16}, {64, 256, 8, 8, 8}), {8.0, 1.0});
 
-inline constexpr Tuning kTuningGeneric = with_dot_costs(
-    with_dot_rows(kTuningAvx512, {64, 256, 8, 128, 128}, {64, 256, 16, 128, 128}), {0.0, 1.0});
+inline constexpr Tuning kTuningGeneric =
+    with_dot_costs(with_dot_rows(kTuningAvx512, {64, 256, 8, 128, 128}, {64, 256, 16, 128, 128}), {0.0, 1.0});
 
 }  // namespace fastmlp

@@ -14,8 +14,10 @@ namespace {
 
 template <class T>
 inline T root(T x) {
-  if constexpr (std::is_same_v<T, float>) return __builtin_sqrtf(x);
-  else return __builtin_sqrt(x);
+  if constexpr (std::is_same_v<T, float>)
+    return __builtin_sqrtf(x);
+  else
+    return __builtin_sqrt(x);
 }
 
 // The per-element bodies below are lambdas called from several loop variants; GCC
@@ -41,8 +43,7 @@ inline T sign(T x) {
 // The terms a step does not use are compiled out (one loop per combination), so that
 // the loop body has no branch and vectorises.
 template <class T, class F>
-inline void for_each_gradient(const OptimStep<T>& s, const T* p, const T* g, int64_t lo, int64_t hi,
-                              F&& f) {
+inline void for_each_gradient(const OptimStep<T>& s, const T* p, const T* g, int64_t lo, int64_t hi, F&& f) {
   auto loop = [&](auto l1, auto coupled_decay) FASTMLP_ELEMENT {
     for (int64_t i = lo; i < hi; ++i) {
       T grad = g[i];
@@ -55,10 +56,14 @@ inline void for_each_gradient(const OptimStep<T>& s, const T* p, const T* g, int
   using no = std::false_type;
   const bool l1 = s.cfg.l1 != 0;
   const bool coupled_decay = s.cfg.weight_decay != 0 && s.cfg.kind != OptimKind::adamw;
-  if (l1 && coupled_decay) loop(yes{}, yes{});
-  else if (l1) loop(yes{}, no{});
-  else if (coupled_decay) loop(no{}, yes{});
-  else loop(no{}, no{});
+  if (l1 && coupled_decay)
+    loop(yes{}, yes{});
+  else if (l1)
+    loop(yes{}, no{});
+  else if (coupled_decay)
+    loop(no{}, yes{});
+  else
+    loop(no{}, no{});
 }
 
 // One loop per optimizer (the switch outside), so that each loop can be vectorised.
@@ -77,7 +82,8 @@ void update_range(const OptimStep<T>& step, T* p, const T* g, T* const* st, int6
   switch (c.kind) {
     case OptimKind::sgd:  // torch.optim.SGD
       if (c.momentum == 0) {
-        for_each_gradient(s, p, g, lo, hi, [&](int64_t i, T grad) FASTMLP_ELEMENT { p[i] = p[i] + (-s.lr) * grad; });
+        for_each_gradient(s, p, g, lo, hi,
+                          [&](int64_t i, T grad) FASTMLP_ELEMENT { p[i] = p[i] + (-s.lr) * grad; });
         return;
       }
       for_each_gradient(s, p, g, lo, hi, [&](int64_t i, T grad) FASTMLP_ELEMENT {
@@ -101,13 +107,17 @@ void update_range(const OptimStep<T>& step, T* p, const T* g, T* const* st, int6
             // eps_hat: sklearn's sqrt(v) + eps (bias_correction2_sqrt is 1 then: the
             // division, exact anyway, is left out).
             T denom;
-            if constexpr (decltype(eps_hat)::value) denom = root(v) + s.eps;
-            else denom = root(v) / s.bias_correction2_sqrt + s.eps;
+            if constexpr (decltype(eps_hat)::value)
+              denom = root(v) + s.eps;
+            else
+              denom = root(v) / s.bias_correction2_sqrt + s.eps;
             p[i] = p[i] + (-s.step_size) * m / denom;
           });
         };
-        if (c.eps_hat) adam(std::true_type{});
-        else adam(std::false_type{});
+        if (c.eps_hat)
+          adam(std::true_type{});
+        else
+          adam(std::false_type{});
       }
       return;
     case OptimKind::rmsprop:  // torch.optim.RMSprop
@@ -134,7 +144,6 @@ void update_range(const OptimStep<T>& step, T* p, const T* g, T* const* st, int6
       return;
   }
 }
-
 
 // Eight interleaved partial sums (one AVX-512 vector of doubles, two AVX2 ones: written
 // as a vector type because GCC turns the equivalent scalar loop into shuffles) combined in

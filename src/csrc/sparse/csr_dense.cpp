@@ -46,7 +46,8 @@ struct ByColumn {
     if (nnz * 16 < k) {
       entries.clear();
       for (int64_t i = 0; i < m; ++i)
-        for (int64_t p = indptr[i]; p < indptr[i + 1]; ++p) entries.push_back({int64_t(indices[p]), i, data[p]});
+        for (int64_t p = indptr[i]; p < indptr[i + 1]; ++p)
+          entries.push_back({int64_t(indices[p]), i, data[p]});
       std::stable_sort(entries.begin(), entries.end(),
                        [](const Entry& a, const Entry& b) { return a.column < b.column; });
       for (int64_t e = 0; e < nnz; ++e) {
@@ -91,8 +92,8 @@ template <class T, class Fn>
 void for_output_ranges(int64_t nnz, int64_t n, Fn fn) {
   constexpr int64_t kLine = 64 / sizeof(T);
   const int64_t chunks = ceil_div(n, kLine);
-  const int nt = static_cast<int>(
-      std::min<int64_t>(threads_for(nnz * n, tuning().elementwise_per_thread), chunks));
+  const int nt =
+      static_cast<int>(std::min<int64_t>(threads_for(nnz * n, tuning().elementwise_per_thread), chunks));
   parallel_ranges(nt, chunks, [&](int64_t lo, int64_t hi) {
     lo = std::min(n, lo * kLine);
     hi = std::min(n, hi * kLine);
@@ -102,8 +103,7 @@ void for_output_ranges(int64_t nnz, int64_t n, Fn fn) {
 
 // y[:, lo:hi] = X W[lo:hi]^T: each y[i, o] summed over row i's entries by column.
 template <class T>
-void csr_times_wt(int64_t m, int64_t n, const ByColumn<T>& x, MatView<T> w, T* y, int64_t lo,
-                  int64_t hi) {
+void csr_times_wt(int64_t m, int64_t n, const ByColumn<T>& x, MatView<T> w, T* y, int64_t lo, int64_t hi) {
   for (int64_t i = 0; i < m; ++i) std::fill(y + i * n + lo, y + i * n + hi, T(0));
   const int64_t ncols = int64_t(x.columns.size());
   for (int64_t o0 = lo; o0 < hi; o0 += kRowsAtOnce) {
@@ -124,8 +124,8 @@ void csr_times_wt(int64_t m, int64_t n, const ByColumn<T>& x, MatView<T> w, T* y
 // grad_w[lo:hi, :] = grad_pre[:, lo:hi]^T X, written in one pass along each row of
 // grad_w (zeros where X has no entry), each sum over X's rows in order.
 template <class T>
-void csr_weight_grad(int64_t n, int64_t k, const T* grad_pre, const ByColumn<T>& x, T* grad_w,
-                     int64_t lo, int64_t hi) {
+void csr_weight_grad(int64_t n, int64_t k, const T* grad_pre, const ByColumn<T>& x, T* grad_w, int64_t lo,
+                     int64_t hi) {
   const int64_t ncols = int64_t(x.columns.size());
   for (int64_t o0 = lo; o0 < hi; o0 += kRowsAtOnce) {
     const int64_t b = std::min(kRowsAtOnce, hi - o0);
@@ -156,9 +156,8 @@ void csr_dense_forward(int64_t m, int64_t n, const CsrView<T>& x, MatView<T> w, 
                        int64_t bias_stride, Activation act, T negative_slope, T* y, T* pre) {
   if (m == 0 || n == 0) return;
   const ByColumn<T>& cols = by_column(x, m);
-  for_output_ranges<T>(int64_t(cols.row.size()), n, [&](int64_t lo, int64_t hi) {
-    csr_times_wt<T>(m, n, cols, w, y, lo, hi);
-  });
+  for_output_ranges<T>(int64_t(cols.row.size()), n,
+                       [&](int64_t lo, int64_t hi) { csr_times_wt<T>(m, n, cols, w, y, lo, hi); });
   // The dense path's epilogue on the finished product, a share of its rows per thread.
   Epilogue<T> ep;
   ep.bias = bias;
@@ -174,23 +173,22 @@ void csr_dense_forward(int64_t m, int64_t n, const CsrView<T>& x, MatView<T> w, 
 }
 
 template <class T>
-void csr_dense_backward(int64_t m, int64_t n, const T* grad_y, const CsrView<T>& x, const T* y,
-                        const T* pre, Activation act, T negative_slope, T* grad_w, T* grad_b) {
+void csr_dense_backward(int64_t m, int64_t n, const T* grad_y, const CsrView<T>& x, const T* y, const T* pre,
+                        Activation act, T negative_slope, T* grad_w, T* grad_b) {
   const T* grad_pre = pre_activation_grad(m, n, grad_y, y, pre, act, negative_slope, grad_b);
   if (!grad_w) return;
   const ByColumn<T>& cols = by_column(x, m);
   // At least a thread per n x k of grad_w to write, however few entries X has.
-  for_output_ranges<T>(std::max<int64_t>(int64_t(cols.row.size()), x.cols), n,
-                       [&](int64_t lo, int64_t hi) {
+  for_output_ranges<T>(std::max<int64_t>(int64_t(cols.row.size()), x.cols), n, [&](int64_t lo, int64_t hi) {
     csr_weight_grad<T>(n, x.cols, grad_pre, cols, grad_w, lo, hi);
   });
 }
 
-#define FASTMLP_INSTANTIATE(T)                                                                  \
-  template void csr_dense_forward<T>(int64_t, int64_t, const CsrView<T>&, MatView<T>, const T*,  \
-                                     int64_t, Activation, T, T*, T*);                            \
-  template void csr_dense_backward<T>(int64_t, int64_t, const T*, const CsrView<T>&, const T*,   \
-                                      const T*, Activation, T, T*, T*);
+#define FASTMLP_INSTANTIATE(T)                                                                           \
+  template void csr_dense_forward<T>(int64_t, int64_t, const CsrView<T>&, MatView<T>, const T*, int64_t, \
+                                     Activation, T, T*, T*);                                             \
+  template void csr_dense_backward<T>(int64_t, int64_t, const T*, const CsrView<T>&, const T*, const T*, \
+                                      Activation, T, T*, T*);
 FASTMLP_INSTANTIATE(float)
 FASTMLP_INSTANTIATE(double)
 #undef FASTMLP_INSTANTIATE

@@ -26,7 +26,7 @@ void csr_dense_forward(int64_t m, int64_t n, const CsrView<T>& x, MatView<T> w, 
 // may be null unless the activation needs it); grad_w n x k row-major, grad_b n (null
 // to skip).
 template <class T>
-void csr_dense_backward(int64_t m, int64_t n, const T* grad_y, const CsrView<T>& x, const T* y,
-                        const T* pre, Activation act, T negative_slope, T* grad_w, T* grad_b);
+void csr_dense_backward(int64_t m, int64_t n, const T* grad_y, const CsrView<T>& x, const T* y, const T* pre,
+                        Activation act, T negative_slope, T* grad_w, T* grad_b);
 
 }  // namespace fastmlp

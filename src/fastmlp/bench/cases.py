@@ -5,38 +5,47 @@ quick correctness checks (tests/test_bench_checks.py) all take their cases from
 here.  A case knows how to build its inputs, how each library performs it, the
 float64 reference its results are compared with, and its FLOP count.
 """
+
 import fnmatch
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 
 from fastmlp.bench import dense_ops as ops
 from fastmlp.bench import mlp_training as mlp
-from fastmlp.bench.optional import Unavailable, torch_module
+from fastmlp.bench.optional import torch_module
 
 LIBRARIES = ("fastmlp", "numpy", "torch")
-SUBJECTS = ("microkernel", "matmul", "dense_forward", "dense_backward", "activations",
-            "train_epoch", "predict_latency")
+SUBJECTS = (
+    "microkernel",
+    "matmul",
+    "dense_forward",
+    "dense_backward",
+    "activations",
+    "train_epoch",
+    "predict_latency",
+)
 
 
 @dataclass(frozen=True)
 class Case:
-    subject: str                     # one of SUBJECTS (one bench/test_<subject>.py each in the repository)
-    workload: str                    # the row's label, e.g. "linear+relu fwd"
-    shape: str                       # e.g. "4096x1024->1024"
+    subject: str  # one of SUBJECTS (one bench/test_<subject>.py each in the repository)
+    workload: str  # the row's label, e.g. "linear+relu fwd"
+    shape: str  # e.g. "4096x1024->1024"
     dtype: str
-    flops: Optional[float]           # per call; None where FLOP/s means nothing
-    inputs: Callable[[], Any]        # () -> the inputs every library gets (a dict)
-    sides: Mapping[str, Callable]    # library -> prepare(inputs) -> zero-argument callable
+    flops: Optional[float]  # per call; None where FLOP/s means nothing
+    inputs: Callable[[], Any]  # () -> the inputs every library gets (a dict)
+    sides: Mapping[str, Callable]  # library -> prepare(inputs) -> zero-argument callable
     reference: Callable[[Any], Any]  # inputs -> float64 result
-    quick: bool                      # part of the default (quick) suite
-    tolerance: float                 # max |got - ref| / max |ref|, per result array
+    quick: bool  # part of the default (quick) suite
+    tolerance: float  # max |got - ref| / max |ref|, per result array
     observe: Callable = field(default=lambda result, inputs: result)  # result -> compared arrays
     check_inputs: Optional[Callable[[], Any]] = None  # the check's own inputs; None: the timed ones
-    threads: Optional[int] = None    # None: the run's thread count
-    isa: Optional[str] = None        # fastmlp micro-kernel set; None: the one picked at import
-    size: Optional[int] = None       # x coordinate in the charts
+    threads: Optional[int] = None  # None: the run's thread count
+    isa: Optional[str] = None  # fastmlp micro-kernel set; None: the one picked at import
+    size: Optional[int] = None  # x coordinate in the charts
 
     @property
     def id(self):
@@ -67,11 +76,22 @@ MICROKERNEL_SIZE = {"float32": 256, "float64": 192}
 
 
 def _matmul_case(n, dtype, quick, subject="matmul", isa=None, threads=None):
-    return Case(subject, "matmul" if isa is None else f"kernel {isa}, 1 thread",
-                f"{n}x{n}x{n}", dtype, 2.0 * n ** 3,
-                lambda: ops.matmul_inputs(n, n, n, dtype), MATMUL_SIDES,
-                ops.matmul_reference, quick, _tolerance(dtype, n), observe=ops.matmul_checked_rows,
-                threads=threads, isa=isa, size=n)
+    return Case(
+        subject,
+        "matmul" if isa is None else f"kernel {isa}, 1 thread",
+        f"{n}x{n}x{n}",
+        dtype,
+        2.0 * n**3,
+        lambda: ops.matmul_inputs(n, n, n, dtype),
+        MATMUL_SIDES,
+        ops.matmul_reference,
+        quick,
+        _tolerance(dtype, n),
+        observe=ops.matmul_checked_rows,
+        threads=threads,
+        isa=isa,
+        size=n,
+    )
 
 
 # in-cache shape (input and output in a 1 MiB L2) for the per-ISA elementwise kernels
@@ -82,17 +102,25 @@ ELEMENTWISE_MICROKERNELS = ("sigmoid", "gelu")
 
 def microkernel_cases():
     import fastmlp
+
     isas = fastmlp.cpu_info()["available_isas"]
-    return ([_matmul_case(MICROKERNEL_SIZE[dtype], dtype, True, "microkernel", isa, threads=1)
-             for isa in isas for dtype in ("float32", "float64")]
-            + [_activation_case(name, ELEMENTWISE_MICROKERNEL_SHAPE, True, "microkernel", isa,
-                                threads=1)
-               for isa in isas for name in ELEMENTWISE_MICROKERNELS])
+    return [
+        _matmul_case(MICROKERNEL_SIZE[dtype], dtype, True, "microkernel", isa, threads=1)
+        for isa in isas
+        for dtype in ("float32", "float64")
+    ] + [
+        _activation_case(name, ELEMENTWISE_MICROKERNEL_SHAPE, True, "microkernel", isa, threads=1)
+        for isa in isas
+        for name in ELEMENTWISE_MICROKERNELS
+    ]
 
 
 def matmul_cases():
-    return [_matmul_case(n, dtype, n in MATMUL_SIZES_QUICK[dtype])
-            for dtype in ("float32", "float64") for n in MATMUL_SIZES_FULL]
+    return [
+        _matmul_case(n, dtype, n in MATMUL_SIZES_QUICK[dtype])
+        for dtype in ("float32", "float64")
+        for n in MATMUL_SIZES_FULL
+    ]
 
 
 # (batch, in, out): the big layer of issue 3 and the shapes MLPs live on
@@ -102,14 +130,22 @@ DENSE_WIDTHS_FULL = (4, 16, 64, 256, 512, 1024)
 DENSE_WIDTHS_QUICK = (16, 256, 1024)
 
 DENSE_SUBJECTS = {
-    "dense_forward": ("linear+relu fwd",
-                      {"fastmlp": ops.linear_relu_fastmlp, "numpy": ops.linear_relu_numpy,
-                       "torch": ops.linear_relu_torch},
-                      ops.linear_relu_reference, 2),
-    "dense_backward": ("linear+relu fwd+bwd",
-                       {"fastmlp": ops.linear_relu_train_fastmlp, "numpy": ops.linear_relu_train_numpy,
-                        "torch": ops.linear_relu_train_torch},
-                       ops.linear_relu_train_reference, 6),
+    "dense_forward": (
+        "linear+relu fwd",
+        {"fastmlp": ops.linear_relu_fastmlp, "numpy": ops.linear_relu_numpy, "torch": ops.linear_relu_torch},
+        ops.linear_relu_reference,
+        2,
+    ),
+    "dense_backward": (
+        "linear+relu fwd+bwd",
+        {
+            "fastmlp": ops.linear_relu_train_fastmlp,
+            "numpy": ops.linear_relu_train_numpy,
+            "torch": ops.linear_relu_train_torch,
+        },
+        ops.linear_relu_train_reference,
+        6,
+    ),
 }
 
 
@@ -124,10 +160,25 @@ def dense_cases(subject):
     workload, sides, reference, flops_per_mac = DENSE_SUBJECTS[subject]
     cases = []
     for (batch, n_in, n_out), quick in _dense_shapes():
-        make = (lambda b=batch, i=n_in, o=n_out: ops.dense_inputs(b, i, o, "float32"))
-        cases.append(Case(subject, workload, f"{batch}x{n_in}->{n_out}", "float32",
-                          flops_per_mac * batch * n_in * n_out, make, sides,
-                          reference, quick, _tolerance("float32", max(n_in, batch)), size=n_in))
+
+        def make(b=batch, i=n_in, o=n_out):
+            return ops.dense_inputs(b, i, o, "float32")
+
+        cases.append(
+            Case(
+                subject,
+                workload,
+                f"{batch}x{n_in}->{n_out}",
+                "float32",
+                flops_per_mac * batch * n_in * n_out,
+                make,
+                sides,
+                reference,
+                quick,
+                _tolerance("float32", max(n_in, batch)),
+                size=n_in,
+            )
+        )
     return cases
 
 
@@ -138,60 +189,106 @@ ACTIVATION_SHAPE = (4096, 1024)
 
 def _activation_case(name, shape, quick, subject="activations", isa=None, threads=None):
     rows, cols = shape
-    return Case(subject, name if isa is None else f"{name} {isa}, 1 thread", f"{rows}x{cols}",
-                "float32", None, lambda: ops.activation_inputs(rows, cols, "float32"),
-                {"fastmlp": ops.activation_fastmlp(name), "numpy": ops.activation_numpy(name),
-                 "torch": ops.activation_torch(name)},
-                ops.activation_reference(name), quick, 1e-5, threads=threads, isa=isa)
+    return Case(
+        subject,
+        name if isa is None else f"{name} {isa}, 1 thread",
+        f"{rows}x{cols}",
+        "float32",
+        None,
+        lambda: ops.activation_inputs(rows, cols, "float32"),
+        {
+            "fastmlp": ops.activation_fastmlp(name),
+            "numpy": ops.activation_numpy(name),
+            "torch": ops.activation_torch(name),
+        },
+        ops.activation_reference(name),
+        quick,
+        1e-5,
+        threads=threads,
+        isa=isa,
+    )
 
 
 def activation_cases():
-    return [_activation_case(name, ACTIVATION_SHAPE, name in ACTIVATION_NAMES_QUICK)
-            for name in ACTIVATION_NAMES_FULL]
+    return [
+        _activation_case(name, ACTIVATION_SHAPE, name in ACTIVATION_NAMES_QUICK)
+        for name in ACTIVATION_NAMES_FULL
+    ]
 
 
 TRAINING_NETWORKS = (mlp.HOUSING, mlp.HOUSING_SMALL, mlp.MNIST)
 
 
 def train_epoch_cases():
-    return [Case("train_epoch", f"train epoch {net.optimizer} b{net.batch_size}",
-                 f"{net.name} x{net.rows}", "float32", net.flops_per_epoch,
-                 lambda net=net: mlp.epoch_inputs(net, "float32"),
-                 {lib: mlp.epoch_side(lib) for lib in LIBRARIES}, mlp.epoch_reference, True,
-                 2e-3, observe=mlp.predictions_after_epoch,
-                 check_inputs=lambda net=net: mlp.epoch_inputs(net, "float32", check=True))
-            for net in TRAINING_NETWORKS]
+    return [
+        Case(
+            "train_epoch",
+            f"train epoch {net.optimizer} b{net.batch_size}",
+            f"{net.name} x{net.rows}",
+            "float32",
+            net.flops_per_epoch,
+            lambda net=net: mlp.epoch_inputs(net, "float32"),
+            {lib: mlp.epoch_side(lib) for lib in LIBRARIES},
+            mlp.epoch_reference,
+            True,
+            2e-3,
+            observe=mlp.predictions_after_epoch,
+            check_inputs=lambda net=net: mlp.epoch_inputs(net, "float32", check=True),
+        )
+        for net in TRAINING_NETWORKS
+    ]
 
 
 def predict_latency_cases():
-    return [Case("predict_latency", "predict 1 sample", net.name, "float32",
-                 net.flops_per_epoch / net.rows / 3,
-                 lambda net=net: mlp.predict_inputs(net, "float32"),
-                 {"fastmlp": mlp.predict_fastmlp, "numpy": mlp.predict_numpy, "torch": mlp.predict_torch},
-                 mlp.predict_reference, True, 1e-5)
-            for net in TRAINING_NETWORKS]
+    return [
+        Case(
+            "predict_latency",
+            "predict 1 sample",
+            net.name,
+            "float32",
+            net.flops_per_epoch / net.rows / 3,
+            lambda net=net: mlp.predict_inputs(net, "float32"),
+            {"fastmlp": mlp.predict_fastmlp, "numpy": mlp.predict_numpy, "torch": mlp.predict_torch},
+            mlp.predict_reference,
+            True,
+            1e-5,
+        )
+        for net in TRAINING_NETWORKS
+    ]
 
 
 def all_cases():
-    return (microkernel_cases() + matmul_cases() + dense_cases("dense_forward")
-            + dense_cases("dense_backward") + activation_cases() + train_epoch_cases()
-            + predict_latency_cases())
+    return (
+        microkernel_cases()
+        + matmul_cases()
+        + dense_cases("dense_forward")
+        + dense_cases("dense_backward")
+        + activation_cases()
+        + train_epoch_cases()
+        + predict_latency_cases()
+    )
 
 
 def select(full=False, only=None, subject=None):
     """The cases of the quick (default) or full suite, optionally those whose subject, id or
     workload matches the glob/substring ``only``, or of one ``subject``."""
+
     def matches(case):
         if only is None:
             return True
         text = f"{case.subject} {case.id}".lower()
         pattern = only.lower()
         return pattern in text or fnmatch.fnmatch(text, pattern)
-    return [c for c in all_cases()
-            if (full or c.quick) and matches(c) and (subject is None or c.subject == subject)]
+
+    return [
+        c
+        for c in all_cases()
+        if (full or c.quick) and matches(c) and (subject is None or c.subject == subject)
+    ]
 
 
 # --- correctness -------------------------------------------------------------------------
+
 
 def _as_arrays(result):
     if isinstance(result, (tuple, list)):

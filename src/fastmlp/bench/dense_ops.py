@@ -4,12 +4,13 @@ Each ``prepare_*`` takes the inputs dict of a case and returns a zero-argument
 callable that performs the workload once and returns its result; the arrays are
 converted (zero-copy for torch) while preparing, so only the operation is timed.
 """
+
 import math
 
-import fastmlp
 import numpy as np
 
-from fastmlp.bench.optional import Unavailable, require_torch
+import fastmlp
+from fastmlp.bench.optional import require_torch
 
 
 def random_array(rng, shape, dtype, scale=1.0):
@@ -22,6 +23,7 @@ def _torch_tensors(inputs, *names):
 
 
 # --- matmul: c = a @ b ------------------------------------------------------------
+
 
 def matmul_inputs(m, k, n, dtype, seed=0):
     rng = np.random.default_rng(seed)
@@ -61,6 +63,7 @@ def matmul_checked_rows(result, inputs):
 
 # --- dense layer forward: y = relu(x @ w.T + b) -----------------------------------
 
+
 def dense_inputs(batch, n_in, n_out, dtype, seed=0):
     rng = np.random.default_rng(seed)
     bound = 1.0 / math.sqrt(n_in)  # torch.nn.Linear's default scale
@@ -94,6 +97,7 @@ def linear_relu_torch(inputs):
     def run():
         with torch.inference_mode():
             return torch.relu(linear(x, w, b))
+
     return run
 
 
@@ -105,12 +109,14 @@ def linear_relu_reference(inputs):
 # --- dense layer forward + backward -----------------------------------------------
 # Result: (y, grad_x, grad_w, grad_b) for the upstream gradient inputs["grad_y"].
 
+
 def linear_relu_train_fastmlp(inputs):
     x, w, b, gy = inputs["x"], inputs["w"], inputs["b"], inputs["grad_y"]
 
     def run():
         y = fastmlp.linear(x, w, b, "relu")
         return (y, *fastmlp.linear_backward(gy, x, w, y, "relu"))
+
     return run
 
 
@@ -121,6 +127,7 @@ def linear_relu_train_numpy(inputs):
         y = np.maximum(x @ w.T + b, 0)
         gz = gy * (y > 0)
         return y, gz @ w, gz.T @ x, gz.sum(axis=0)
+
     return run
 
 
@@ -132,6 +139,7 @@ def linear_relu_train_torch(inputs):
     def run():
         y = torch.relu(linear(x, w, b))
         return (y.detach(), *torch.autograd.grad(y, (x, w, b), gy))
+
     return run
 
 
@@ -144,6 +152,7 @@ def linear_relu_train_reference(inputs):
 
 
 # --- activations (elementwise; softmax along the last axis) ---------------------
+
 
 def activation_inputs(rows, cols, dtype, seed=0):
     rng = np.random.default_rng(seed)
@@ -162,11 +171,25 @@ def _erf(x):
 def _gelu(x):
     """gelu(x) = x * Phi(x) by hand, as a NumPy user would write it: NumPy has no erf,
     so Phi comes from Numerical Recipes' erfc (relative error < 1.2e-7)."""
-    z = np.abs(x) * np.float32(0.5 ** 0.5)
+    z = np.abs(x) * np.float32(0.5**0.5)
     t = 1 / (1 + 0.5 * z)
-    poly = -1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (
-        -0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (
-            -0.82215223 + t * 0.17087277))))))))
+    poly = -1.26551223 + t * (
+        1.00002368
+        + t
+        * (
+            0.37409196
+            + t
+            * (
+                0.09678418
+                + t
+                * (
+                    -0.18628806
+                    + t
+                    * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))
+                )
+            )
+        )
+    )
     erfc = t * np.exp(-z * z + poly.astype(x.dtype))
     return x * np.where(x >= 0, 1 - 0.5 * erfc, 0.5 * erfc)
 
@@ -181,8 +204,12 @@ NUMPY_ACTIVATIONS = {
 }
 
 TORCH_ACTIVATIONS = {
-    "relu": "relu", "leaky_relu": "leaky_relu", "sigmoid": "sigmoid", "tanh": "tanh",
-    "gelu": "gelu", "softmax": "softmax",
+    "relu": "relu",
+    "leaky_relu": "leaky_relu",
+    "sigmoid": "sigmoid",
+    "tanh": "tanh",
+    "gelu": "gelu",
+    "softmax": "softmax",
 }
 
 
@@ -191,6 +218,7 @@ def activation_fastmlp(name):
         x = inputs["x"]
         out = np.empty_like(x)
         return lambda: fastmlp.activation(name, x, out=out)
+
     return prepare
 
 
@@ -198,6 +226,7 @@ def activation_numpy(name):
     def prepare(inputs):
         f, x = NUMPY_ACTIVATIONS[name], inputs["x"]
         return lambda: f(x)
+
     return prepare
 
 
@@ -207,6 +236,7 @@ def activation_torch(name):
         f = getattr(torch.nn.functional, TORCH_ACTIVATIONS[name])
         kwargs = {"dim": -1} if name == "softmax" else {}
         return lambda: f(x, **kwargs)
+
     return prepare
 
 
@@ -216,4 +246,5 @@ def activation_reference(name):
         if name == "gelu":
             return 0.5 * x * (1 + _erf(x / math.sqrt(2)))
         return NUMPY_ACTIVATIONS[name](x)
+
     return reference

@@ -11,6 +11,7 @@ NumPy and PyTorch, a float32 matmul of size n is timed
 The slowdown is interleaved median / alone.  Results go to the table printed and to
 fastmlp-bench-results/interference.json (bench/results/ from bench/interference.py).
 """
+
 import argparse
 import json
 import os
@@ -36,9 +37,13 @@ def _child(size, threads):
 
     from fastmlp.bench import dense_ops as ops
     from fastmlp.bench.threads import use_threads
+
     inputs = ops.matmul_inputs(size, size, size, "float32")
-    sides = {"fastmlp": ops.matmul_fastmlp(inputs), "numpy": ops.matmul_numpy(inputs),
-             "torch": ops.matmul_torch(inputs)}
+    sides = {
+        "fastmlp": ops.matmul_fastmlp(inputs),
+        "numpy": ops.matmul_numpy(inputs),
+        "torch": ops.matmul_torch(inputs),
+    }
     out = {}
     with use_threads(threads):
         for fn in sides.values():
@@ -47,17 +52,24 @@ def _child(size, threads):
         for victim, vfn in sides.items():
             alone = []
             for _ in range(CALLS):
-                t = time.perf_counter(); vfn(); alone.append(time.perf_counter() - t)
+                t = time.perf_counter()
+                vfn()
+                alone.append(time.perf_counter() - t)
             for aggressor, afn in sides.items():
                 if aggressor == victim:
                     continue
                 inter = []
                 for _ in range(CALLS):
                     afn()
-                    t = time.perf_counter(); vfn(); inter.append(time.perf_counter() - t)
+                    t = time.perf_counter()
+                    vfn()
+                    inter.append(time.perf_counter() - t)
                 out[f"{victim} after {aggressor}"] = {
-                    "alone_best": min(alone), "alone_median": statistics.median(alone),
-                    "interleaved_best": min(inter), "interleaved_median": statistics.median(inter)}
+                    "alone_best": min(alone),
+                    "alone_median": statistics.median(alone),
+                    "interleaved_best": min(inter),
+                    "interleaved_median": statistics.median(inter),
+                }
     np.asarray(0)
     json.dump(out, sys.stdout)
 
@@ -73,19 +85,31 @@ def main(argv=None, results_dir=RESULTS_DIR):
         return _child(args.size, args.threads)
     results = {}
     for name, env in SETTINGS.items():
-        cmd = [sys.executable, "-m", "fastmlp.bench.interference", "--child", "--size", str(args.size),
-               "--threads", str(args.threads)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "fastmlp.bench.interference",
+            "--child",
+            "--size",
+            str(args.size),
+            "--threads",
+            str(args.threads),
+        ]
         done = subprocess.run(cmd, env=dict(os.environ, **env), capture_output=True, text=True, check=True)
         results[name] = json.loads(done.stdout)
     pairs = list(next(iter(results.values())))
-    print(f"float32 matmul {args.size}^3, {args.threads} threads: median time of the victim's call "
-          f"right after one call of the aggressor / its median time in a block of its own calls")
+    print(
+        f"float32 matmul {args.size}^3, {args.threads} threads: median time of the victim's call "
+        f"right after one call of the aggressor / its median time in a block of its own calls"
+    )
     print(f"{'victim after aggressor':26}" + "".join(f"{n:>28}" for n in SETTINGS))
     for pair in pairs:
         cells = []
         for name in SETTINGS:
             r = results[name][pair]
-            cells.append(f"{r['interleaved_median'] / r['alone_median']:.2f}x ({r['alone_median'] * 1e6:.0f} us)")
+            cells.append(
+                f"{r['interleaved_median'] / r['alone_median']:.2f}x ({r['alone_median'] * 1e6:.0f} us)"
+            )
         print(f"{pair:26}" + "".join(f"{c:>28}" for c in cells))
     os.makedirs(os.path.dirname(args.json), exist_ok=True)
     with open(args.json, "w") as f:

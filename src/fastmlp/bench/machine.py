@@ -1,22 +1,33 @@
 """What the benchmarks ran on, and the FMA peak every GFLOP/s figure is compared with."""
+
 import functools
 import os
 import platform
 
-import fastmlp
 import numpy as np
-from fastmlp._cpu import format_blocking, format_caches
 from threadpoolctl import threadpool_info
 
+import fastmlp
+from fastmlp._cpu import format_blocking, format_caches
 from fastmlp.bench.optional import torch_module
 
 # Environment variables that change how the libraries' threads behave or which kernels they pick.
-RELEVANT_ENV = ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "OPENBLAS_NUM_THREADS",
-                "OPENBLAS_CORETYPE", "OPENBLAS_THREAD_TIMEOUT", "MKL_NUM_THREADS", "ATEN_CPU_CAPABILITY",
-                "FASTMLP_ISA", "FASTMLP_CACHES", "FASTMLP_BLOCKING")
+RELEVANT_ENV = (
+    "OMP_NUM_THREADS",
+    "OMP_WAIT_POLICY",
+    "GOMP_SPINCOUNT",
+    "OPENBLAS_NUM_THREADS",
+    "OPENBLAS_CORETYPE",
+    "OPENBLAS_THREAD_TIMEOUT",
+    "MKL_NUM_THREADS",
+    "ATEN_CPU_CAPABILITY",
+    "FASTMLP_ISA",
+    "FASTMLP_CACHES",
+    "FASTMLP_BLOCKING",
+)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def peak_gflops(isa, dtype, threads):
     """FMA peak of this machine for fastmlp's ``isa``, ``dtype`` and ``threads`` (probed once)."""
     # Best of short rounds over half a second: a brief disturbance only lowers some rounds.
@@ -44,8 +55,9 @@ def describe(threads):
         "fastmlp_available_isas": info["available_isas"],
         "caches": format_caches(info),
         "fastmlp_blocking": info["blocking"],
-        "numpy_blas": {k: blas.get(k) for k in ("internal_api", "version", "architecture",
-                                                "threading_layer", "filepath")},
+        "numpy_blas": {
+            k: blas.get(k) for k in ("internal_api", "version", "architecture", "threading_layer", "filepath")
+        },
         "versions": {
             "python": platform.python_version(),
             "fastmlp": fastmlp.__version__,
@@ -54,9 +66,13 @@ def describe(threads):
         },
         "torch_blas": _torch_blas(torch),
         "env": {k: os.environ[k] for k in RELEVANT_ENV if k in os.environ},
-        "threadpools": [{k: p.get(k) for k in ("user_api", "internal_api", "version", "prefix",
-                                                "num_threads", "architecture")}
-                        for p in threadpool_info()],
+        "threadpools": [
+            {
+                k: p.get(k)
+                for k in ("user_api", "internal_api", "version", "prefix", "num_threads", "architecture")
+            }
+            for p in threadpool_info()
+        ],
     }
 
 

@@ -6,23 +6,24 @@ manual batching (no DataLoader), and fastmlp's one-call epoch (``fastmlp.MLP.fit
 behind :func:`fastmlp_model` and :func:`fastmlp_trainer`, the only place that knows
 fastmlp's model API).  Hidden layers use ReLU, the output layer is linear.
 """
+
 import math
 from dataclasses import dataclass
 
-import fastmlp
 import numpy as np
 
+import fastmlp
 from fastmlp.bench.optional import require_torch
 
 
 @dataclass(frozen=True)
 class Network:
-    layer_sizes: tuple   # (inputs, hidden..., outputs)
-    loss: str            # "mse" (regression) or "cross_entropy" (integer labels)
-    optimizer: str       # "adam" or "sgd"
+    layer_sizes: tuple  # (inputs, hidden..., outputs)
+    loss: str  # "mse" (regression) or "cross_entropy" (integer labels)
+    optimizer: str  # "adam" or "sgd"
     lr: float
     batch_size: int
-    rows: int            # training-set size
+    rows: int  # training-set size
 
     @property
     def name(self):
@@ -48,8 +49,12 @@ def initial_weights(net, dtype, seed=0):
     layers = []
     for n_in, n_out in zip(net.layer_sizes, net.layer_sizes[1:]):
         bound = 1.0 / math.sqrt(n_in)
-        layers.append((rng.uniform(-bound, bound, (n_out, n_in)).astype(dtype),
-                       rng.uniform(-bound, bound, n_out).astype(dtype)))
+        layers.append(
+            (
+                rng.uniform(-bound, bound, (n_out, n_in)).astype(dtype),
+                rng.uniform(-bound, bound, n_out).astype(dtype),
+            )
+        )
     return layers
 
 
@@ -70,10 +75,11 @@ def training_data(net, dtype, rows=None, seed=1):
 
 def batches(rows, batch_size, order):
     for start in range(0, rows, batch_size):
-        yield order[start:start + batch_size]
+        yield order[start : start + batch_size]
 
 
 # --- NumPy: forward, backward and optimizer written out by hand ---------------------
+
 
 class NumpyMLP:
     def __init__(self, net, weights, x, y, shuffle, seed=0):
@@ -124,7 +130,7 @@ class NumpyMLP:
             return
         self.step_count += 1
         b1, b2 = ADAM_BETAS
-        c1, c2 = 1 - b1 ** self.step_count, 1 - b2 ** self.step_count
+        c1, c2 = 1 - b1**self.step_count, 1 - b2**self.step_count
         for p, g, (m, v) in zip(self.params, grads, self.state):
             m *= b1
             m += (1 - b1) * g
@@ -141,6 +147,7 @@ class NumpyMLP:
 
 
 # --- PyTorch: nn.Sequential, autograd, torch.optim, manual batching -----------------
+
 
 def torch_sequential(weights):
     """nn.Sequential(Linear, ReLU, ..., Linear) holding ``weights``."""
@@ -186,11 +193,13 @@ class TorchMLP:
 
 # --- fastmlp: the adapter (fastmlp.MLP) ------------------------------------------------
 
+
 def fastmlp_model(net, weights):
     """A fastmlp.MLP of the network's shape holding ``weights``."""
     dtype = np.dtype(weights[0][0].dtype).name
-    model = fastmlp.MLP(list(net.layer_sizes), activation="relu", output_activation="identity",
-                        dtype=dtype, seed=0)
+    model = fastmlp.MLP(
+        list(net.layer_sizes), activation="relu", output_activation="identity", dtype=dtype, seed=0
+    )
     for layer, (w, b) in zip(model.layers, weights):
         layer.weight[...] = w
         layer.bias[...] = b
@@ -210,8 +219,16 @@ class FastmlpMLP:
         return self.model.predict(x)
 
     def epoch(self):
-        self.model.fit(self.x, self.y, loss=self.net.loss, optimizer=self.opt, epochs=1,
-                       batch_size=self.net.batch_size, shuffle=self.shuffle, verbose=False)
+        self.model.fit(
+            self.x,
+            self.y,
+            loss=self.net.loss,
+            optimizer=self.opt,
+            epochs=1,
+            batch_size=self.net.batch_size,
+            shuffle=self.shuffle,
+            verbose=False,
+        )
         return self
 
 
@@ -222,17 +239,23 @@ def epoch_inputs(net, dtype, check=False):
     """Timing: the full generated set, shuffled every epoch.  Check: a prefix of the rows
     without shuffling, so every side follows the same trajectory."""
     x, y = training_data(net, dtype, rows=1024 if check else None)
-    return {"net": net, "weights": initial_weights(net, dtype), "x": x, "y": y,
-            "shuffle": not check, "probe": x[:256]}
+    return {
+        "net": net,
+        "weights": initial_weights(net, dtype),
+        "x": x,
+        "y": y,
+        "shuffle": not check,
+        "probe": x[:256],
+    }
 
 
 def epoch_side(library):
     trainer_class = TRAINERS[library]
 
     def prepare(inputs):
-        trainer = trainer_class(inputs["net"], inputs["weights"], inputs["x"], inputs["y"],
-                                inputs["shuffle"])
+        trainer = trainer_class(inputs["net"], inputs["weights"], inputs["x"], inputs["y"], inputs["shuffle"])
         return trainer.epoch
+
     return prepare
 
 
@@ -250,6 +273,7 @@ def predictions_after_epoch(trainer, inputs):
 
 
 # --- predict latency: one sample through the network ----------------------------------
+
 
 def predict_inputs(net, dtype):
     x, _ = training_data(net, dtype, rows=1)
@@ -270,6 +294,7 @@ def predict_numpy(inputs):
             h = np.maximum(w @ h + b, 0)
         w, b = layers[-1]
         return w @ h + b
+
     return run
 
 
@@ -280,6 +305,7 @@ def predict_torch(inputs):
     def run():
         with torch.inference_mode():
             return model(sample)
+
     return run
 
 

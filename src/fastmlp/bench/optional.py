@@ -1,4 +1,5 @@
 """The optional peers: PyTorch may be missing, fastmlp.MLP may not exist yet."""
+
 import functools
 
 
@@ -6,7 +7,7 @@ class Unavailable(Exception):
     """A side of a workload cannot run here; the message says why ("not installed", ...)."""
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def torch_module():
     """The torch module, or None when PyTorch is not installed."""
     try:

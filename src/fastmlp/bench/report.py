@@ -1,17 +1,28 @@
 """The runner's outputs: the printed table, the JSON file and the PNG chart."""
+
 import json
-import math
 import os
 
 from fastmlp.bench.suite import ratio
 
-RATIO_NOTE = ("ratios = other library's time / fastmlp's time: > 1 means fastmlp is faster; "
-              "best of alternating blocks; GFLOP/s and % of peak are fastmlp's "
-              "(peak: FMA probe for fastmlp's ISA, the dtype and the threads)")
+RATIO_NOTE = (
+    "ratios = other library's time / fastmlp's time: > 1 means fastmlp is faster; "
+    "best of alternating blocks; GFLOP/s and % of peak are fastmlp's "
+    "(peak: FMA probe for fastmlp's ISA, the dtype and the threads)"
+)
 
-COLUMNS = (("workload", 26, "<"), ("shape", 22, "<"), ("dtype", 7, "<"), ("time", 10, ">"),
-           ("GFLOP/s", 8, ">"), ("% peak", 6, ">"), ("NumPy", 10, ">"), ("vs NumPy", 9, ">"),
-           ("PyTorch", 10, ">"), ("vs torch", 9, ">"))
+COLUMNS = (
+    ("workload", 26, "<"),
+    ("shape", 22, "<"),
+    ("dtype", 7, "<"),
+    ("time", 10, ">"),
+    ("GFLOP/s", 8, ">"),
+    ("% peak", 6, ">"),
+    ("NumPy", 10, ">"),
+    ("vs NumPy", 9, ">"),
+    ("PyTorch", 10, ">"),
+    ("vs torch", 9, ">"),
+)
 
 
 def format_seconds(s):
@@ -49,11 +60,16 @@ def header(coretype_column=None):
 def format_row(row, coretype_column=None):
     fast = row["results"].get("fastmlp", {})
     cells = [
-        row["workload"], row["shape"], row["dtype"], _time_cell(fast),
+        row["workload"],
+        row["shape"],
+        row["dtype"],
+        _time_cell(fast),
         f"{fast['gflops']:.1f}" if "gflops" in fast else "-",
         f"{fast['pct_peak']:.0f}%" if "pct_peak" in fast else "-",
-        _time_cell(row["results"].get("numpy")), _ratio_cell(row, "numpy"),
-        _time_cell(row["results"].get("torch")), _ratio_cell(row, "torch"),
+        _time_cell(row["results"].get("numpy")),
+        _ratio_cell(row, "numpy"),
+        _time_cell(row["results"].get("torch")),
+        _ratio_cell(row, "torch"),
     ]
     cols = list(COLUMNS)
     if coretype_column:
@@ -65,8 +81,9 @@ def format_row(row, coretype_column=None):
 def footer(rows):
     lines = [RATIO_NOTE]
     if any(not r.get("correct", True) for row in rows for r in row["results"].values()):
-        lines.append("! = result differs from the float64 reference beyond the tolerance "
-                     "(see 'error' in the JSON)")
+        lines.append(
+            "! = result differs from the float64 reference beyond the tolerance (see 'error' in the JSON)"
+        )
     return "\n".join(lines)
 
 
@@ -91,8 +108,9 @@ def best_of_runs(runs):
 def write_json(path, machine, rows, settings):
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "w") as f:
-        json.dump({"machine": machine, "settings": settings, "results": rows}, f, indent=1,
-                  default=_json_default)
+        json.dump(
+            {"machine": machine, "settings": settings, "results": rows}, f, indent=1, default=_json_default
+        )
 
 
 def _json_default(x):
@@ -103,13 +121,20 @@ def _json_default(x):
 
 # --- chart ---------------------------------------------------------------------------
 
-STYLE = {"fastmlp": ("tab:red", "fastmlp"), "numpy": ("tab:blue", "NumPy"),
-         "torch": ("tab:green", "PyTorch"), "numpy_coretype": ("tab:cyan", "NumPy (coretype)")}
+STYLE = {
+    "fastmlp": ("tab:red", "fastmlp"),
+    "numpy": ("tab:blue", "NumPy"),
+    "torch": ("tab:green", "PyTorch"),
+    "numpy_coretype": ("tab:cyan", "NumPy (coretype)"),
+}
 
 
 def _curve(ax, rows, library, label_suffix="", linestyle="-"):
-    pts = sorted((r["size"], r["results"][library]["gflops"]) for r in rows
-                 if "gflops" in r["results"].get(library, {}))
+    pts = sorted(
+        (r["size"], r["results"][library]["gflops"])
+        for r in rows
+        if "gflops" in r["results"].get(library, {})
+    )
     if pts:
         color, label = STYLE[library]
         ax.plot(*zip(*pts), linestyle, marker="o", ms=3, color=color, label=label + label_suffix)
@@ -142,8 +167,16 @@ def _bars_panel(ax, rows, title, unit_scale, unit):
                 ax.bar(x, v, width, color=STYLE[lib][0], label=STYLE[lib][1] if i == 0 else None)
                 ax.text(x, v, f"{v:.3g}", ha="center", va="bottom", fontsize=6)
             else:
-                ax.text(x, 0, r.get("status", "n/a").replace(" ", "\n"), ha="center", va="bottom",
-                        fontsize=6, rotation=90, color=STYLE[lib][0])
+                ax.text(
+                    x,
+                    0,
+                    r.get("status", "n/a").replace(" ", "\n"),
+                    ha="center",
+                    va="bottom",
+                    fontsize=6,
+                    rotation=90,
+                    color=STYLE[lib][0],
+                )
                 ax.bar(x, 0, width, color=STYLE[lib][0], label=STYLE[lib][1] if i == 0 else None)
     ax.set_xticks(range(len(rows)))
     ax.set_xticklabels([f"{r['shape']}\n{r['workload']}" for r in rows], fontsize=7)
@@ -156,6 +189,7 @@ def _bars_panel(ax, rows, title, unit_scale, unit):
 
 def draw_png(path, machine, rows):
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -165,16 +199,26 @@ def draw_png(path, machine, rows):
         by_subject.setdefault(row["subject"], []).append(row)
     fig, axes = plt.subplots(2, 2, figsize=(13, 9))
     peak = next((r["peak_gflops"] for r in by_subject.get("matmul", []) if r["dtype"] == "float32"), None)
-    _gflops_panel(axes[0, 0], by_subject.get("matmul", []),
-                  [(lambda r: r["dtype"] == "float32", " f32", "-"),
-                   (lambda r: r["dtype"] == "float64", " f64", "--")],
-                  "matmul n x n x n", "n", peak)
+    _gflops_panel(
+        axes[0, 0],
+        by_subject.get("matmul", []),
+        [(lambda r: r["dtype"] == "float32", " f32", "-"), (lambda r: r["dtype"] == "float64", " f64", "--")],
+        "matmul n x n x n",
+        "n",
+        peak,
+    )
     dense = by_subject.get("dense_forward", [])
     batches = sorted({int(r["shape"].split("x")[0]) for r in dense})
-    _gflops_panel(axes[0, 1], dense,
-                  [(lambda r, b=b: r["shape"].startswith(f"{b}x"), f" batch {b}", ls)
-                   for b, ls in zip(batches, ("-", "--", ":", "-."))],
-                  "linear + relu forward, float32 (batch x width -> width)", "width")
+    _gflops_panel(
+        axes[0, 1],
+        dense,
+        [
+            (lambda r, b=b: r["shape"].startswith(f"{b}x"), f" batch {b}", ls)
+            for b, ls in zip(batches, ("-", "--", ":", "-."))
+        ],
+        "linear + relu forward, float32 (batch x width -> width)",
+        "width",
+    )
     epochs = by_subject.get("train_epoch", [])
     if epochs:
         _bars_panel(axes[1, 0], epochs, "one training epoch (lower is better)", 1e-3, "ms")
@@ -185,9 +229,12 @@ def draw_png(path, machine, rows):
         _bars_panel(axes[1, 1], predict, "predict latency, 1 sample (lower is better)", 1e-6, "us")
     else:
         axes[1, 1].set_axis_off()
-    fig.suptitle(f"fastmlp vs NumPy vs PyTorch - {machine['cpu']}, {machine['threads']} threads, "
-                 f"fastmlp {machine['fastmlp_isa']}, NumPy {machine['numpy_blas']['internal_api']} "
-                 f"{machine['numpy_blas']['architecture']}", fontsize=11)
+    fig.suptitle(
+        f"fastmlp vs NumPy vs PyTorch - {machine['cpu']}, {machine['threads']} threads, "
+        f"fastmlp {machine['fastmlp_isa']}, NumPy {machine['numpy_blas']['internal_api']} "
+        f"{machine['numpy_blas']['architecture']}",
+        fontsize=11,
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -8,6 +8,7 @@
 
 `fastmlp-bench` and, in a source checkout, `python bench/run.py` are the same command.
 """
+
 import argparse
 import json
 import os
@@ -31,23 +32,43 @@ BLAS_SUBJECTS = ("microkernel", "matmul", "dense_forward", "dense_backward")
 
 
 def parse_args(argv=None, results_dir=RESULTS_DIR):
-    p = argparse.ArgumentParser(prog="fastmlp-bench", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="fastmlp-bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--full", action="store_true", help="the full suite instead of the quick one")
-    p.add_argument("--only", metavar="PATTERN", help="only cases whose subject, workload, shape or "
-                   "dtype contain PATTERN (or match it as a glob)")
-    p.add_argument("--threads", type=int, default=os.cpu_count(),
-                   help="threads for every library (default: all cores, %(default)s)")
+    p.add_argument(
+        "--only",
+        metavar="PATTERN",
+        help="only cases whose subject, workload, shape or dtype contain PATTERN (or match it as a glob)",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=os.cpu_count(),
+        help="threads for every library (default: all cores, %(default)s)",
+    )
     p.add_argument("--json", default=os.path.join(results_dir, "results.json"), metavar="PATH")
     p.add_argument("--png", default=os.path.join(results_dir, "bench.png"), metavar="PATH")
-    p.add_argument("--seconds", type=float, default=None,
-                   help="measuring time per library and case (default 0.25 quick, 1.0 full)")
-    p.add_argument("--numpy-coretype", default="SkylakeX", metavar="NAME",
-                   help="also measure NumPy with OPENBLAS_CORETYPE=NAME in a child process "
-                        "(skipped when OpenBLAS already uses it; 'none' to skip)")
-    p.add_argument("--combine", nargs="+", metavar="JSON",
-                   help="measure nothing: print the table (and draw --png) of earlier runs' "
-                        "--json files, each library's best time per case over the runs")
+    p.add_argument(
+        "--seconds",
+        type=float,
+        default=None,
+        help="measuring time per library and case (default 0.25 quick, 1.0 full)",
+    )
+    p.add_argument(
+        "--numpy-coretype",
+        default="SkylakeX",
+        metavar="NAME",
+        help="also measure NumPy with OPENBLAS_CORETYPE=NAME in a child process "
+        "(skipped when OpenBLAS already uses it; 'none' to skip)",
+    )
+    p.add_argument(
+        "--combine",
+        nargs="+",
+        metavar="JSON",
+        help="measure nothing: print the table (and draw --png) of earlier runs' "
+        "--json files, each library's best time per case over the runs",
+    )
     p.add_argument("--numpy-only", action="store_true", help=argparse.SUPPRESS)  # the child's mode
     return p.parse_args(argv)
 
@@ -73,12 +94,26 @@ def numpy_with_coretype(args, info):
     if not any(c.subject in BLAS_SUBJECTS for c in selected_cases(args)):
         return None, None
     if coretype.lower() in AVX512_CORETYPES and "avx512" not in info["fastmlp_available_isas"]:
-        return None, (f"this CPU has no AVX-512: OpenBLAS's {coretype} kernels cannot run on it "
-                      f"(NumPy uses its {blas.get('architecture')} kernels): no separate column")
+        return None, (
+            f"this CPU has no AVX-512: OpenBLAS's {coretype} kernels cannot run on it "
+            f"(NumPy uses its {blas.get('architecture')} kernels): no separate column"
+        )
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "child.json")
-        cmd = [sys.executable, "-m", "fastmlp.bench", "--numpy-only", "--threads", str(args.threads),
-               "--json", out, "--png", "", "--numpy-coretype", "none"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "fastmlp.bench",
+            "--numpy-only",
+            "--threads",
+            str(args.threads),
+            "--json",
+            out,
+            "--png",
+            "",
+            "--numpy-coretype",
+            "none",
+        ]
         cmd += ["--full"] if args.full else []
         cmd += ["--only", args.only] if args.only else []
         cmd += ["--seconds", str(args.seconds)] if args.seconds else []
@@ -86,8 +121,10 @@ def numpy_with_coretype(args, info):
         print(f"measuring NumPy with OPENBLAS_CORETYPE={coretype} in a child process ...", flush=True)
         done = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL)
         if done.returncode == -signal.SIGILL:
-            return None, (f"OpenBLAS's {coretype} kernels use instructions this CPU lacks "
-                          f"(the child process died of SIGILL): no separate column")
+            return None, (
+                f"OpenBLAS's {coretype} kernels use instructions this CPU lacks "
+                f"(the child process died of SIGILL): no separate column"
+            )
         if done.returncode != 0:
             return None, f"the OPENBLAS_CORETYPE={coretype} child failed (exit {done.returncode})"
         with open(out) as f:
@@ -143,9 +180,14 @@ def main(argv=None, results_dir=RESULTS_DIR):
         if not args.numpy_only:
             print(report.format_row(row, coretype_column), flush=True)
 
-    settings = {"full": args.full, "only": args.only, "threads": args.threads,
-                "seconds_per_side": seconds, "numpy_coretype": args.numpy_coretype if coretype_results else None,
-                "wall_seconds": time.perf_counter() - start}
+    settings = {
+        "full": args.full,
+        "only": args.only,
+        "threads": args.threads,
+        "seconds_per_side": seconds,
+        "numpy_coretype": args.numpy_coretype if coretype_results else None,
+        "wall_seconds": time.perf_counter() - start,
+    }
     if args.json:
         report.write_json(args.json, info, rows, settings)
     if args.numpy_only:

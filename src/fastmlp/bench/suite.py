@@ -1,7 +1,7 @@
 """Measure one case on every library: check each side's result, then time the sides in
 alternating blocks with the same thread count and the same inputs."""
-import fastmlp
 
+import fastmlp
 from fastmlp.bench import cases as case_defs
 from fastmlp.bench.machine import peak_gflops
 from fastmlp.bench.optional import Unavailable
@@ -24,9 +24,17 @@ def run_case(case, threads, seconds_per_side, libraries=case_defs.LIBRARIES):
             r["gflops"] = case.flops / timing.best / 1e9
             r["pct_peak"] = 100.0 * r["gflops"] / peak
     return {
-        "id": case.id, "subject": case.subject, "workload": case.workload, "shape": case.shape,
-        "dtype": case.dtype, "flops": case.flops, "size": case.size, "threads": threads,
-        "isa": isa, "peak_gflops": peak, "results": results,
+        "id": case.id,
+        "subject": case.subject,
+        "workload": case.workload,
+        "shape": case.shape,
+        "dtype": case.dtype,
+        "flops": case.flops,
+        "size": case.size,
+        "threads": threads,
+        "isa": isa,
+        "peak_gflops": peak,
+        "results": results,
     }
 
 

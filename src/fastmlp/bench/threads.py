@@ -1,10 +1,11 @@
 """One thread count for every library in the process: OpenBLAS/MKL (threadpoolctl),
 PyTorch (torch.set_num_threads) and fastmlp (fastmlp.set_num_threads)."""
+
 import contextlib
 
-import fastmlp
 from threadpoolctl import threadpool_limits
 
+import fastmlp
 from fastmlp.bench.optional import torch_module
 
 

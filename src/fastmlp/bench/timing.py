@@ -12,6 +12,7 @@ timer also sleeps ``settle_seconds``: OpenBLAS's workers spin for about 2^28
 cycles (~0.1 s) after a call, longer than a block of small calls, and on this
 2-core machine they slowed the next library's calls by 2-60x (bench/README.md).
 """
+
 import gc
 import math
 import statistics
@@ -29,9 +30,9 @@ SETTLE_SECONDS = 0.12
 
 @dataclass(frozen=True)
 class Timing:
-    best: float      # seconds per call, best sample
-    median: float    # seconds per call, median sample
-    samples: int     # number of samples taken
+    best: float  # seconds per call, best sample
+    median: float  # seconds per call, median sample
+    samples: int  # number of samples taken
     calls_per_sample: int
 
 
@@ -68,8 +69,9 @@ def measure(functions, seconds_per_side=0.3, block=5, warmed_up=False, settle_se
         if not warmed_up:
             functions[name]()  # first-touch pages, pack buffers, thread pools
         calls[name], estimate[name] = _calibrate(functions[name])
-    wanted = {name: min(MAX_SAMPLES, max(MIN_ROUNDS, int(seconds_per_side / estimate[name])))
-              for name in names}
+    wanted = {
+        name: min(MAX_SAMPLES, max(MIN_ROUNDS, int(seconds_per_side / estimate[name]))) for name in names
+    }
     rounds = min(MAX_ROUNDS, max(MIN_ROUNDS, math.ceil(max(wanted.values()) / block)))
     per_round = {name: max(1, math.ceil(wanted[name] / rounds)) for name in names}
     samples = {name: [] for name in names}
@@ -78,7 +80,7 @@ def measure(functions, seconds_per_side=0.3, block=5, warmed_up=False, settle_se
     gc.disable()
     try:
         for r in range(rounds):
-            for name in names[r % len(names):] + names[:r % len(names)]:
+            for name in names[r % len(names) :] + names[: r % len(names)]:
                 fn, n = functions[name], calls[name]
                 todo = min(per_round[name], wanted[name] - len(samples[name]))
                 if todo and len(names) > 1:
@@ -87,5 +89,4 @@ def measure(functions, seconds_per_side=0.3, block=5, warmed_up=False, settle_se
     finally:
         if gc_was_enabled:
             gc.enable()
-    return {name: Timing(min(s), statistics.median(s), len(s), calls[name])
-            for name, s in samples.items()}
+    return {name: Timing(min(s), statistics.median(s), len(s), calls[name]) for name, s in samples.items()}

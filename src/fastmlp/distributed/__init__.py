@@ -7,6 +7,7 @@
   or dask.dataframe, lazily; model search with joblib's Dask backend after
   :func:`cap_threads`. Needs ``fastmlp[dask]``.
 """
+
 from fastmlp.distributed._save import save
 
 __all__ = ["cap_threads", "predict", "predict_proba", "save"]
@@ -15,5 +16,6 @@ __all__ = ["cap_threads", "predict", "predict_proba", "save"]
 def __getattr__(name):  # the Dask helpers import dask only when used
     if name in ("predict", "predict_proba", "cap_threads"):
         from fastmlp.distributed import _dask
+
         return getattr(_dask, name)
     raise AttributeError(f"module 'fastmlp.distributed' has no attribute {name!r}")

@@ -6,6 +6,7 @@ key that every block's task depends on, so a distributed scheduler ships it to e
 worker once (and keeps it there while that worker has blocks to score), not with every
 chunk.
 """
+
 import math
 
 import numpy as np
@@ -66,10 +67,22 @@ def _map_rows(model, X, method):
         raise ValueError(f"X must have shape (n_samples, {n_features}), got {X.shape}")
     X = X.rechunk({1: -1, 0: _aligned_rows(X.chunks[0])})
     if sample.ndim == 1:
-        return X.map_blocks(_score_block, model_key, method, drop_axis=1, dtype=sample.dtype,
-                            meta=np.empty((0,), sample.dtype))
-    return X.map_blocks(_score_block, model_key, method, chunks=(X.chunks[0], sample.shape[1:]),
-                        dtype=sample.dtype, meta=np.empty((0, sample.shape[1]), sample.dtype))
+        return X.map_blocks(
+            _score_block,
+            model_key,
+            method,
+            drop_axis=1,
+            dtype=sample.dtype,
+            meta=np.empty((0,), sample.dtype),
+        )
+    return X.map_blocks(
+        _score_block,
+        model_key,
+        method,
+        chunks=(X.chunks[0], sample.shape[1:]),
+        dtype=sample.dtype,
+        meta=np.empty((0, sample.shape[1]), sample.dtype),
+    )
 
 
 def _aligned_rows(chunks):
@@ -78,6 +91,7 @@ def _aligned_rows(chunks):
     the same kernels, in the same passes, as in memory: the result is the same bit for
     bit. Chunks already aligned are kept; others become the nearest multiple."""
     from fastmlp import _core
+
     rows = _core._inference_rows()
     if any(math.isnan(c) for c in chunks) or all(c % rows == 0 for c in chunks[:-1]):
         return chunks  # aligned already, or of unknown sizes (then scored as they are)
@@ -90,6 +104,7 @@ def _score_block(block, model, method):
 
 def _score_partition(part, model, method):
     import pandas as pd
+
     out = getattr(model, method)(part.to_numpy())
     if out.ndim == 1:
         return pd.Series(out, index=part.index)
@@ -98,6 +113,7 @@ def _score_partition(part, model, method):
 
 def _frame_meta(sample):
     import pandas as pd
+
     if sample.ndim == 1:
         return pd.Series(np.empty(0, sample.dtype))
     return pd.DataFrame(np.empty((0, sample.shape[1]), sample.dtype))
@@ -120,6 +136,7 @@ class _CapThreads:
 
     def setup(self, worker):
         import fastmlp
+
         fastmlp.set_num_threads(worker.state.nthreads)
 
 

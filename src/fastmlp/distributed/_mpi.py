@@ -7,6 +7,7 @@ buffer (the gradients, then the batch's loss sum, weight and a stop flag) to a s
 applies the same update. Python is only called back for that all-reduce; without a
 communicator the engine's step loop has no hook at all.
 """
+
 import functools
 import math
 import zlib
@@ -71,8 +72,7 @@ class DataParallel:
                 mine = describe()
         except Exception as e:  # noqa: BLE001 - re-raised below, on this rank and the others
             error = e
-        gathered = self.comm.allgather((None if error is None else f"{type(error).__name__}: {error}",
-                                        mine))
+        gathered = self.comm.allgather((None if error is None else f"{type(error).__name__}: {error}", mine))
         if error is not None:
             raise error
         failed = [(r, msg) for r, (msg, _) in enumerate(gathered) if msg is not None]
@@ -102,8 +102,10 @@ class DataParallel:
         every = self.comm.allgather((params_crc(params), validation_sums))
         crcs = [c for c, _ in every]
         if len(set(crcs)) != 1:
-            raise RuntimeError(f"fit: the ranks' weights differ after an epoch (CRC-32 per rank: "
-                               f"{crcs}); the MPI all-reduce did not give every rank the same sum")
+            raise RuntimeError(
+                f"fit: the ranks' weights differ after an epoch (CRC-32 per rank: "
+                f"{crcs}); the MPI all-reduce did not give every rank the same sum"
+            )
         if validation_sums is None:
             return None
         return (math.fsum(v[0] for _, v in every), math.fsum(v[1] for _, v in every))

@@ -1,4 +1,5 @@
 """Saving a model trained by every rank of a data-parallel fit, once."""
+
 from fastmlp.distributed._mpi import DataParallel
 
 

@@ -11,12 +11,13 @@ scikit-learn (1.7 or later: the ``sklearn`` extra, ``pip install "fastmlp[sklear
 is an optional dependency of fastmlp: ``import fastmlp`` never imports it, and
 importing this module without it raises an ImportError that says so.
 """
+
 try:
     import sklearn  # noqa: F401
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
     raise ImportError(
-        "fastmlp.sklearn requires scikit-learn, which is not installed: "
-        "pip install 'fastmlp[sklearn]'") from exc
+        "fastmlp.sklearn requires scikit-learn, which is not installed: pip install 'fastmlp[sklearn]'"
+    ) from exc
 
 from fastmlp.sklearn._classifier import MLPClassifier
 from fastmlp.sklearn._regressor import MLPRegressor

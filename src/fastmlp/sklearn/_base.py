@@ -8,6 +8,7 @@ the epoch itself (shuffle, minibatches, forward, backward, update) is delegated 
 the engine (``fastmlp.MLP._train_epoch``, one C++ call on data converted once per
 fit) with an optimizer object kept between epochs.
 """
+
 import copy
 import warnings
 from abc import ABC, abstractmethod
@@ -34,8 +35,14 @@ from fastmlp.sklearn._optimizers import AdamOptimizer, SGDOptimizer
 ACCEPT_SPARSE = ["csr", "csc"]
 
 # scikit-learn's activation names, and ours (fastmlp's engine names them differently).
-_ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu",
-                "leaky_relu": "leaky_relu", "gelu": "gelu"}
+_ACTIVATIONS = {
+    "identity": "identity",
+    "logistic": "sigmoid",
+    "tanh": "tanh",
+    "relu": "relu",
+    "leaky_relu": "leaky_relu",
+    "gelu": "gelu",
+}
 
 
 def _engine_seed(random_state):
@@ -78,11 +85,34 @@ class BaseMLP(LbfgsSolver, BaseEstimator, ABC):
     }
 
     @abstractmethod
-    def __init__(self, hidden_layer_sizes, activation, solver, alpha, batch_size,
-                 learning_rate, learning_rate_init, power_t, max_iter, shuffle,
-                 random_state, tol, verbose, warm_start, momentum, nesterovs_momentum,
-                 early_stopping, validation_fraction, beta_1, beta_2, epsilon,
-                 n_iter_no_change, max_fun, dropout, dtype):
+    def __init__(
+        self,
+        hidden_layer_sizes,
+        activation,
+        solver,
+        alpha,
+        batch_size,
+        learning_rate,
+        learning_rate_init,
+        power_t,
+        max_iter,
+        shuffle,
+        random_state,
+        tol,
+        verbose,
+        warm_start,
+        momentum,
+        nesterovs_momentum,
+        early_stopping,
+        validation_fraction,
+        beta_1,
+        beta_2,
+        epsilon,
+        n_iter_no_change,
+        max_fun,
+        dropout,
+        dtype,
+    ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -162,8 +192,9 @@ class BaseMLP(LbfgsSolver, BaseEstimator, ABC):
     def _check_solver(self):
         # As scikit-learn: partial_fit exists only for stochastic solvers.
         if self.solver not in ("sgd", "adam"):
-            raise AttributeError(f"partial_fit is only available for stochastic optimizers. "
-                                 f"{self.solver} is not stochastic.")
+            raise AttributeError(
+                f"partial_fit is only available for stochastic optimizers. {self.solver} is not stochastic."
+            )
         return True
 
     def __sklearn_tags__(self):
@@ -184,8 +215,9 @@ class BaseMLP(LbfgsSolver, BaseEstimator, ABC):
         """The network output after out_activation_ (sklearn's _forward_pass_fast)."""
         check_is_fitted(self, "coefs_")
         if check_input:
-            X = validate_data(self, X, accept_sparse=ACCEPT_SPARSE, dtype=(np.float64, np.float32),
-                              reset=False)
+            X = validate_data(
+                self, X, accept_sparse=ACCEPT_SPARSE, dtype=(np.float64, np.float32), reset=False
+            )
         out = self._raw_output(X)
         if self.out_activation_ == "logistic":
             # exp of -|z| only, so that no exp overflows.
@@ -238,9 +270,15 @@ class BaseMLP(LbfgsSolver, BaseEstimator, ABC):
         self._intercept_views = list(self.intercepts_)
 
     def _build_model(self, layer_units, dtype, seed):
-        return MLP(layer_units, activation=_ACTIVATIONS[self.activation],
-                   output_activation="identity", init="zeros", dropout=self.dropout,
-                   dtype=dtype, seed=seed)
+        return MLP(
+            layer_units,
+            activation=_ACTIVATIONS[self.activation],
+            output_activation="identity",
+            init="zeros",
+            dropout=self.dropout,
+            dtype=dtype,
+            seed=seed,
+        )
 
     def _initialize(self, Y, layer_units, dtype):
         # As sklearn's _initialize: attributes, then Glorot-uniform weights drawn from
@@ -293,8 +331,10 @@ class BaseMLP(LbfgsSolver, BaseEstimator, ABC):
 
     def _fit(self, X, y, sample_weight, incremental):
         if self.solver == "lbfgs" and self.dropout > 0:
-            raise ValueError(f"dropout={self.dropout} needs a stochastic solver ('adam' or "
-                             "'sgd'): lbfgs minimises the deterministic full-batch loss")
+            raise ValueError(
+                f"dropout={self.dropout} needs a stochastic solver ('adam' or "
+                "'sgd'): lbfgs minimises the deterministic full-batch loss"
+            )
         hidden = self.hidden_layer_sizes
         hidden = list(hidden) if hasattr(hidden, "__iter__") else [hidden]
         if np.any(np.array(hidden) <= 0):
@@ -323,9 +363,11 @@ class BaseMLP(LbfgsSolver, BaseEstimator, ABC):
                 raise ValueError(
                     f"warm_start/partial_fit needs the architecture of the fitted model "
                     f"{list(model.layer_sizes)}, got {layer_units} (hidden_layer_sizes or "
-                    f"the number of outputs changed); set warm_start=False to refit.")
-            if (model.dropout != self.dropout
-                    or model.get_config()["activation"] != [_ACTIVATIONS[self.activation]] * len(hidden)):
+                    f"the number of outputs changed); set warm_start=False to refit."
+                )
+            if model.dropout != self.dropout or model.get_config()["activation"] != [
+                _ACTIVATIONS[self.activation]
+            ] * len(hidden):
                 self._rebuild_model()
         try:
             if self.solver == "lbfgs":
@@ -334,8 +376,10 @@ class BaseMLP(LbfgsSolver, BaseEstimator, ABC):
                 self._fit_stochastic(X, Y, sample_weight, incremental)
         except FloatingPointError as exc:
             # scikit-learn's message for the same failure, with the engine's detail.
-            raise ValueError("Solver produced non-finite parameter weights. The input data "
-                             f"may contain large values and need to be preprocessed. ({exc})") from exc
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The input data "
+                f"may contain large values and need to be preprocessed. ({exc})"
+            ) from exc
         return self
 
     def _rebuild_model(self):
@@ -359,17 +403,23 @@ class BaseMLP(LbfgsSolver, BaseEstimator, ABC):
             # torch-style SGD with lr/s on gradients scaled by s is sklearn's update;
             # torch's nesterov (needs momentum > 0) equals sklearn's nesterov step.
             nesterov = self.nesterovs_momentum and self.momentum > 0
-            return SGDOptimizer(self.learning_rate_init, s, momentum=self.momentum,
-                                nesterov=nesterov, **penalty)
+            return SGDOptimizer(
+                self.learning_rate_init, s, momentum=self.momentum, nesterov=nesterov, **penalty
+            )
         # sklearn's Adam: eps is Kingma & Ba's epsilon-hat (eps_hat); Adam is invariant
         # to the gradient scale s except for eps, which scales with it.
-        return AdamOptimizer(lr=self.learning_rate_init, betas=(self.beta_1, self.beta_2),
-                             eps=self.epsilon * s, eps_hat=True, **penalty)
+        return AdamOptimizer(
+            lr=self.learning_rate_init,
+            betas=(self.beta_1, self.beta_2),
+            eps=self.epsilon * s,
+            eps_hat=True,
+            **penalty,
+        )
 
     def _engine_data(self, X, Y, sample_weight):
         """(X, targets, sample_weight) as the engine trains on them: the model's dtype,
-        C-contiguous (sparse X: a fastmlp CsrMatrix), converted once per fit. Softmax targets become class labels (the
-        same loss as one-hot rows, without reading them)."""
+        C-contiguous (sparse X: a fastmlp CsrMatrix), converted once per fit. Softmax
+        targets become class labels (the same loss as one-hot rows, without reading them)."""
         model = self._model
         if sparse.issparse(X):
             X = model._sparse_X(X, "X")
@@ -397,14 +447,17 @@ class BaseMLP(LbfgsSolver, BaseEstimator, ABC):
             # As sklearn: no stratification for multi-output/multilabel targets.
             stratify = Y if (is_classifier(self) and self.n_outputs_ == 1) else None
             parts = [X, Y] + ([sample_weight] if sample_weight is not None else [])
-            parts = train_test_split(*parts, random_state=self._random_state,
-                                     test_size=self.validation_fraction, stratify=stratify)
+            parts = train_test_split(
+                *parts, random_state=self._random_state, test_size=self.validation_fraction, stratify=stratify
+            )
             X, X_val, Y, Y_val = parts[:4]
             if sample_weight is not None:
                 sample_weight, sw_val = parts[4:]
             if X_val.shape[0] < 2:
-                raise ValueError("The validation set is too small. Increase "
-                                 "'validation_fraction' or the size of your dataset.")
+                raise ValueError(
+                    "The validation set is too small. Increase "
+                    "'validation_fraction' or the size of your dataset."
+                )
             y_val = self._validation_targets(Y_val)
             if sw_val is not None and not np.any(sw_val > 0):
                 sw_val = None  # no weight left to score with: score unweighted
@@ -415,8 +468,9 @@ class BaseMLP(LbfgsSolver, BaseEstimator, ABC):
             batch_size = min(200, n_samples)
         else:
             if self.batch_size > n_samples:
-                warnings.warn("Got `batch_size` less than 1 or larger than sample size. "
-                              "It is going to be clipped")
+                warnings.warn(
+                    "Got `batch_size` less than 1 or larger than sample size. It is going to be clipped"
+                )
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
         loss_name, report, grad_scale = _LOSSES[self.out_activation_]
         report, grad_scale = report(self.n_outputs_), grad_scale(self.n_outputs_)
@@ -437,12 +491,10 @@ class BaseMLP(LbfgsSolver, BaseEstimator, ABC):
         self.n_iter_ = 0
         try:
             for _ in range(self.max_iter):
-                epoch = model._train_epoch(X_fit, T_fit, w_fit, loss, opt, state, batch_size,
-                                           self.shuffle)
+                epoch = model._train_epoch(X_fit, T_fit, w_fit, loss, opt, state, batch_size, self.shuffle)
                 if not epoch.finite:
                     if not early_stopping:  # sklearn ends with non-finite weights: its error
-                        raise FloatingPointError(
-                            f"the loss became NaN or inf at epoch {self.n_iter_ + 1}")
+                        raise FloatingPointError(f"the loss became NaN or inf at epoch {self.n_iter_ + 1}")
                     self._record_divergence(n_samples)
                     break
                 self.n_iter_ += 1
@@ -452,26 +504,33 @@ class BaseMLP(LbfgsSolver, BaseEstimator, ABC):
                 if self.verbose:
                     print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
                 if early_stopping:
-                    self.validation_loss_curve_.append(report * model.evaluate(
-                        val_data[0], val_data[1], loss, sample_weight=val_data[2]))
+                    self.validation_loss_curve_.append(
+                        report * model.evaluate(val_data[0], val_data[1], loss, sample_weight=val_data[2])
+                    )
                 self._update_no_improvement_count(early_stopping, X_val, y_val, sw_val)
                 self._iteration_ends()
                 if self._no_improvement_count > self.n_iter_no_change:
                     if early_stopping:
-                        msg = ("Validation score did not improve more than tol=%f for %d "
-                               "consecutive epochs." % (self.tol, self.n_iter_no_change))
+                        msg = (
+                            "Validation score did not improve more than tol=%f for %d "
+                            "consecutive epochs." % (self.tol, self.n_iter_no_change)
+                        )
                     else:
-                        msg = ("Training loss did not improve more than tol=%f for %d "
-                               "consecutive epochs." % (self.tol, self.n_iter_no_change))
+                        msg = "Training loss did not improve more than tol=%f for %d consecutive epochs." % (
+                            self.tol,
+                            self.n_iter_no_change,
+                        )
                     if self._trigger_stopping(msg):
                         break
                     self._no_improvement_count = 0
                 if incremental:
                     break
                 if self.n_iter_ == self.max_iter:
-                    warnings.warn("Stochastic Optimizer: Maximum iterations (%d) reached and "
-                                  "the optimization hasn't converged yet." % self.max_iter,
-                                  ConvergenceWarning)
+                    warnings.warn(
+                        "Stochastic Optimizer: Maximum iterations (%d) reached and "
+                        "the optimization hasn't converged yet." % self.max_iter,
+                        ConvergenceWarning,
+                    )
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.")
         if early_stopping:
@@ -492,16 +551,18 @@ class BaseMLP(LbfgsSolver, BaseEstimator, ABC):
         self.loss_curve_.append(np.nan)
         self.validation_loss_curve_.append(np.nan)
         self.validation_scores_.append(np.nan)
-        warnings.warn(f"The loss became NaN or inf at iteration {self.n_iter_}: training stopped "
-                      "and the weights with the best validation score were restored.",
-                      ConvergenceWarning)
+        warnings.warn(
+            f"The loss became NaN or inf at iteration {self.n_iter_}: training stopped "
+            "and the weights with the best validation score were restored.",
+            ConvergenceWarning,
+        )
 
     def _epoch_loss(self, epoch, batch_rows, report, grad_scale, n_samples):
         """sklearn's loss_: each minibatch's loss (weighted mean loss plus its L2 term
         0.5 alpha ||W||^2 / (batch weight), with the weights before the batch's update)
         weighted by its number of rows, over the samples. The engine's batch penalty is
         grad_scale times sklearn's L2 term (its weight_decay is in gradient units)."""
-        rows = batch_rows[:len(epoch.batch_loss)]
+        rows = batch_rows[: len(epoch.batch_loss)]
         per_batch = report * epoch.batch_loss + epoch.batch_penalty / grad_scale
         return float(np.dot(rows, per_batch)) / n_samples
 
@@ -578,6 +639,7 @@ class BaseMLP(LbfgsSolver, BaseEstimator, ABC):
         """
         check_is_fitted(self, "coefs_")
         from fastmlp.onnx import export_estimator
+
         export_estimator(self, path)
 
     # ---- pickling ------------------------------------------------------------------

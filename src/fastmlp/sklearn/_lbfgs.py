@@ -11,6 +11,7 @@ The vector is float64 (scipy's dtype) in scikit-learn's packing order (every
 so that scikit-learn's private ``_loss_grad_lbfgs`` is offered with its meaning; the
 model keeps its own dtype (float32 or float64), converted at this boundary.
 """
+
 import numpy as np
 import scipy.optimize
 from sklearn.utils.fixes import parse_version, sp_version
@@ -36,14 +37,22 @@ class LbfgsSolver:
         options = {"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol}
         if _SCIPY_TAKES_IPRINT:
             options["iprint"] = 1 if self.verbose is True or self.verbose >= 1 else -1
-        result = scipy.optimize.minimize(self._lbfgs_objective, _pack(self.coefs_, self.intercepts_),
-                                         method="L-BFGS-B", jac=True, options=options, args=data)
+        result = scipy.optimize.minimize(
+            self._lbfgs_objective,
+            _pack(self.coefs_, self.intercepts_),
+            method="L-BFGS-B",
+            jac=True,
+            options=options,
+            args=data,
+        )
         self.n_iter_ = _check_optimize_result("lbfgs", result, self.max_iter)
         self.loss_ = result.fun
         self._unpack(result.x)
         if not all(np.isfinite(p).all() for p in self.coefs_ + self.intercepts_):
-            raise ValueError("Solver produced non-finite parameter weights. The input data may "
-                             "contain large values and need to be preprocessed.")
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The input data may "
+                "contain large values and need to be preprocessed."
+            )
 
     def _lbfgs_objective(self, packed, X, T, sample_weight):
         """scikit-learn's lbfgs objective at ``packed`` for data prepared by _engine_data:
@@ -55,8 +64,7 @@ class LbfgsSolver:
         k = self.n_outputs_
         value, grads = self._model._engine.loss_and_grads(X, T, loss_name, "mean", sample_weight)
         # The engine's gradients are (weight0, bias0, weight1, ...), weights (out, in).
-        grad = np.concatenate([g.T.ravel() for g in grads[0::2]] + grads[1::2]).astype(
-            np.float64, copy=False)
+        grad = np.concatenate([g.T.ravel() for g in grads[0::2]] + grads[1::2]).astype(np.float64, copy=False)
         grad /= grad_scale(k)
         n_coef = sum(c.size for c in self.coefs_)
         coef = packed[:n_coef]
@@ -78,5 +86,5 @@ class LbfgsSolver:
         (in place, converted to the model's dtype)."""
         start = 0
         for a in self.coefs_ + self.intercepts_:
-            a[...] = packed[start:start + a.size].reshape(a.shape)
+            a[...] = packed[start : start + a.size].reshape(a.shape)
             start += a.size

@@ -6,6 +6,7 @@ its ``lr`` is in other units than scikit-learn's; these subclasses also carry
 ``AdamOptimizer`` expose it (``estimator._optimizer.learning_rate``, which users and
 scikit-learn's own tests read).
 """
+
 import math
 
 from fastmlp import optim
@@ -42,4 +43,4 @@ class AdamOptimizer(optim.Adam):
         if t == 0:
             return self.lr
         beta1, beta2 = self.betas
-        return self.lr * math.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
+        return self.lr * math.sqrt(1 - beta2**t) / (1 - beta1**t)

@@ -70,8 +70,7 @@ struct Avx2<float> {
     for (int q = 0; q < 2; ++q)  // 128-bit lane l of u[q]: r[4q..4q+3] summed over lane l
       u[q] = _mm256_add_ps(_mm256_shuffle_ps(s[2 * q], s[2 * q + 1], 0x44),
                            _mm256_shuffle_ps(s[2 * q], s[2 * q + 1], 0xEE));
-    return _mm256_add_ps(_mm256_permute2f128_ps(u[0], u[1], 0x20),
-                         _mm256_permute2f128_ps(u[0], u[1], 0x31));
+    return _mm256_add_ps(_mm256_permute2f128_ps(u[0], u[1], 0x20), _mm256_permute2f128_ps(u[0], u[1], 0x31));
   }
   static vec zero() { return _mm256_setzero_ps(); }
   static vec set1(T x) { return _mm256_set1_ps(x); }

@@ -61,10 +61,10 @@ struct Avx512<float> {
   }
   // Chunk q of the result = the sum of the four 128-bit chunks of u[q].
   static vec sum_chunks(const vec (&u)[4]) {
-    const vec w0 = _mm512_add_ps(_mm512_shuffle_f32x4(u[0], u[1], 0x44),
-                                 _mm512_shuffle_f32x4(u[0], u[1], 0xEE));
-    const vec w1 = _mm512_add_ps(_mm512_shuffle_f32x4(u[2], u[3], 0x44),
-                                 _mm512_shuffle_f32x4(u[2], u[3], 0xEE));
+    const vec w0 =
+        _mm512_add_ps(_mm512_shuffle_f32x4(u[0], u[1], 0x44), _mm512_shuffle_f32x4(u[0], u[1], 0xEE));
+    const vec w1 =
+        _mm512_add_ps(_mm512_shuffle_f32x4(u[2], u[3], 0x44), _mm512_shuffle_f32x4(u[2], u[3], 0xEE));
     return _mm512_add_ps(_mm512_shuffle_f32x4(w0, w1, 0x88), _mm512_shuffle_f32x4(w0, w1, 0xDD));
   }
   static vec zero() { return _mm512_setzero_ps(); }
@@ -78,8 +78,8 @@ struct Avx512<float> {
   static vec min(vec a, vec b) { return _mm512_min_ps(a, b); }
   // a where x's sign bit is set, else b.
   static vec select_negative(vec x, vec a, vec b) {
-    return _mm512_mask_blend_ps(
-        _mm512_cmplt_epi32_mask(_mm512_castps_si512(x), _mm512_setzero_si512()), b, a);
+    return _mm512_mask_blend_ps(_mm512_cmplt_epi32_mask(_mm512_castps_si512(x), _mm512_setzero_si512()), b,
+                                a);
   }
 };
 
@@ -122,10 +122,10 @@ struct Avx512<double> {
     for (int p = 0; p < 4; ++p)  // chunk l of s[p]: r[2p], r[2p+1] summed over chunk l
       s[p] = _mm512_add_pd(_mm512_unpacklo_pd(r[2 * p], r[2 * p + 1]),
                            _mm512_unpackhi_pd(r[2 * p], r[2 * p + 1]));
-    const vec w0 = _mm512_add_pd(_mm512_shuffle_f64x2(s[0], s[1], 0x44),
-                                 _mm512_shuffle_f64x2(s[0], s[1], 0xEE));
-    const vec w1 = _mm512_add_pd(_mm512_shuffle_f64x2(s[2], s[3], 0x44),
-                                 _mm512_shuffle_f64x2(s[2], s[3], 0xEE));
+    const vec w0 =
+        _mm512_add_pd(_mm512_shuffle_f64x2(s[0], s[1], 0x44), _mm512_shuffle_f64x2(s[0], s[1], 0xEE));
+    const vec w1 =
+        _mm512_add_pd(_mm512_shuffle_f64x2(s[2], s[3], 0x44), _mm512_shuffle_f64x2(s[2], s[3], 0xEE));
     return _mm512_add_pd(_mm512_shuffle_f64x2(w0, w1, 0x88), _mm512_shuffle_f64x2(w0, w1, 0xDD));
   }
   static vec zero() { return _mm512_setzero_pd(); }

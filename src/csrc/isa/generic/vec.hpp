@@ -53,8 +53,10 @@ struct Generic {
   static vec select_negative(vec x, vec a, vec b) {
     typedef int64_t ivec __attribute__((vector_size(16)));
     typedef int32_t ivec32 __attribute__((vector_size(16)));
-    if constexpr (sizeof(T) == 4) return (ivec32)x < 0 ? a : b;
-    else return (ivec)x < 0 ? a : b;
+    if constexpr (sizeof(T) == 4)
+      return (ivec32)x < 0 ? a : b;
+    else
+      return (ivec)x < 0 ? a : b;
   }
 };
 
