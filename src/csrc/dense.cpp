@@ -28,18 +28,10 @@ void dense_forward(int64_t m, int64_t n, int64_t k, MatView<T> x, MatView<T> w, 
 namespace {
 
 // Runs fn(lo, hi) on each thread for a range of whole cache lines of columns of an
-// m x n row-major matrix, so per-column reductions over rows keep one order for any
-// number of threads.
+// m x n row-major matrix (for_column_lines), an elementwise grain of the m x n each.
 template <class T, class Fn>
 void for_column_ranges(int64_t m, int64_t n, Fn fn) {
-  constexpr int64_t kLine = 64 / sizeof(T);
-  const int64_t chunks = ceil_div(n, kLine);
-  const int nt =
-      static_cast<int>(std::min<int64_t>(threads_for(m * n, tuning().elementwise_per_thread), chunks));
-  parallel_ranges(nt, chunks, [&](int64_t chunk_lo, int64_t chunk_hi) {
-    const int64_t lo = std::min(n, chunk_lo * kLine), hi = std::min(n, chunk_hi * kLine);
-    if (hi > lo) fn(lo, hi);
-  });
+  for_column_lines<T>(n, m * n, tuning().elementwise_per_thread, fn);
 }
 
 template <class T>

@@ -83,4 +83,18 @@ inline int threads_for(int64_t work, int64_t grain) {
   return static_cast<int>(std::min<int64_t>(max_threads(), useful));
 }
 
+// Runs fn(lo, hi) on threads for shares of the columns [0, n) of a row-major matrix of
+// T, in whole cache lines (so no two threads write one line, and a per-column reduction
+// keeps one order for any number of threads), one thread per `grain` of the `work`.
+template <class T, class Fn>
+void for_column_lines(int64_t n, int64_t work, int64_t grain, Fn&& fn) {
+  constexpr int64_t kLine = 64 / sizeof(T);
+  const int64_t lines = (n + kLine - 1) / kLine;
+  const int nt = static_cast<int>(std::min<int64_t>(threads_for(work, grain), lines));
+  parallel_ranges(nt, lines, [&](int64_t line_lo, int64_t line_hi) {
+    const int64_t lo = std::min(n, line_lo * kLine), hi = std::min(n, line_hi * kLine);
+    if (hi > lo) fn(lo, hi);
+  });
+}
+
 }  // namespace fastmlp

@@ -90,15 +90,7 @@ const ByColumn<T>& by_column(const CsrView<T>& x, int64_t m) {
 // tuning().elementwise_per_thread multiply-adds of the nnz x n each.
 template <class T, class Fn>
 void for_output_ranges(int64_t nnz, int64_t n, Fn fn) {
-  constexpr int64_t kLine = 64 / sizeof(T);
-  const int64_t chunks = ceil_div(n, kLine);
-  const int nt =
-      static_cast<int>(std::min<int64_t>(threads_for(nnz * n, tuning().elementwise_per_thread), chunks));
-  parallel_ranges(nt, chunks, [&](int64_t lo, int64_t hi) {
-    lo = std::min(n, lo * kLine);
-    hi = std::min(n, hi * kLine);
-    if (hi > lo) fn(lo, hi);
-  });
+  for_column_lines<T>(n, nnz * n, tuning().elementwise_per_thread, fn);
 }
 
 // y[:, lo:hi] = X W[lo:hi]^T: each y[i, o] summed over row i's entries by column.
