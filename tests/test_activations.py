@@ -195,6 +195,29 @@ def test_tanh_and_gelu_at_large_inputs(isa, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_gelu_over_its_whole_range(isa, dtype):
+    # Every float32 step near 0 and a dense grid through the rational erf's cap at
+    # |x| = 5.6 (vmath.hpp), where it switches to exactly +-1.
+    cap = np.float32(5.6)
+    near_cap = cap + np.arange(-8, 9, dtype=np.float32) * np.spacing(cap)
+    x = np.concatenate([np.linspace(-9, 9, 360_001), near_cap, -near_cap, [0.0, -0.0, 1e-30, -1e-30]]).astype(
+        dtype
+    )
+    y = fastmlp.activation("gelu", x)
+    check_act(y, x, "gelu", dtype)
+    # For x >= 0 there is no cancellation in 1 + erf: a few ulp of gelu itself.
+    pos = x >= 0
+    ref = ref_act("gelu", x)
+    assert np.all(np.abs(f64(y[pos]) - ref[pos]) <= 6 * eps(dtype) * ref[pos] + np.finfo(dtype).tiny)
+    g = np.ones_like(x)
+    assert_within(
+        fastmlp.activation_backward("gelu", g, y, x),
+        ref_act_backward("gelu", g, x),
+        grad_bound("gelu", g, x, ref, dtype),
+    )
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_softmax_of_large_values(isa, rng, dtype):
     x = np.stack([np.linspace(-1e4, 1e4, 9), np.full(9, 3e4), np.full(9, -3e4), [1e4] + [0.0] * 8]).astype(
         dtype
