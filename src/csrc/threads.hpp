@@ -8,6 +8,8 @@
 #include <atomic>
 #include <cstdint>
 
+#include "common.hpp"
+
 namespace fastmlp {
 
 inline std::atomic<int>& thread_limit() {
@@ -89,7 +91,7 @@ inline int threads_for(int64_t work, int64_t grain) {
 template <class T, class Fn>
 void for_column_lines(int64_t n, int64_t work, int64_t grain, Fn&& fn) {
   constexpr int64_t kLine = 64 / sizeof(T);
-  const int64_t lines = (n + kLine - 1) / kLine;
+  const int64_t lines = ceil_div(n, kLine);
   const int nt = static_cast<int>(std::min<int64_t>(threads_for(work, grain), lines));
   parallel_ranges(nt, lines, [&](int64_t line_lo, int64_t line_hi) {
     const int64_t lo = std::min(n, line_lo * kLine), hi = std::min(n, line_hi * kLine);
