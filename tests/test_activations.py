@@ -196,8 +196,8 @@ def test_tanh_and_gelu_at_large_inputs(isa, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_gelu_over_its_whole_range(isa, dtype):
-    # Every float32 step near 0 and a dense grid through the rational erf's cap at
-    # |x| = 5.6 (vmath.hpp), where it switches to exactly +-1.
+    # A dense grid over [-9, 9], the floats around the rational erf's cap at |x| = 5.6
+    # (vmath.hpp), where it switches to exactly +-1, and signed zeros and tiny values.
     cap = np.float32(5.6)
     near_cap = cap + np.arange(-8, 9, dtype=np.float32) * np.spacing(cap)
     x = np.concatenate([np.linspace(-9, 9, 360_001), near_cap, -near_cap, [0.0, -0.0, 1e-30, -1e-30]]).astype(
