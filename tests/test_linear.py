@@ -10,6 +10,7 @@ from conftest import (
     LAYOUTS,
     ZERO_SHAPES,
     all_blocks_shape,
+    blocking,
     check_act,
     check_linear,
     edge_shapes,
@@ -83,6 +84,34 @@ def test_out_and_pre_activation_out(isa, rng, dtype, shape_name, act):
     # pre_activation_out is what identity gives, and act(pre) is y
     check_linear(pre, x, w, b, "identity", dtype)
     check_act(out, pre, act, dtype)
+
+
+def few_rows_many_outputs(dtype):
+    """(m, k, n) of a forward pass that AVX2's small path runs as y^T = W x^T
+    (gemm_small.cpp's transposing_pays): rows that fill two column panels of y^T but
+    leave a partial row panel of y, against 8 column panels of y and a partial one, k
+    deep enough that packing W^T costs more than packing x^T, and W small enough for
+    the small path (small_kn)."""
+    b = blocking(dtype)
+    n = 8 * b["nr"] + 5
+    return 2 * b["nr"], min(257, b["small_kn"] // n), n
+
+
+@pytest.mark.parametrize("act", ACTIVATIONS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_few_rows_many_outputs(isa, rng, dtype, act, restore_threads):
+    m, k, n = few_rows_many_outputs(dtype)
+    x, w, b = make(rng, (m, k), dtype), make(rng, (n, k), dtype), make(rng, (n,), dtype)
+    results = []
+    for threads in (1, 2):
+        fastmlp.set_num_threads(threads)
+        out = np.full((m, n), np.nan, dtype)
+        pre = np.full((m, n), np.nan, dtype)
+        fastmlp.linear(x, w, b, act, out=out, pre_activation_out=pre)
+        check_linear(out, x, w, b, act, dtype, pre=pre)
+        check_linear(pre, x, w, b, "identity", dtype)
+        results.append(out.copy())
+    np.testing.assert_array_equal(results[0], results[1])  # bit for bit, any thread count
 
 
 @pytest.mark.parametrize("act", ACTIVATIONS)

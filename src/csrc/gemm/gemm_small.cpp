@@ -74,15 +74,17 @@ int64_t gemm_thin_blocks(int64_t m, int64_t n, int64_t k, const MatView<T>& a, c
   return blocks * w;
 }
 
-}  // namespace
-
+// The tiles of C' = A' B' (m x n): C itself, or C^T when the caller swapped the operands
+// (C^T = B^T A^T, see transposing_pays); then the tiles go to C through the edge buffer
+// and the bias and activation come after them, in the epilogue.
 template <class T>
-void gemm_small(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T* c, int64_t ldc,
-                const Epilogue<T>& ep_in) {
+void small_tiles(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T* c, int64_t ldc,
+                 const Epilogue<T>& ep_in, bool transposed) {
   const GemmKernel<T>& kern = gemm_kernel<T>();
   // One or two rows of a row-major B: the thin kernels take whole blocks of columns, the
   // tiles below the rest (the columns from j_thin on).
-  const int64_t j_thin = m <= 2 && b.cs == 1 ? gemm_thin_blocks(m, n, k, a, b, c, ldc, ep_in) : 0;
+  const int64_t j_thin =
+      !transposed && m <= 2 && b.cs == 1 ? gemm_thin_blocks(m, n, k, a, b, c, ldc, ep_in) : 0;
   if (j_thin == n) return;
   Epilogue<T> ep = ep_in;
   if (j_thin) {
@@ -101,25 +103,28 @@ void gemm_small(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T* 
   // A row-major B is read in place but for its last columns when n is not a whole number
   // of panels; any other B is packed whole, into k x NR panels zero-padded past n. The
   // buffers are allocated before the threads start (an allocation failure must not throw
-  // inside the parallel region), and the bias padded to whole panels for the kernel.
+  // inside the parallel region), and the bias padded to whole panels for the kernel (it
+  // runs along C's columns, which are the tiles' rows when C is transposed).
   const int64_t in_place = b.cs == 1 ? n / NR : 0;  // panels read where they are
   thread_local AlignedBuffer b_buf, bias_buf;
   T* b_packed = in_place < n_panels ? b_buf.get<T>((n_panels - in_place) * k * NR) : nullptr;
   T* bias = nullptr;
-  if (ep.bias) {
+  if (ep.bias && !transposed) {
     bias = bias_buf.get<T>(n_panels * NR);
     pack_bias(ep, n, n_panels, static_cast<int>(NR), bias);
   }
-  const unsigned relu_flag = activation_in_ukernel(ep) ? kRelu : 0u;
-  const unsigned done = (ep.bias ? kBiasAdded : 0u) | (relu_flag ? kActivationApplied : 0u);
+  const unsigned relu_flag = activation_in_ukernel(ep) && !transposed ? kRelu : 0u;
+  const unsigned done = (bias ? kBiasAdded : 0u) | (relu_flag ? kActivationApplied : 0u);
 
   // Threads pack shares of B's panels, then take equal runs of C's tiles in row-major
   // order (whole row panels would leave a thread idle at a few rows: 32 rows are 3 panels
   // of 12): every element of C is one k-long chain of FMAs, whoever computes it, so
   // results do not depend on the thread count.
+  // Transposed, a thread takes whole row panels of C' (columns of C) instead, so that it
+  // finishes its columns of C in one pass along C's rows after its last tile.
   const int64_t tiles = m_panels * n_panels;
-  const int nt =
-      static_cast<int>(std::min<int64_t>(threads_for(m * n * k, tuning().gemm_madds_per_thread), tiles));
+  const int nt = static_cast<int>(std::min<int64_t>(threads_for(m * n * k, tuning().gemm_madds_per_thread),
+                                                    transposed ? m_panels : tiles));
   parallel(nt, [&](int tid, int) {
     const int64_t packed = n_panels - in_place;
     const int64_t jp_lo = in_place + packed * tid / nt, jp_hi = in_place + packed * (tid + 1) / nt;
@@ -129,7 +134,9 @@ void gemm_small(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T* 
     team_barrier(nt);  // every panel of B is ready
 
     alignas(64) T edge[kMaxTile];
-    for (int64_t t = tiles * tid / nt; t < tiles * (tid + 1) / nt; ++t) {
+    const int64_t t_lo = transposed ? m_panels * tid / nt * n_panels : tiles * tid / nt;
+    const int64_t t_hi = transposed ? m_panels * (tid + 1) / nt * n_panels : tiles * (tid + 1) / nt;
+    for (int64_t t = t_lo; t < t_hi; ++t) {
       const int64_t ip = t / n_panels, jp = t % n_panels;
       const int64_t i0 = ip * MR, mr = std::min(MR, m - i0);
       const int64_t j0 = jp * NR, nr = std::min(NR, n - j0);
@@ -137,6 +144,12 @@ void gemm_small(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T* 
       const int64_t ldb = jp < in_place ? b.rs : NR;
       const T* tile_bias = bias ? bias + j0 : nullptr;
       const UnpackedFn<T> kernel = kern.ukernel_unpacked[a_column_major][mr - 1];
+      if (transposed) {
+        kernel(k, &a(i0, 0), lda, bp, ldb, edge, NR, nullptr, 0u);
+        for (int64_t j = 0; j < nr; ++j)  // along C's rows, its unit stride
+          for (int64_t i = 0; i < mr; ++i) c[(j0 + j) * ldc + i0 + i] = edge[i * NR + j];
+        continue;
+      }
       if (nr == NR) {
         kernel(k, &a(i0, 0), lda, bp, ldb, c + i0 * ldc + j0, ldc, tile_bias, relu_flag);
       } else {
@@ -146,7 +159,40 @@ void gemm_small(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T* 
       }
       finish_tile(ep, done, c, ldc, i0, j0, mr, nr);
     }
+    if (transposed && t_hi > t_lo) {
+      const int64_t i_lo = t_lo / n_panels * MR, i_hi = std::min(m, t_hi / n_panels * MR);
+      finish_tile(ep, 0u, c, ldc, 0, i_lo, n, i_hi - i_lo);
+    }
   });
+}
+
+// Whether the small path should run on C^T = B^T A^T instead. Taken only where B would
+// be packed whole (W^T in a dense layer's forward x W^T): with few rows against many
+// outputs, A^T is the smaller to pack and fills the tiles better. Costs in vector
+// multiply-adds, as Tuning::dot_costs counts them: the padded tiles plus packing, and
+// for the transposed product its stores to C (Tuning::transposed_c_cost).
+template <class T>
+bool transposing_pays(int64_t m, int64_t n, int64_t k, const MatView<T>& a, const MatView<T>& b) {
+  if (b.cs == 1 || !small_path_applies(n, m, k, b.transposed(), a.transposed())) return false;
+  const GemmKernel<T>& kern = gemm_kernel<T>();
+  const double pack = tuning().dot_costs.pack;
+  auto cost = [&](int64_t rows, int64_t cols, bool packs_b) {
+    return double(round_up(rows, kern.mr)) * double(round_up(cols, kern.nr)) * double(k) / kern.lanes +
+           (packs_b ? pack * double(k) * double(cols) : 0.0);
+  };
+  const double transposed_c = tuning().transposed_c_cost * double(m) * double(n);
+  // B^T's packed B' is A^T. The 10%: the tiles' cost ignores how their edges run.
+  return cost(n, m, a.rs != 1) + transposed_c < 0.9 * cost(m, n, true);
+}
+
+}  // namespace
+
+template <class T>
+void gemm_small(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T* c, int64_t ldc,
+                const Epilogue<T>& ep) {
+  if (transposing_pays(m, n, k, a, b))
+    return small_tiles(n, m, k, b.transposed(), a.transposed(), c, ldc, ep, true);
+  small_tiles(m, n, k, a, b, c, ldc, ep, false);
 }
 
 #define FASTMLP_INSTANTIATE(T)                                                                          \

@@ -35,6 +35,10 @@ struct Tuning {
   int64_t dot_max_columns;        // outputs this narrow take the unpacked path at any height
   DotRows dot_rows_f32, dot_rows_f64;
   DotCosts dot_costs;
+  // The small path on C^T = B^T A^T (gemm_small.cpp's transposing_pays): what each element
+  // of C costs on top of the tiles and packing, in vector multiply-adds (the transposing
+  // scatter from the edge buffer and the epilogue's separate pass over C).
+  double transposed_c_cost;
   int64_t elementwise_per_thread;   // activations, backward's bias/derivative pass
   int64_t optim_params_per_thread;  // optimizer updates
   int64_t small_dense_max_madds;    // dense layers this small: direct loops (small_dense.hpp)
@@ -92,6 +96,13 @@ inline constexpr Tuning kTuningAvx512 = {
     /*dot_rows_f32=*/{64, 256, 8, 32, 64},
     /*dot_rows_f64=*/{64, 256, 8, 16, 48},
     /*dot_costs=*/{3.0, 0.5},
+    // linear(x, W, b, relu), W^T packed against x^T packed, alternating blocks in one
+    // process, 1 and 2 threads. Transposed, float32 on AVX2 ran 1.11-1.33x as fast at
+    // 32 x 256 -> 256, 1.16-1.24x at 32 x 512 -> 128, 1.04-1.12x at 48-64 x 256 -> 256;
+    // at 96-128 x 256 -> 256 0.90-0.95x (AVX2 and AVX-512), and float64 on AVX-512 at
+    // 64 x 256 -> 256 0.94x. With 3 here and the transposed product taken only when
+    // modelled at least 10% cheaper (transposing_pays), none of those run slower.
+    /*transposed_c_cost=*/3.0,
     /*elementwise_per_thread=*/int64_t(1) << 15,
     /*optim_params_per_thread=*/int64_t(1) << 15,
     /*small_dense_max_madds=*/int64_t(1) << 14,
