@@ -5,6 +5,7 @@
 #include <cstring>
 #include <exception>
 #include <numeric>
+#include <optional>
 #include <stdexcept>
 
 #include "activations.hpp"
@@ -80,6 +81,13 @@ Mlp<T>::Mlp(std::vector<LayerRef<T>> layers, T negative_slope, double dropout)
   param_grads_.assign(n_params_, nullptr);
   half_grads_.assign(n_params_, nullptr);
   param_sizes_.assign(n_params_, 0);
+  for (const auto& l : layers_) {
+    params_.push_back(l.weight);
+    param_is_bias_.push_back(false);
+    if (!l.bias) continue;
+    params_.push_back(l.bias);
+    param_is_bias_.push_back(true);
+  }
 }
 
 template <class T>
@@ -232,7 +240,7 @@ void Mlp<T>::backward(Rows rows, Input<T> x, T* const* grads) {
 template <class T>
 BatchLoss Mlp<T>::forward_backward(const LossSpec& loss, int64_t m, Input<T> x, Targets<T> target,
                                    const RandomKey* dropout_key, int64_t row0, T* const* grads,
-                                   bool backward_if_not_finite) {
+                                   bool backward_if_not_finite, OptimState<T>* update) {
   const int64_t n = out_features();
   const double weight = rows_weight(m, target.weights);
   if (weight == 0) return {0.0, 0.0, 0.0};
@@ -251,6 +259,15 @@ BatchLoss Mlp<T>::forward_backward(const LossSpec& loss, int64_t m, Input<T> x, 
   }
   const Rows halves[2] = {{0, (m + 1) / 2}, {(m + 1) / 2, m}};
   double sums[2] = {0.0, 0.0};
+  // The optimizer step, fused: each thread updates the share of each parameter whose
+  // halves it has just added, still in its cache, instead of one more parallel region per
+  // parameter array after this one (the update is elementwise: the same bits).
+  std::optional<StepSettings> fused;  // the settings, when update is given
+  if (update) {
+    if (grads != param_grads_.data())
+      throw std::logic_error("forward_backward: an update needs param_grads_");
+    fused = next_step(*update, denom);
+  }
   // An exception must not leave an OpenMP region (that terminates the process), nor skip
   // a barrier the other thread waits at: the first is kept and rethrown after the region.
   std::exception_ptr error;
@@ -274,29 +291,41 @@ BatchLoss Mlp<T>::forward_backward(const LossSpec& loss, int64_t m, Input<T> x, 
     });
     team_barrier(nt);
     if (error) return;
+    const bool update_here = fused && std::isfinite(sums[0] + sums[1]);
     for (int64_t i = 0; i < n_params_; ++i) {  // grads += the second half's, a share each
       const int64_t size = param_sizes_[i], lo = size * t / nt, hi = size * (t + 1) / nt;
       for (int64_t j = lo; j < hi; ++j) grads[i][j] += half_grads_[i][j];
+      if (update_here) update_params(*fused, *update, i, lo, hi);
     }
   });
   if (error) std::rethrow_exception(error);
-  return {sums[0] + sums[1], weight, denom};
+  const double sum = sums[0] + sums[1];
+  const bool updated = fused && std::isfinite(sum);
+  if (updated) ++update->step;
+  return {sum, weight, denom, updated};
+}
+
+template <class T>
+typename Mlp<T>::StepSettings Mlp<T>::next_step(const OptimState<T>& opt, double denominator) const {
+  const double penalty_scale = opt.config.penalty_in_loss ? 1.0 / denominator : 1.0;
+  return {OptimStep<T>(opt.config, opt.step + 1, penalty_scale),
+          OptimStep<T>(bias_config(opt.config), opt.step + 1, penalty_scale)};
+}
+
+template <class T>
+void Mlp<T>::update_params(const StepSettings& s, OptimState<T>& opt, int64_t p, int64_t lo, int64_t hi) {
+  optimizer_update_range(param_is_bias_[p] ? s.bias : s.weight, params_[p], param_grads_[p],
+                         opt.state[p].data(), lo, hi);
 }
 
 template <class T>
 void Mlp<T>::apply_optimizer(OptimState<T>& opt, const BatchLoss& batch) {
-  const double penalty_scale = opt.config.penalty_in_loss ? 1.0 / batch.denominator : 1.0;
-  const OptimStep<T> step(opt.config, ++opt.step, penalty_scale);
-  const OptimStep<T> bias_step(bias_config(opt.config), opt.step, penalty_scale);
-  int64_t p = 0;
-  for (const LayerRef<T>& L : layers_) {
-    optimizer_update(step, L.weight, param_grads_[p], opt.state[p].data(), L.out * L.in);
-    ++p;
-    if (L.bias) {
-      optimizer_update(bias_step, L.bias, param_grads_[p], opt.state[p].data(), L.out);
-      ++p;
-    }
-  }
+  if (batch.updated) return;
+  const StepSettings s = next_step(opt, batch.denominator);
+  ++opt.step;
+  for (int64_t p = 0; p < n_params_; ++p)
+    optimizer_update(param_is_bias_[p] ? s.bias : s.weight, params_[p], param_grads_[p], opt.state[p].data(),
+                     param_sizes_[p]);
 }
 
 template <class T>
@@ -356,7 +385,7 @@ double Mlp<T>::train_step(const LossSpec& loss, OptimState<T>& opt, int64_t m, I
                           RandomKey key) {
   const ThreadCap cap(step_thread_cap(m));
   reserve(m, true);
-  const BatchLoss b = forward_backward(loss, m, x, target, &key, 0, param_grads_.data(), false);
+  const BatchLoss b = forward_backward(loss, m, x, target, &key, 0, param_grads_.data(), false, &opt);
   if (b.denominator == 0) throw std::invalid_argument("sample_weight sums to zero: no loss to train on");
   if (std::isfinite(b.sum)) apply_optimizer(opt, b);
   return b.reduced();
@@ -413,6 +442,8 @@ EpochResult Mlp<T>::train_epoch(const LossSpec& loss, OptimState<T>& opt, int64_
                       target.weights ? batch_w_ : nullptr};
     }
     const RandomKey* dropout_key = dropout_ > 0 ? &key : nullptr;
+    // Of the parameters before this step's update, which forward_backward may make.
+    const double step_penalty = opt.config.penalty_in_loss ? penalty(opt.config) : 0.0;
     BatchLoss b{0.0, 0.0, 0.0};
     if (allreduce) {
       bool stopped = false;
@@ -422,7 +453,7 @@ EpochResult Mlp<T>::train_epoch(const LossSpec& loss, OptimState<T>& opt, int64_
         break;
       }
     } else if (!target.weights || rows_weight(m, tb.weights) != 0) {
-      b = forward_backward(loss, m, xb, tb, dropout_key, start, param_grads_.data(), false);
+      b = forward_backward(loss, m, xb, tb, dropout_key, start, param_grads_.data(), false, &opt);
     }
     if (b.weight == 0) {  // no sample in this batch: skip it
       result.batch_loss.push_back(0.0);
@@ -435,7 +466,7 @@ EpochResult Mlp<T>::train_epoch(const LossSpec& loss, OptimState<T>& opt, int64_
       result.finite = false;
       break;
     }
-    result.batch_penalty.push_back(opt.config.penalty_in_loss ? penalty(opt.config) / b.denominator : 0.0);
+    result.batch_penalty.push_back(step_penalty / b.denominator);
     apply_optimizer(opt, b);
     result.loss_sum += b.sum;
     result.weight += b.weight;

@@ -77,6 +77,7 @@ struct BatchLoss {
   double sum;
   double weight;
   double denominator;
+  bool updated = false;  // the optimizer step is done too (forward_backward's update)
   double reduced() const { return sum / denominator; }
 };
 
@@ -148,13 +149,23 @@ class Mlp {
   // Forward pass, loss (its reduced gradient into grad_out_) and, if the loss is finite
   // or backward_if_not_finite, backward pass of a batch of m rows into grads. Halved
   // steps (halved_step) run the two halves of the rows on two threads. The denominator
-  // is 0, and nothing is computed, if the batch's weights sum to zero.
+  // is 0, and nothing is computed, if the batch's weights sum to zero. With update, a
+  // halved step whose loss is finite also makes the optimizer step from grads in the
+  // same threads (BatchLoss::updated); the caller makes it otherwise (apply_optimizer).
   BatchLoss forward_backward(const LossSpec& loss, int64_t m, Input<T> x, Targets<T> target,
                              const RandomKey* dropout_key, int64_t row0, T* const* grads,
-                             bool backward_if_not_finite);
-  // One update from param_grads_; penalty_scale multiplies weight_decay and l1 (the
-  // reduction's 1 / denominator when the optimizer puts its penalty in the loss).
+                             bool backward_if_not_finite, OptimState<T>* update = nullptr);
+  // One update from param_grads_ (unless batch.updated); penalty_scale multiplies
+  // weight_decay and l1 (the reduction's 1 / denominator when the optimizer puts its
+  // penalty in the loss).
   void apply_optimizer(OptimState<T>& opt, const BatchLoss& batch);
+  // The next step of opt for a batch of that denominator, and its parameter p's update on
+  // [lo, hi) (weights and biases may differ: OptimConfig::decay_bias).
+  struct StepSettings {
+    OptimStep<T> weight, bias;
+  };
+  StepSettings next_step(const OptimState<T>& opt, double denominator) const;
+  void update_params(const StepSettings& s, OptimState<T>& opt, int64_t p, int64_t lo, int64_t hi);
   bool needs_pre(const LayerRef<T>& l) const;
   // The thread cap for a training step on m rows (ThreadCap: 0 for none).
   int step_thread_cap(int64_t m) const;
@@ -197,6 +208,8 @@ class Mlp {
   T* step_tail_ = nullptr;            // right after it: a StepTail (training only)
   std::vector<T*> half_grads_;        // a halved step's second half (training only)
   std::vector<int64_t> param_sizes_;  // values per parameter array
+  std::vector<T*> params_;            // the parameter arrays, in order (weight, bias)
+  std::vector<bool> param_is_bias_;
   std::vector<int64_t> batch_labels_, order_;
 };
 

@@ -71,16 +71,19 @@ OptimStep<T>::OptimStep(const OptimConfig& config, int64_t step, double penalty_
 }
 
 template <class T>
-void optimizer_update(const OptimStep<T>& s, T* p, const T* g, T* const* state, int64_t n) {
+void optimizer_update_range(const OptimStep<T>& s, T* p, const T* g, T* const* state, int64_t lo,
+                            int64_t hi) {
   const OptimUpdateKernels& kernels = optim_update_kernels();
-  const auto update_range = [&] {
-    if constexpr (std::is_same_v<T, float>)
-      return kernels.f32;
-    else
-      return kernels.f64;
-  }();
+  if constexpr (std::is_same_v<T, float>)
+    kernels.f32(s, p, g, state, lo, hi);
+  else
+    kernels.f64(s, p, g, state, lo, hi);
+}
+
+template <class T>
+void optimizer_update(const OptimStep<T>& s, T* p, const T* g, T* const* state, int64_t n) {
   const int nt = threads_for(n, tuning().optim_params_per_thread);
-  parallel_ranges(nt, n, [&](int64_t lo, int64_t hi) { update_range(s, p, g, state, lo, hi); });
+  parallel_ranges(nt, n, [&](int64_t lo, int64_t hi) { optimizer_update_range(s, p, g, state, lo, hi); });
 }
 
 template <class T>
@@ -94,6 +97,10 @@ NormSums norm_sums(const T* p, int64_t n) {
 
 template struct OptimStep<float>;
 template struct OptimStep<double>;
+template void optimizer_update_range<float>(const OptimStep<float>&, float*, const float*, float* const*,
+                                            int64_t, int64_t);
+template void optimizer_update_range<double>(const OptimStep<double>&, double*, const double*, double* const*,
+                                             int64_t, int64_t);
 template void optimizer_update<float>(const OptimStep<float>&, float*, const float*, float* const*, int64_t);
 template void optimizer_update<double>(const OptimStep<double>&, double*, const double*, double* const*,
                                        int64_t);

@@ -93,6 +93,10 @@ const OptimUpdateKernels& optim_update_kernels();
 
 template <class T>
 void optimizer_update(const OptimStep<T>& s, T* p, const T* g, T* const* state, int64_t n);
+// The same on [lo, hi) only, on the calling thread: for callers that split the
+// parameters between their own threads.
+template <class T>
+void optimizer_update_range(const OptimStep<T>& s, T* p, const T* g, T* const* state, int64_t lo, int64_t hi);
 
 // NormSums of p[0, n) with the loop of the ISA in use.
 template <class T>
