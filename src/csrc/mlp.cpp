@@ -28,8 +28,9 @@ namespace {
 // - up to halved_step_madds, as two fixed halves of its rows, each propagated forward
 //   and backward on one thread, their gradients then added in order and the optimizer
 //   update made, each thread on its share of the parameters: one OpenMP region per step
-//   instead of one per op, whose ops at these sizes gained little from a second thread. (Fixed halves, whatever the thread count, keep results thread-independent;
-//   one thread runs them one after the other, 0-10% slower than unhalved.)
+//   instead of one per op, whose ops at these sizes gained little from a second thread.
+//   (Fixed halves, whatever the thread count, keep results thread-independent; one
+//   thread runs them one after the other, 0-10% slower than unhalved.)
 // - above, each op threaded on its own (a whole step's work is then large enough to
 //   spread over any number of cores). Halves use two threads at most, so on a CPU with
 //   more cores the halved range costs more than it did on the two cores it was measured
