@@ -252,6 +252,39 @@ def interrupted_rank():
     raise AssertionError("the fit was not interrupted")
 
 
+class InterruptAfterEpoch(fastmlp.EarlyStopping):
+    """Early stopping that never stops, but whose check of epoch `epoch` on the last rank
+    delivers a Ctrl-C there: a signal that lands in fit's Python code between two
+    epochs, outside the engine and outside any collective."""
+
+    def __init__(self, epoch):
+        super().__init__(patience=10_000)
+        self.epoch = epoch
+
+    def should_stop(self, epoch, loss, params):
+        if rank == size - 1 and epoch == self.epoch:
+            signal.raise_signal(signal.SIGINT)
+        return super().should_stop(epoch, loss, params)
+
+
+def interrupted_between_epochs():
+    """Ctrl-C on one rank while it runs Python between two epochs: it waits for the next
+    collective (the check after the next epoch), where that rank raises KeyboardInterrupt
+    and the others a RuntimeError, with equal weights; nobody hangs."""
+    X, y = data(600, "float32", features=8)
+    net = fastmlp.MLP([8, 16, 2], seed=0)
+    try:
+        net.fit(
+            X, y, epochs=50, batch_size=32, verbose=False, comm=comm, early_stopping=InterruptAfterEpoch(2)
+        )
+    except (KeyboardInterrupt, RuntimeError) as e:
+        expected = KeyboardInterrupt if rank == size - 1 else RuntimeError
+        assert isinstance(e, expected), f"rank {rank}: {e!r}"
+        same_on_every_rank(net, "after the interrupt")
+        return
+    raise AssertionError("the fit was not interrupted")
+
+
 if __name__ == "__main__":
     fastmlp.set_num_threads(1)
     name = sys.argv[1]

@@ -36,7 +36,15 @@ def scenario(ranks, name, *args):
 
 @pytest.mark.parametrize("ranks", [2, 3])
 @pytest.mark.parametrize(
-    "name", ["follows_one_process", "reproducible", "bad_input", "diverging_rank", "interrupted_rank"]
+    "name",
+    [
+        "follows_one_process",
+        "reproducible",
+        "bad_input",
+        "diverging_rank",
+        "interrupted_rank",
+        "interrupted_between_epochs",
+    ],
 )
 def test_scenario(ranks, name):
     scenario(ranks, name)

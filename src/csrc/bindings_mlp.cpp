@@ -113,9 +113,17 @@ struct EpochReport {
 // (KeyboardInterrupt), keeps its exception for the caller and says stop.
 class SignalPoll {
  public:
+  // Whether the main thread is inside a poll's PyErr_CheckSignals: a data-parallel fit's
+  // SIGINT handler raises only there (fastmlp.distributed._mpi), where the engine stops
+  // every rank at the same step, and elsewhere defers the interrupt to the next
+  // collective. Only the main thread polls, under the GIL.
+  static bool active() { return active_; }
   bool operator()() {
     py::gil_scoped_acquire gil;
-    if (PyErr_CheckSignals() == 0) return false;
+    active_ = true;
+    const int raised_now = PyErr_CheckSignals();
+    active_ = false;
+    if (raised_now == 0) return false;
     py::error_already_set raised;  // fetches (and clears) the handler's exception
     interruption_ = raised.value();
     return true;
@@ -123,6 +131,7 @@ class SignalPoll {
   py::object interruption() const { return interruption_; }
 
  private:
+  static inline bool active_ = false;
   py::object interruption_ = py::none();
 };
 
@@ -535,6 +544,8 @@ void register_mlp(py::module_& m) {
   m.def(
       "_inference_rows", [] { return tuning().inference_rows; },
       "Rows per pass of predict: blocks aligned to it are scored as the whole array is.");
+  m.def("_in_signal_poll", &SignalPoll::active,
+        "Whether a training epoch is asking, between two minibatches, for pending signals.");
   m.def("_loss", &loss_py, py::arg("loss"), py::arg("reduction"), py::arg("input"), py::arg("target"),
         py::arg("sample_weight") = py::none(), "(reduced loss, gradient with respect to input).");
   m.def("_optimizer_step", &optimizer_step_py, py::arg("config"), py::arg("step"), py::arg("params"),

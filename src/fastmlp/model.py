@@ -447,6 +447,38 @@ class MLP:
             from fastmlp.distributed._mpi import DataParallel
 
             parallel = DataParallel(comm)
+        with nullcontext() if parallel is None else parallel.deferred_interrupts():
+            return self._fit(
+                X,
+                y,
+                loss,
+                optimizer,
+                epochs,
+                batch_size,
+                shuffle,
+                validation_data,
+                early_stopping,
+                verbose,
+                sample_weight,
+                parallel,
+            )
+
+    def _fit(
+        self,
+        X,
+        y,
+        loss,
+        optimizer,
+        epochs,
+        batch_size,
+        shuffle,
+        validation_data,
+        early_stopping,
+        verbose,
+        sample_weight,
+        parallel,
+    ):
+        """fit's work, with parallel the DataParallel of comm (or None)."""
         inputs = (X, y, sample_weight, validation_data)
         with (
             nullcontext([])

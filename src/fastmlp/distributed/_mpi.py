@@ -10,10 +10,14 @@ communicator the engine's step loop has no hook at all.
 
 import functools
 import math
+import signal
+import threading
 import zlib
 from contextlib import contextmanager
 
 import numpy as np
+
+from fastmlp import _core
 
 # Mixes the rank into the seed of its shuffles and dropout masks (rank 0 keeps the
 # model's seed: a fit on one rank shuffles and drops as a fit without comm does).
@@ -49,6 +53,48 @@ class DataParallel:
         # The engine's per-step hook: sums a buffer in place (op defaults to MPI.SUM). C
         # code only (no Python frame), so that no signal handler can raise in between.
         self.allreduce = functools.partial(comm.Allreduce, MPI.IN_PLACE)
+        self.interrupted = False  # a Ctrl-C deferred to the next collective (deferred_interrupts)
+
+    # ---- Ctrl-C ------------------------------------------------------------------------
+
+    @contextmanager
+    def deferred_interrupts(self):
+        """Ctrl-C on one rank must stop every rank at the same point, not leave the
+        others waiting in a collective that rank skipped. For the block (a fit), SIGINT
+        raises only inside the engine's poll between two minibatches, which stops every
+        rank at the same step through the step all-reduce; anywhere else it is deferred
+        to the next collective of agreement or after_epoch, where every rank stops (this
+        one with KeyboardInterrupt, the others with a RuntimeError); one that comes after
+        the last collective is raised when the block ends. Only the main thread can
+        install a handler; elsewhere the block runs as it is."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = signal.getsignal(signal.SIGINT)
+
+        def handler(signum, frame):
+            if _core._in_signal_poll() and callable(previous):
+                previous(signum, frame)  # Python's default raises KeyboardInterrupt
+            else:
+                self.interrupted = True
+
+        signal.signal(signal.SIGINT, handler)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        if self.interrupted:
+            self.interrupted = False
+            raise KeyboardInterrupt
+
+    def _raise_if_interrupted(self, flags, what):
+        """After a collective that gathered every rank's interrupted flag."""
+        if self.interrupted:
+            self.interrupted = False
+            raise KeyboardInterrupt
+        if any(flags):
+            r = flags.index(True)
+            raise RuntimeError(f"{what}: rank {r} of {self.size} was interrupted (Ctrl-C); every rank stops")
 
     # ---- agreeing before collective steps ---------------------------------------------
 
@@ -72,16 +118,19 @@ class DataParallel:
                 mine = describe()
         except Exception as e:  # noqa: BLE001 - re-raised below, on this rank and the others
             error = e
-        gathered = self.comm.allgather((None if error is None else f"{type(error).__name__}: {error}", mine))
+        gathered = self.comm.allgather(
+            (None if error is None else f"{type(error).__name__}: {error}", mine, self.interrupted)
+        )
         if error is not None:
             raise error
-        failed = [(r, msg) for r, (msg, _) in enumerate(gathered) if msg is not None]
+        self._raise_if_interrupted([i for _, _, i in gathered], what)
+        failed = [(r, msg) for r, (msg, _, _) in enumerate(gathered) if msg is not None]
         if failed:
             r, msg = failed[0]
             raise RuntimeError(f"{what}: rank {r} of {self.size} failed ({msg}); every rank stops")
         if describe is not None:
-            _require_same(what, [same for _, (same, _) in gathered])
-            own.extend(o for _, (_, o) in gathered)
+            _require_same(what, [same for _, (same, _), _ in gathered])
+            own.extend(o for _, (_, o), _ in gathered)
 
     def plan(self, rows, batch_size):
         """Sets the epoch's step count from the ranks' row counts (gathered by agreement)."""
@@ -99,8 +148,9 @@ class DataParallel:
         """Checks that every rank holds the same weights, and sums the ranks' validation
         (loss sum, weight), in rank order, so that every rank gets the same numbers.
         Returns the global (loss sum, weight), or None without validation."""
-        every = self.comm.allgather((params_crc(params), validation_sums))
-        crcs = [c for c, _ in every]
+        every = self.comm.allgather((params_crc(params), validation_sums, self.interrupted))
+        self._raise_if_interrupted([i for _, _, i in every], "fit")
+        crcs = [c for c, _, _ in every]
         if len(set(crcs)) != 1:
             raise RuntimeError(
                 f"fit: the ranks' weights differ after an epoch (CRC-32 per rank: "
@@ -108,7 +158,7 @@ class DataParallel:
             )
         if validation_sums is None:
             return None
-        return (math.fsum(v[0] for _, v in every), math.fsum(v[1] for _, v in every))
+        return (math.fsum(v[0] for _, v, _ in every), math.fsum(v[1] for _, v, _ in every))
 
 
 def _require_same(what, descriptions):
