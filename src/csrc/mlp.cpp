@@ -81,12 +81,13 @@ Mlp<T>::Mlp(std::vector<LayerRef<T>> layers, T negative_slope, double dropout)
   dropped_.assign(n, nullptr);
   param_grads_.assign(n_params_, nullptr);
   half_grads_.assign(n_params_, nullptr);
-  param_sizes_.assign(n_params_, 0);
   for (const auto& l : layers_) {
     params_.push_back(l.weight);
+    param_sizes_.push_back(l.out * l.in);
     param_is_bias_.push_back(false);
     if (!l.bias) continue;
     params_.push_back(l.bias);
+    param_sizes_.push_back(l.out);
     param_is_bias_.push_back(true);
   }
 }
@@ -137,13 +138,6 @@ void Mlp<T>::reserve(int64_t m, bool training) {
     grad_out_ = take(m * out_features());
     batch_t_ = take(m * out_features());
     batch_w_ = take(m);
-    size_t i = 0;
-    for (const LayerRef<T>& L : layers_) {
-      for (const int64_t size : {L.out * L.in, L.bias ? L.out : int64_t(0)}) {
-        if (size == 0) continue;
-        param_sizes_[i++] = size;
-      }
-    }
     // The gradients, then the step tail, in one span: a data-parallel step sums it with
     // one all-reduce (step_allreduce.hpp).
     for (int64_t p = 0; p < n_params_; ++p) param_grads_[p] = training ? take(param_sizes_[p]) : nullptr;
