@@ -447,132 +447,105 @@ class MLP:
             from fastmlp.distributed._mpi import DataParallel
 
             parallel = DataParallel(comm)
+        # Ctrl-C on one rank must stop every rank together (DataParallel.deferred_interrupts).
         with nullcontext() if parallel is None else parallel.deferred_interrupts():
-            return self._fit(
-                X,
-                y,
-                loss,
-                optimizer,
-                epochs,
-                batch_size,
-                shuffle,
-                validation_data,
-                early_stopping,
-                verbose,
-                sample_weight,
-                parallel,
-            )
-
-    def _fit(
-        self,
-        X,
-        y,
-        loss,
-        optimizer,
-        epochs,
-        batch_size,
-        shuffle,
-        validation_data,
-        early_stopping,
-        verbose,
-        sample_weight,
-        parallel,
-    ):
-        """fit's work, with parallel the DataParallel of comm (or None)."""
-        inputs = (X, y, sample_weight, validation_data)
-        with (
-            nullcontext([])
-            if parallel is None
-            else parallel.agreement(
-                "fit",
-                lambda: self._parallel_description(
-                    inputs, loss, optimizer, epochs, batch_size, shuffle, stopper, X
-                ),
-            ) as shard_rows
-        ):
-            loss = _losses.get(loss)
-            optimizer = _optim.get(optimizer)
-            epochs = check_int(epochs, "epochs", 0)
-            batch_size = check_int(batch_size, "batch_size", 1, maximum=float("inf"))
-            shuffle = check_bool(shuffle, "shuffle")
-            stopper = EarlyStopping.from_arg(early_stopping)
-            self._require_trainable()
-            X, y, w = self._data(X, y, loss, "X", "y", sample_weight)
-            validation = None
-            if validation_data is not None:
-                if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
-                    raise ValueError(
-                        "validation_data must be a pair (X_val, y_val) or a triple "
-                        "(X_val, y_val, sample_weight_val)"
+            inputs = (X, y, sample_weight, validation_data)
+            with (
+                nullcontext([])
+                if parallel is None
+                else parallel.agreement(
+                    "fit",
+                    lambda: self._parallel_description(
+                        inputs, loss, optimizer, epochs, batch_size, shuffle, stopper, X
+                    ),
+                ) as shard_rows
+            ):
+                loss = _losses.get(loss)
+                optimizer = _optim.get(optimizer)
+                epochs = check_int(epochs, "epochs", 0)
+                batch_size = check_int(batch_size, "batch_size", 1, maximum=float("inf"))
+                shuffle = check_bool(shuffle, "shuffle")
+                stopper = EarlyStopping.from_arg(early_stopping)
+                self._require_trainable()
+                X, y, w = self._data(X, y, loss, "X", "y", sample_weight)
+                validation = None
+                if validation_data is not None:
+                    if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+                        raise ValueError(
+                            "validation_data must be a pair (X_val, y_val) or a triple "
+                            "(X_val, y_val, sample_weight_val)"
+                        )
+                    Xv, yv, wv = (*validation_data, None)[:3]
+                    validation = self._data(
+                        Xv, yv, loss, "validation_data[0]", "validation_data[1]", wv, "validation_data[2]"
                     )
-                Xv, yv, wv = (*validation_data, None)[:3]
-                validation = self._data(
-                    Xv, yv, loss, "validation_data[0]", "validation_data[1]", wv, "validation_data[2]"
-                )
-                val_denominator = loss.denominator(_weight(validation[0], validation[2]), self.n_outputs)
-        if parallel is not None:
-            parallel.plan(shard_rows, batch_size)
-            verbose = verbose and parallel.rank == 0
+                    val_denominator = loss.denominator(_weight(validation[0], validation[2]), self.n_outputs)
+            if parallel is not None:
+                parallel.plan(shard_rows, batch_size)
+                verbose = verbose and parallel.rank == 0
 
-        params = self.parameters()
-        state = optimizer._bind(params)
-        # The last finite epoch's parameters and optimizer state, restored if the loss diverges.
-        saved = [a.copy() for a in params + [s for slots in state for s in slots]]
-        history = {"loss": [], "seconds": []}
-        if validation is not None:
-            history["val_loss"] = []
-        if parallel is not None:
-            history["allreduce_seconds"] = []
-        if stopper is not None:
-            stopper.start(params)
-        bar = progress_bar(epochs) if verbose else None
-        for epoch in range(1, epochs + 1):
-            live = params + [s for slots in state for s in slots]
-            for keep, a in zip(saved, live):
-                keep[...] = a
-            saved_steps = optimizer.steps
-            t0 = time.perf_counter()
-            result = self._train_epoch(X, y, w, loss, optimizer, state, batch_size, shuffle, parallel)
-            seconds = time.perf_counter() - t0
-            if not result.finite:
+            params = self.parameters()
+            state = optimizer._bind(params)
+            # The last finite epoch's parameters and optimizer state, restored if the loss diverges.
+            saved = [a.copy() for a in params + [s for slots in state for s in slots]]
+            history = {"loss": [], "seconds": []}
+            if validation is not None:
+                history["val_loss"] = []
+            if parallel is not None:
+                history["allreduce_seconds"] = []
+            if stopper is not None:
+                stopper.start(params)
+            bar = progress_bar(epochs) if verbose else None
+            for epoch in range(1, epochs + 1):
+                live = params + [s for slots in state for s in slots]
                 for keep, a in zip(saved, live):
-                    a[...] = keep
-                optimizer.steps = saved_steps
-                if bar is not None:
-                    bar.close()
-                raise FloatingPointError(
-                    f"fit: the loss became NaN or inf at epoch {epoch} (after {result.rows} of {len(X)} "
-                    f"samples); the weights are those after epoch {epoch - 1}. Try a smaller "
-                    f"learning rate or scaling the inputs."
-                )
-            history["loss"].append(result.loss_sum / loss.denominator(result.weight, self.n_outputs))
-            history["seconds"].append(seconds)
-            shown = {"loss": history["loss"][-1]}
-            if validation is not None:
-                Xv, yv, wv = validation
-                val_sum = self._engine.evaluate(Xv, yv, loss.name, wv)
-            if parallel is not None:  # the validation loss of all shards; equal weights checked
-                history["allreduce_seconds"].append(result.allreduce_seconds)
-                global_val = parallel.after_epoch(
-                    params, None if validation is None else (val_sum, _weight(Xv, wv))
-                )
+                    keep[...] = a
+                saved_steps = optimizer.steps
+                t0 = time.perf_counter()
+                result = self._train_epoch(X, y, w, loss, optimizer, state, batch_size, shuffle, parallel)
+                seconds = time.perf_counter() - t0
+                if not result.finite:
+                    for keep, a in zip(saved, live):
+                        a[...] = keep
+                    optimizer.steps = saved_steps
+                    if bar is not None:
+                        bar.close()
+                    raise FloatingPointError(
+                        f"fit: the loss became NaN or inf at epoch {epoch} (after {result.rows} of {len(X)} "
+                        f"samples); the weights are those after epoch {epoch - 1}. Try a smaller "
+                        f"learning rate or scaling the inputs."
+                    )
+                history["loss"].append(result.loss_sum / loss.denominator(result.weight, self.n_outputs))
+                history["seconds"].append(seconds)
+                shown = {"loss": history["loss"][-1]}
                 if validation is not None:
-                    val_sum, val_denominator = global_val[0], loss.denominator(global_val[1], self.n_outputs)
-            if validation is not None:
-                history["val_loss"].append(val_sum / val_denominator)
-                shown["val_loss"] = history["val_loss"][-1]
+                    Xv, yv, wv = validation
+                    val_sum = self._engine.evaluate(Xv, yv, loss.name, wv)
+                if parallel is not None:  # the validation loss of all shards; equal weights checked
+                    history["allreduce_seconds"].append(result.allreduce_seconds)
+                    global_val = parallel.after_epoch(
+                        params, None if validation is None else (val_sum, _weight(Xv, wv))
+                    )
+                    if validation is not None:
+                        val_sum, val_denominator = (
+                            global_val[0],
+                            loss.denominator(global_val[1], self.n_outputs),
+                        )
+                if validation is not None:
+                    history["val_loss"].append(val_sum / val_denominator)
+                    shown["val_loss"] = history["val_loss"][-1]
+                if bar is not None:
+                    bar.update(epoch, **shown, time=f"{seconds:.3g}s")
+                monitored = history["val_loss" if validation is not None else "loss"][-1]
+                if stopper is not None and stopper.should_stop(epoch, monitored, params):
+                    break
+            if stopper is not None:
+                stopper.finish(params)
+                history["best_epoch"] = stopper.best_epoch
             if bar is not None:
-                bar.update(epoch, **shown, time=f"{seconds:.3g}s")
-            monitored = history["val_loss" if validation is not None else "loss"][-1]
-            if stopper is not None and stopper.should_stop(epoch, monitored, params):
-                break
-        if stopper is not None:
-            stopper.finish(params)
-            history["best_epoch"] = stopper.best_epoch
-        if bar is not None:
-            bar.close()
-        self.history_ = history
-        return history
+                bar.close()
+            self.history_ = history
+            return history
 
     def _train_epoch(self, X, y, sample_weight, loss, optimizer, state, batch_size, shuffle, parallel=None):
         """One epoch on data already checked by _data (fit's loop, and the scikit-learn
