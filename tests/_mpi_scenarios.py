@@ -242,8 +242,16 @@ def interrupted_rank():
     net = fastmlp.MLP([64, 256, 2], seed=0)
     if rank == size - 1:
         threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+    stopped_by_last_rank(
+        net, lambda: net.fit(X, y, optimizer="sgd", epochs=10_000, batch_size=32, verbose=False, comm=comm)
+    )
+
+
+def stopped_by_last_rank(net, fit):
+    """fit() must end with KeyboardInterrupt on the last rank (the interrupted one) and
+    RuntimeError on the others, with the same weights everywhere."""
     try:
-        net.fit(X, y, optimizer="sgd", epochs=10_000, batch_size=32, verbose=False, comm=comm)
+        fit()
     except (KeyboardInterrupt, RuntimeError) as e:
         expected = KeyboardInterrupt if rank == size - 1 else RuntimeError
         assert isinstance(e, expected), f"rank {rank}: {e!r}"
@@ -273,16 +281,12 @@ def interrupted_between_epochs():
     and the others a RuntimeError, with equal weights; nobody hangs."""
     X, y = data(600, "float32", features=8)
     net = fastmlp.MLP([8, 16, 2], seed=0)
-    try:
-        net.fit(
+    stopped_by_last_rank(
+        net,
+        lambda: net.fit(
             X, y, epochs=50, batch_size=32, verbose=False, comm=comm, early_stopping=InterruptAfterEpoch(2)
-        )
-    except (KeyboardInterrupt, RuntimeError) as e:
-        expected = KeyboardInterrupt if rank == size - 1 else RuntimeError
-        assert isinstance(e, expected), f"rank {rank}: {e!r}"
-        same_on_every_rank(net, "after the interrupt")
-        return
-    raise AssertionError("the fit was not interrupted")
+        ),
+    )
 
 
 if __name__ == "__main__":
