@@ -120,6 +120,42 @@ def test_runner_header_names_the_caches_and_blocking_in_use():
         _core._set_caches("")
 
 
+def test_runner_probes_each_peak_once_before_the_cases_and_prints_it(tmp_path):
+    # Two rows (float32 and float64) at the run's threads: two peaks, each probed once.
+    out_json = tmp_path / "run.json"
+    only = ["--only", "64x64x64"]
+    out = subprocess.run(
+        [
+            *RUNNER,
+            *only,
+            "--seconds",
+            "0.01",
+            "--json",
+            str(out_json),
+            "--png",
+            "",
+            "--numpy-coretype",
+            "none",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    run = json.loads(out_json.read_text())
+    peaks = run["machine"]["fma_peaks"]
+    probed = {(p["isa"], p["dtype"], p["threads"]): p["gflops"] for p in peaks}
+    assert len(probed) == len(peaks) and all(g > 0 for g in probed.values())
+    rows = run["results"]
+    assert {(r["isa"], r["dtype"], r["threads"]) for r in rows} == set(probed)
+    for r in rows:  # each row's % of peak is of the value probed up front, not of a new probe
+        assert r["peak_gflops"] == probed[(r["isa"], r["dtype"], r["threads"])]
+        fast = r["results"]["fastmlp"]
+        assert fast["pct_peak"] == pytest.approx(100 * fast["gflops"] / r["peak_gflops"])
+    peak_line = next(line for line in out.splitlines() if line.startswith("peak "))
+    for (isa, dtype, threads), gflops in probed.items():
+        assert f"{isa} {dtype}" in peak_line and f"{gflops:.1f} ({threads}t)" in peak_line
+
+
 def test_no_avx512_coretype_column_on_a_cpu_without_avx512():
     from fastmlp.bench import run
 

@@ -34,6 +34,28 @@ def peak_gflops(isa, dtype, threads):
     return fastmlp._core._peak_gflops(isa, dtype, threads, 0.5)
 
 
+def probe_peaks(cases, threads):
+    """Probe now every FMA peak that ``cases`` (run at ``threads`` unless a case sets its
+    own) are compared with: a list of {isa, dtype, threads, gflops}, in the order probed.
+
+    Called before any library has run: after their calls, NumPy's idle threads keep
+    spinning for a while, and a probe then finds fewer free cores (on a 2-core Zen 4, a
+    50 ms probe right after NumPy's products measured 100 of 2 threads' 234 GFLOP/s).
+    The header prints them, so that a probe spoiled by a stolen core shows.
+    """
+    default_isa = fastmlp.cpu_info()["isa"]
+    wanted = dict.fromkeys((c.isa or default_isa, c.dtype, c.threads or threads) for c in cases if c.flops)
+    return [dict(isa=i, dtype=d, threads=t, gflops=peak_gflops(i, d, t)) for i, d, t in wanted]
+
+
+def format_peaks(peaks):
+    """One line: the probed FMA peaks, GFLOP/s, grouped by ISA and dtype."""
+    groups = {}
+    for p in peaks:
+        groups.setdefault((p["isa"], p["dtype"]), []).append(f"{p['gflops']:.1f} ({p['threads']}t)")
+    return ", ".join(f"{isa} {dtype} {' '.join(v)}" for (isa, dtype), v in groups.items())
+
+
 def numpy_blas():
     """NumPy's BLAS as threadpoolctl sees it: {internal_api, version, architecture, ...} or None."""
     for pool in threadpool_info():
@@ -104,6 +126,8 @@ def format_machine(m):
         f"PyTorch  {v['torch'] + ' (' + str(m['torch_blas']) + ')' if v['torch'] else 'not installed'}",
         f"Python   {v['python']}",
     ]
+    if m.get("fma_peaks"):
+        lines.append(f"peak     GFLOP/s from the FMA probe: {format_peaks(m['fma_peaks'])}")
     if m["env"]:
         lines.append("env      " + " ".join(f"{k}={val}" for k, val in m["env"].items()))
     return "\n".join(lines)

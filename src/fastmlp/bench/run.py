@@ -162,6 +162,8 @@ def main(argv=None, results_dir=RESULTS_DIR):
     libraries = ("numpy",) if args.numpy_only else cases.LIBRARIES
     info = machine.describe(args.threads)
     selected = selected_cases(args)
+    if not args.numpy_only:
+        info["fma_peaks"] = machine.probe_peaks(selected, args.threads)
     coretype_results, coretype_note = (None, None) if args.numpy_only else numpy_with_coretype(args, info)
     coretype_column = f"vs NumPy {args.numpy_coretype}"[:13] if coretype_results else None
 
