@@ -1,5 +1,6 @@
 """Data-parallel training over MPI: each rank trains on its shard, the gradients of
-every step are summed by one all-reduce, and all ranks end with the same model.
+every step are summed by one all-reduce, and all ranks end with the same model (an
+MLP, then scikit-learn's MLPClassifier with comm=).
 
 Run: mpiexec -n 2 python -m mpi4py examples/mpi_data_parallel.py [--quick] [--out DIR]
 (``python examples/mpi_data_parallel.py`` starts itself that way on 2 ranks; with
@@ -19,6 +20,7 @@ from mpi4py import MPI
 
 import fastmlp
 from fastmlp.distributed import save
+from fastmlp.sklearn import MLPClassifier
 
 comm = MPI.COMM_WORLD
 RANKS = 2
@@ -61,6 +63,19 @@ def main():
         comm=comm,
     )
     accuracy = comm.allreduce(int((net.predict(Xv[vmine]).argmax(1) == yv[vmine]).sum())) / len(Xv)
+    # The scikit-learn estimator on the same shards: one fit of all of them, its
+    # early-stopping split a tenth of each shard, scored together.
+    clf = MLPClassifier(
+        (64, 64),
+        activation="tanh",
+        batch_size=64,
+        learning_rate_init=0.01,
+        early_stopping=True,
+        random_state=0,
+        max_iter=15 if args.quick else 60,
+    )
+    clf.fit(X[mine], y[mine], comm=comm)
+    clf_accuracy = comm.allreduce(int((clf.predict(Xv[vmine]) == yv[vmine]).sum())) / len(Xv)
     model_path = os.path.join(args.out, "spirals.safetensors")
     save(net, model_path, comm)  # written by rank 0, once
     if rank == 0:
@@ -72,6 +87,10 @@ def main():
             f"{len(history['loss'])} epochs, validation loss {history['val_loss'][-1]:.4f}, "
             f"accuracy {accuracy:.3f}; all-reduce {1e6 * np.mean(history['allreduce_seconds']) / steps:.0f}"
             f" us a step; model saved to {model_path}"
+        )
+        print(
+            f"MLPClassifier(comm=): {clf.n_iter_} epochs, best validation accuracy "
+            f"{clf.best_validation_score_:.3f}, accuracy {clf_accuracy:.3f}"
         )
         fig, ax = plt.subplots(figsize=(5, 3.5))
         ax.plot(history["loss"], label="training (all ranks)")

@@ -13,6 +13,7 @@ import pytest
 pytest.importorskip("mpi4py")  # fastmlp[mpi]; in the test extra, so CI always runs these
 
 SCENARIOS = Path(__file__).with_name("_mpi_scenarios.py")
+ESTIMATOR_SCENARIOS = Path(__file__).with_name("_mpi_estimator_scenarios.py")
 MPIEXEC = shutil.which("mpiexec", path=str(Path(sys.executable).parent)) or shutil.which("mpiexec")
 
 
@@ -26,8 +27,8 @@ def run(ranks, *args, timeout=120, module=False):
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
 
 
-def scenario(ranks, name, *args):
-    proc = run(ranks, SCENARIOS, name, *args)
+def scenario(ranks, name, *args, script=SCENARIOS):
+    proc = run(ranks, script, name, *args)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     for r in range(ranks):
         assert f"rank {r} of {ranks}: ok" in proc.stdout, proc.stdout
@@ -48,6 +49,14 @@ def scenario(ranks, name, *args):
 )
 def test_scenario(ranks, name):
     scenario(ranks, name)
+
+
+@pytest.mark.parametrize("ranks", [2, 3])
+@pytest.mark.parametrize(
+    "name", ["estimator_follows_one_process", "estimator_early_stopping", "estimator_bad_input"]
+)
+def test_estimator_scenario(ranks, name):
+    scenario(ranks, name, script=ESTIMATOR_SCENARIOS)
 
 
 def test_one_rank_follows_fit_without_comm():

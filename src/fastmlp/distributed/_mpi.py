@@ -136,6 +136,33 @@ class DataParallel:
         """Sets the epoch's step count from the ranks' row counts (gathered by agreement)."""
         self.steps = max(math.ceil(n / min(batch_size, n)) for n in rows)
 
+    @staticmethod
+    def global_batch_rows(rows, batch_size):
+        """Rows of each step's global batch, for shards of ``rows`` rows (in rank order)
+        that each take ``batch_size`` rows a step (all of a smaller shard's)."""
+        per_step = np.array([min(batch_size, n) for n in rows])
+        steps = max(math.ceil(n / b) for n, b in zip(rows, per_step))
+        done = np.arange(steps)[:, None] * per_step
+        return np.clip(np.array(rows) - done, 0, per_step).sum(axis=1)
+
+    def same_as_rank_0(self, obj):
+        """Rank 0's obj on every rank (a broadcast)."""
+        return self.comm.bcast(obj, root=0)
+
+    def concatenated(self, arrays):
+        """Every rank's ``arrays`` (a tuple of arrays of rows, or None for all-ones
+        weights) joined in rank order, the same on every rank: (sum of ranks' rows, ...)."""
+        every = self.comm.allgather(arrays)
+        joined = []
+        for i in range(len(arrays)):
+            parts = [a[i] for a in every]
+            if all(p is None for p in parts):
+                joined.append(None)
+                continue
+            rows = [len(a[0]) for a in every]
+            joined.append(np.concatenate([np.ones(n) if p is None else p for p, n in zip(parts, rows)]))
+        return joined
+
     # ---- the engine's hooks ----------------------------------------------------------
 
     def seed(self, seed):

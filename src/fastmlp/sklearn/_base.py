@@ -12,6 +12,7 @@ fit) with an optimizer object kept between epochs.
 import copy
 import warnings
 from abc import ABC, abstractmethod
+from contextlib import nullcontext
 from numbers import Integral, Real
 
 import numpy as np
@@ -24,7 +25,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from fastmlp import losses, sparse
 from fastmlp._checks import check_sample_weight
-from fastmlp.model import MLP
+from fastmlp.model import MLP, _weight
 from fastmlp.sklearn._lbfgs import LbfgsSolver
 from fastmlp.sklearn._losses import LOSSES as _LOSSES
 from fastmlp.sklearn._optimizers import AdamOptimizer, SGDOptimizer
@@ -43,6 +44,26 @@ _ACTIVATIONS = {
     "leaky_relu": "leaky_relu",
     "gelu": "gelu",
 }
+
+
+def _agreement(parallel, describe):
+    """DataParallel.agreement("fit", describe) in a data-parallel fit (the block's
+    target: every rank's own part of describe()), else a block that runs as it is."""
+    return nullcontext([]) if parallel is None else parallel.agreement("fit", describe)
+
+
+def _summed_classes(shards):
+    """Every shard's classes (_shard_classes), per output: the labels of all shards,
+    sorted, with their counts summed; None for regressors."""
+    if shards[0] is None:
+        return None
+    summed = []
+    for output in zip(*shards):
+        labels = np.concatenate([lab for lab, _ in output])
+        counts = np.concatenate([c for _, c in output])
+        union, at = np.unique(labels, return_inverse=True)
+        summed.append((union, np.bincount(at.ravel(), weights=counts, minlength=len(union))))
+    return summed
 
 
 def _engine_seed(random_state):
@@ -143,19 +164,28 @@ class BaseMLP(LbfgsSolver, BaseEstimator, ABC):
 
     @abstractmethod
     def _validate_input(self, X, y, incremental, reset):
-        """(X, Y): Y the 2-D float targets in scikit-learn's encoding (label-binarized
-        for classifiers)."""
+        """(X, y) validated, y not yet encoded (_encode_targets)."""
+
+    @abstractmethod
+    def _encode_targets(self, y, incremental, classes=None):
+        """Y, the targets in scikit-learn's encoding (label-binarized for classifiers);
+        classes: every shard's (_shard_classes, summed) in a data-parallel fit."""
+
+    def _shard_classes(self, y):
+        """Classifiers: [(labels, counts)] per output of validated y, which a
+        data-parallel fit sums over the ranks; None for regressors."""
+        return None
 
     @abstractmethod
     def _output_activation(self, Y):
         """out_activation_ for targets Y: identity, exp, logistic or softmax."""
 
-    @abstractmethod
-    def _score(self, X, y, sample_weight=None):
-        """The validation score early stopping monitors (accuracy or R^2)."""
+    # The validation score early stopping monitors (accuracy_score or r2_score).
+    _score_function = None
 
-    def _extra_sample_weight(self, y):
-        """Per-sample weights implied by other parameters (class_weight), or None."""
+    def _extra_sample_weight(self, y, classes=None):
+        """Per-sample weights implied by other parameters (class_weight), or None;
+        classes as _encode_targets takes them."""
         return None
 
     def _check_weighted_targets(self, Y, sample_weight):
@@ -168,7 +198,7 @@ class BaseMLP(LbfgsSolver, BaseEstimator, ABC):
     # ---- public API ----------------------------------------------------------------
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, comm=None):
         """Fit the model to data matrix X and target(s) y.
 
         Parameters
@@ -179,15 +209,27 @@ class BaseMLP(LbfgsSolver, BaseEstimator, ABC):
             Sample weights (>= 0), as in scikit-learn >= 1.7: the per-sample losses
             and gradients are weighted and each minibatch, its alpha term included,
             is normalised by its weight.
+        comm : mpi4py.MPI.Comm, default=None
+            Data-parallel training with solver "adam" or "sgd" (fastmlp's extra; see
+            ``MLP.fit``): every rank of comm calls fit with the same parameters and
+            its own shard of the rows. Each step sums the ranks' gradients in one MPI
+            all-reduce, so the global minibatch is ``batch_size`` rows of every shard
+            ("auto": 200; all of a smaller shard's).
+            The fit is one fit of all shards: the classes are those of every shard
+            (``class_weight="balanced"`` counts them all), the initial weights rank
+            0's, ``loss_curve_``, ``t_`` and the stopping rule those of all rows, and
+            early stopping holds out ``validation_fraction`` of each shard and scores
+            them together. Every rank ends with the same fitted attributes; bad input
+            on one rank raises on every rank.
 
         Returns
         -------
         self : object
         """
-        return self._fit(X, y, sample_weight, incremental=False)
+        return self._fit(X, y, sample_weight, incremental=False, comm=comm)
 
-    def _partial_fit(self, X, y, sample_weight):
-        return self._fit(X, y, sample_weight, incremental=True)
+    def _partial_fit(self, X, y, sample_weight, comm=None):
+        return self._fit(X, y, sample_weight, incremental=True, comm=comm)
 
     def _check_solver(self):
         # As scikit-learn: partial_fit exists only for stochastic solvers.
@@ -280,10 +322,11 @@ class BaseMLP(LbfgsSolver, BaseEstimator, ABC):
             seed=seed,
         )
 
-    def _initialize(self, Y, layer_units, dtype):
+    def _initialize(self, Y, layer_units, dtype, parallel=None):
         # As sklearn's _initialize: attributes, then Glorot-uniform weights drawn from
         # self._random_state in sklearn's order and layout, so that the same
-        # random_state starts from the same weights as scikit-learn's MLP.
+        # random_state starts from the same weights as scikit-learn's MLP. In a
+        # data-parallel fit every rank starts from rank 0's (random_state may be None).
         self.n_iter_ = 0
         self.t_ = 0
         self.n_outputs_ = Y.shape[1]
@@ -299,6 +342,8 @@ class BaseMLP(LbfgsSolver, BaseEstimator, ABC):
         # from a copy of it so that what sklearn draws next (early stopping's validation
         # split) is drawn from the same state as in sklearn: the same split.
         self._seed = _engine_seed(self._random_state)
+        if parallel is not None:
+            coefs, intercepts, self._seed = parallel.same_as_rank_0((coefs, intercepts, self._seed))
         model = self._model = self._build_model(layer_units, dtype, self._seed)
         for layer, c, b in zip(model.layers, coefs, intercepts):
             layer.weight = c.T
@@ -329,33 +374,55 @@ class BaseMLP(LbfgsSolver, BaseEstimator, ABC):
 
     # ---- fit -----------------------------------------------------------------------
 
-    def _fit(self, X, y, sample_weight, incremental):
-        if self.solver == "lbfgs" and self.dropout > 0:
-            raise ValueError(
-                f"dropout={self.dropout} needs a stochastic solver ('adam' or "
-                "'sgd'): lbfgs minimises the deterministic full-batch loss"
-            )
-        hidden = self.hidden_layer_sizes
-        hidden = list(hidden) if hasattr(hidden, "__iter__") else [hidden]
-        if np.any(np.array(hidden) <= 0):
-            raise ValueError(f"hidden_layer_sizes must be > 0, got {hidden}.")
+    def _fit(self, X, y, sample_weight, incremental, comm=None):
+        parallel = None
+        if comm is not None:
+            from fastmlp.distributed._mpi import DataParallel
+
+            parallel = DataParallel(comm)
+        # Ctrl-C on one rank must stop every rank together (DataParallel.deferred_interrupts).
+        with nullcontext() if parallel is None else parallel.deferred_interrupts():
+            self._parallel = parallel
+            try:
+                self._fit_shard(X, y, sample_weight, incremental, parallel)
+            finally:
+                del self._parallel
+        return self
+
+    def _fit_shard(self, X, y, sample_weight, incremental, parallel):
+        """_fit's body; with parallel (a DataParallel), this rank's part."""
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
-        X, Y = self._validate_input(X, y, incremental, reset=first_pass)
-        if sparse.issparse(X) and X.format != "csr":
-            X = X.tocsr()  # once per fit, not again for each epoch's validation score
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
-        extra = self._extra_sample_weight(y)
+        with _agreement(parallel, lambda: self._shard_description(X, y)) as shards:
+            if self.solver == "lbfgs" and self.dropout > 0:
+                raise ValueError(
+                    f"dropout={self.dropout} needs a stochastic solver ('adam' or "
+                    "'sgd'): lbfgs minimises the deterministic full-batch loss"
+                )
+            if self.solver == "lbfgs" and parallel is not None:
+                raise ValueError("comm needs a stochastic solver ('adam' or 'sgd'), got solver='lbfgs'")
+            hidden = self.hidden_layer_sizes
+            hidden = list(hidden) if hasattr(hidden, "__iter__") else [hidden]
+            if np.any(np.array(hidden) <= 0):
+                raise ValueError(f"hidden_layer_sizes must be > 0, got {hidden}.")
+            X, y = self._validate_input(X, y, incremental, reset=first_pass)
+            if sparse.issparse(X) and X.format != "csr":
+                X = X.tocsr()  # once per fit, not again for each epoch's validation score
+            if sample_weight is not None:
+                sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
+        classes = None if parallel is None else _summed_classes([c for _, c in shards])
+        Y = self._encode_targets(y, incremental, classes)
+        extra = self._extra_sample_weight(y, classes)
         if extra is not None:
             sample_weight = extra if sample_weight is None else sample_weight * extra
         if Y.ndim == 1:
             Y = Y.reshape(-1, 1)
-        if not incremental and sample_weight is not None:
+        if not incremental and sample_weight is not None and parallel is None:
+            # Not in a data-parallel fit: one shard may rightly hold a single class.
             self._check_weighted_targets(Y, sample_weight)
         self._random_state = check_random_state(self.random_state)
         layer_units = [X.shape[1]] + hidden + [Y.shape[1]]
         if first_pass:
-            self._initialize(Y, layer_units, self._training_dtype(X))
+            self._initialize(Y, layer_units, self._training_dtype(X), parallel)
             self._optimizer = None
         else:
             model = self._ensure_model()
@@ -380,7 +447,18 @@ class BaseMLP(LbfgsSolver, BaseEstimator, ABC):
                 "Solver produced non-finite parameter weights. The input data "
                 f"may contain large values and need to be preprocessed. ({exc})"
             ) from exc
-        return self
+
+    def _shard_description(self, X, y):
+        """For a data-parallel fit's agreement: what every rank's shard must share, and
+        what it tells the others (its rows and classes)."""
+        same = {"X dtype": str(X.dtype), "n_features": X.shape[1], "y columns": np.shape(y)[1:]}
+        return same, (X.shape[0], self._shard_classes(y))
+
+    def _say(self, message):
+        """verbose's print, on rank 0 only in a data-parallel fit."""
+        parallel = getattr(self, "_parallel", None)
+        if self.verbose and (parallel is None or parallel.rank == 0):
+            print(message)
 
     def _rebuild_model(self):
         # set_params changed dropout or activation between warm-started fits: a new
@@ -442,36 +520,33 @@ class BaseMLP(LbfgsSolver, BaseEstimator, ABC):
         if not hasattr(self, "loss_curve_"):  # warm start after an lbfgs fit
             self._init_stochastic_attributes()
         early_stopping = self.early_stopping
+        parallel = self._parallel
         sw_val = X_val = y_val = None
+        # The split, in a data-parallel fit: a shard too small to hold out a validation
+        # set stops every rank; each tells the others how many rows it trains on.
+        with _agreement(parallel, lambda: ({}, X.shape[0])) as train_rows:
+            if early_stopping:
+                X, Y, sample_weight, split = self._validation_split(X, Y, sample_weight)
         if early_stopping:
-            # As sklearn: no stratification for multi-output/multilabel targets.
-            stratify = Y if (is_classifier(self) and self.n_outputs_ == 1) else None
-            parts = [X, Y] + ([sample_weight] if sample_weight is not None else [])
-            parts = train_test_split(
-                *parts, random_state=self._random_state, test_size=self.validation_fraction, stratify=stratify
-            )
-            X, X_val, Y, Y_val = parts[:4]
-            if sample_weight is not None:
-                sample_weight, sw_val = parts[4:]
-            if X_val.shape[0] < 2:
-                raise ValueError(
-                    "The validation set is too small. Increase "
-                    "'validation_fraction' or the size of your dataset."
-                )
+            X_val, Y_val, sw_val = split
             y_val = self._validation_targets(Y_val)
             if sw_val is not None and not np.any(sw_val > 0):
                 sw_val = None  # no weight left to score with: score unweighted
             val_data = self._engine_data(X_val, Y_val, sw_val)
         n_samples = X.shape[0]
+        # sklearn's counts of samples (loss_, t_) are of all shards'.
+        total_samples = n_samples if parallel is None else sum(train_rows)
         X_fit, T_fit, w_fit = self._engine_data(X, Y, sample_weight)
+        # Each rank of a data-parallel fit clips the same batch_size to its own rows (the
+        # engine, DataParallel.plan and global_batch_rows do), so it is not clipped here.
         if self.batch_size == "auto":
-            batch_size = min(200, n_samples)
+            batch_size = min(200, n_samples) if parallel is None else 200
         else:
             if self.batch_size > n_samples:
                 warnings.warn(
                     "Got `batch_size` less than 1 or larger than sample size. It is going to be clipped"
                 )
-            batch_size = int(np.clip(self.batch_size, 1, n_samples))
+            batch_size = int(np.clip(self.batch_size, 1, n_samples)) if parallel is None else self.batch_size
         loss_name, report, grad_scale = _LOSSES[self.out_activation_]
         report, grad_scale = report(self.n_outputs_), grad_scale(self.n_outputs_)
         loss = losses.get(loss_name)
@@ -483,30 +558,34 @@ class BaseMLP(LbfgsSolver, BaseEstimator, ABC):
         elementwise = 1 if loss_name == "cross_entropy" else self.n_outputs_
         opt.weight_decay = grad_scale * self.alpha * elementwise
         state = opt._bind(model.parameters())
-        # Row counts of the minibatches (sklearn's gen_batches), which weigh each
-        # batch's loss in sklearn's loss_.
-        batch_rows = np.full(-(-n_samples // batch_size), batch_size, dtype=float)
-        batch_rows[-1] = n_samples - batch_size * (len(batch_rows) - 1)
+        # Row counts of the minibatches (sklearn's gen_batches; in a data-parallel fit,
+        # of the global ones), which weigh each batch's loss in sklearn's loss_.
+        if parallel is None:
+            batch_rows = np.full(-(-n_samples // batch_size), batch_size, dtype=float)
+            batch_rows[-1] = n_samples - batch_size * (len(batch_rows) - 1)
+        else:
+            parallel.plan(train_rows, batch_size)
+            batch_rows = parallel.global_batch_rows(train_rows, batch_size).astype(float)
 
         self.n_iter_ = 0
         try:
             for _ in range(self.max_iter):
-                epoch = model._train_epoch(X_fit, T_fit, w_fit, loss, opt, state, batch_size, self.shuffle)
+                epoch = model._train_epoch(
+                    X_fit, T_fit, w_fit, loss, opt, state, batch_size, self.shuffle, parallel
+                )
                 if not epoch.finite:
                     if not early_stopping:  # sklearn ends with non-finite weights: its error
                         raise FloatingPointError(f"the loss became NaN or inf at epoch {self.n_iter_ + 1}")
-                    self._record_divergence(n_samples)
+                    self._record_divergence(total_samples)
                     break
                 self.n_iter_ += 1
-                self.loss_ = self._epoch_loss(epoch, batch_rows, report, grad_scale, n_samples)
-                self.t_ += n_samples
+                self.loss_ = self._epoch_loss(epoch, batch_rows, report, grad_scale, total_samples)
+                self.t_ += total_samples
                 self.loss_curve_.append(self.loss_)
-                if self.verbose:
-                    print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
+                self._say("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
+                val_loss = self._after_epoch(loss, val_data if early_stopping else None)
                 if early_stopping:
-                    self.validation_loss_curve_.append(
-                        report * model.evaluate(val_data[0], val_data[1], loss, sample_weight=val_data[2])
-                    )
+                    self.validation_loss_curve_.append(report * val_loss)
                 self._update_no_improvement_count(early_stopping, X_val, y_val, sw_val)
                 self._iteration_ends()
                 if self._no_improvement_count > self.n_iter_no_change:
@@ -537,6 +616,38 @@ class BaseMLP(LbfgsSolver, BaseEstimator, ABC):
             for layer, c, b in zip(model.layers, self._best_coefs, self._best_intercepts):
                 layer.weight = c.T
                 layer.bias = b
+
+    def _after_epoch(self, loss, val_data):
+        """The validation loss (its reduction) on val_data (None: no validation) after an
+        epoch; in a data-parallel fit, of every shard's, and the ranks' weights checked
+        equal."""
+        model, parallel = self._model, self._parallel
+        if parallel is None:
+            return (
+                None if val_data is None else model.evaluate(*val_data[:2], loss, sample_weight=val_data[2])
+            )
+        sums = None
+        if val_data is not None:
+            X_val, T_val, w_val = val_data
+            sums = (model._engine.evaluate(X_val, T_val, loss.name, w_val), _weight(X_val, w_val))
+        total = parallel.after_epoch(model.parameters(), sums)
+        return None if total is None else total[0] / loss.denominator(total[1], self.n_outputs_)
+
+    def _validation_split(self, X, Y, sample_weight):
+        """sklearn's early-stopping split: (X, Y, sample_weight, (X_val, Y_val, sw_val))."""
+        # As sklearn: no stratification for multi-output/multilabel targets.
+        stratify = Y if (is_classifier(self) and self.n_outputs_ == 1) else None
+        parts = [X, Y] + ([sample_weight] if sample_weight is not None else [])
+        parts = train_test_split(
+            *parts, random_state=self._random_state, test_size=self.validation_fraction, stratify=stratify
+        )
+        X, X_val, Y, Y_val = parts[:4]
+        sample_weight, sw_val = parts[4:] if sample_weight is not None else (None, None)
+        if X_val.shape[0] < 2:
+            raise ValueError(
+                "The validation set is too small. Increase 'validation_fraction' or the size of your dataset."
+            )
+        return X, Y, sample_weight, (X_val, Y_val, sw_val)
 
     def _record_divergence(self, n_samples):
         """With early stopping, a non-finite loss ends training as it does scikit-learn's
@@ -569,10 +680,9 @@ class BaseMLP(LbfgsSolver, BaseEstimator, ABC):
     def _update_no_improvement_count(self, early_stopping, X_val, y_val, sw_val):
         # sklearn's rule, verbatim: count epochs that do not improve by tol.
         if early_stopping:
-            val_score = self._score(X_val, y_val, sample_weight=sw_val)
+            val_score = self._validation_score(X_val, y_val, sw_val)
             self.validation_scores_.append(val_score)
-            if self.verbose:
-                print("Validation score: %f" % self.validation_scores_[-1])
+            self._say("Validation score: %f" % self.validation_scores_[-1])
             last = self.validation_scores_[-1]
             if last < self.best_validation_score_ + self.tol:
                 self._no_improvement_count += 1
@@ -599,24 +709,36 @@ class BaseMLP(LbfgsSolver, BaseEstimator, ABC):
     def _trigger_stopping(self, msg):
         # sklearn's trigger_stopping: adaptive SGD divides the rate by 5 until 1e-6.
         if self.solver != "sgd" or self.learning_rate != "adaptive":
-            if self.verbose:
-                print(msg + " Stopping.")
+            self._say(msg + " Stopping.")
             return True
         lr = self._optimizer.learning_rate
         if lr <= 1e-6:
-            if self.verbose:
-                print(msg + " Learning rate too small. Stopping.")
+            self._say(msg + " Learning rate too small. Stopping.")
             return True
         self._optimizer.set_learning_rate(lr / 5.0)
-        if self.verbose:
-            print(msg + " Setting learning rate to %f" % (lr / 5.0))
+        self._say(msg + " Setting learning rate to %f" % (lr / 5.0))
         return False
 
-    def _score_with_function(self, X, y, sample_weight, score_function):
-        y_pred = self._predict(X, check_input=False)
+    def _validation_score(self, X_val, y_val, sw_val):
+        """The score early stopping monitors; in a data-parallel fit, of every shard's
+        validation rows together (gathered to every rank: a tenth of the data by
+        default, once an epoch), so that it is scikit-learn's score of them all."""
+        parallel = self._parallel
+        if parallel is None:
+            return self._score(X_val, y_val, sample_weight=sw_val)
+        y_pred = self._predict(X_val, check_input=False)
+        y_all, pred_all, w_all = parallel.concatenated((y_val, y_pred, sw_val))
+        return self._score_of_predictions(y_all, pred_all, w_all)
+
+    def _score(self, X, y, sample_weight=None):
+        """The validation score early stopping monitors, of validated X."""
+        return self._score_of_predictions(y, self._predict(X, check_input=False), sample_weight)
+
+    def _score_of_predictions(self, y, y_pred, sample_weight):
+        """_score_function of predictions y_pred; NaN if they are not finite."""
         if np.issubdtype(y_pred.dtype, np.floating) and not np.isfinite(y_pred).all():
             return np.nan
-        return score_function(y, y_pred, sample_weight=sample_weight)
+        return self._score_function(y, y_pred, sample_weight=sample_weight)
 
     # ---- export --------------------------------------------------------------------
 

@@ -75,6 +75,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         "class_weight": [dict, StrOptions({"balanced"}), None],
     }
 
+    _score_function = staticmethod(accuracy_score)
+
     def __init__(
         self,
         hidden_layer_sizes=(100,),
@@ -135,7 +137,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         self.class_weight = class_weight
 
     def _validate_input(self, X, y, incremental, reset):
-        # sklearn's MLPClassifier._validate_input.
+        # sklearn's MLPClassifier._validate_input, up to the label binarization
+        # (_encode_targets).
         X, y = validate_data(
             self,
             X,
@@ -147,33 +150,51 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
+        return X, y
+
+    def _shard_classes(self, y):
+        # Per output: one for labels, one per column for multilabel indicators.
+        columns = [y] if y.ndim == 1 else list(np.asarray(y).T)
+        return [np.unique(c, return_counts=True) for c in columns]
+
+    def _encode_targets(self, y, incremental, classes=None):
+        # The rest of sklearn's MLPClassifier._validate_input, with the labels of every
+        # shard when classes is given (multilabel indicators: their columns, as sklearn).
+        labels = None if classes is None or y.ndim > 1 else classes[0][0]
         if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
             self._label_binarizer = LabelBinarizer()
-            self._label_binarizer.fit(y)
+            self._label_binarizer.fit(y if labels is None else labels)
             self.classes_ = self._label_binarizer.classes_
         else:
-            classes = unique_labels(y)
+            present = unique_labels(y) if labels is None else labels
             if self.warm_start:
-                if set(classes) != set(self.classes_):
+                if set(present) != set(self.classes_):
                     raise ValueError(
                         "warm_start can only be used where `y` has the same classes as in "
-                        f"the previous call to fit. Previously got {self.classes_}, `y` has {classes}"
+                        f"the previous call to fit. Previously got {self.classes_}, `y` has {present}"
                     )
-            elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
+            elif len(np.setdiff1d(present, self.classes_, assume_unique=True)):
                 raise ValueError(
                     "`y` has classes not in `self.classes_`. "
-                    f"`self.classes_` has {self.classes_}. 'y' has {classes}."
+                    f"`self.classes_` has {self.classes_}. 'y' has {present}."
                 )
         # bool, as sklearn (its messages name the binarized classes True/False).
-        Y = self._label_binarizer.transform(y).astype(bool)
-        return X, Y
+        return self._label_binarizer.transform(y).astype(bool)
 
     def _output_activation(self, Y):
         return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
 
-    def _extra_sample_weight(self, y):
+    def _extra_sample_weight(self, y, classes=None):
         if self.class_weight is None:
             return None
+        if self.class_weight == "balanced" and classes is not None:
+            # compute_sample_weight's "balanced" (per output, multiplied), from the
+            # counts of every shard.
+            balanced = [
+                dict(zip(labels.tolist(), (counts.sum() / (len(labels) * counts)).tolist()))
+                for labels, counts in classes
+            ]
+            return compute_sample_weight(balanced[0] if len(balanced) == 1 else balanced, np.asarray(y))
         return compute_sample_weight(self.class_weight, np.asarray(y))
 
     def _check_weighted_targets(self, Y, sample_weight):
@@ -207,16 +228,13 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             y_pred = y_pred.ravel()
         return self._label_binarizer.inverse_transform(y_pred)
 
-    def _score(self, X, y, sample_weight=None):
-        return self._score_with_function(X, y, sample_weight, accuracy_score)
-
     @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None, classes=None):
+    def partial_fit(self, X, y, sample_weight=None, classes=None, comm=None):
         """Update the model with a single iteration over the given data.
 
         As scikit-learn: ``classes`` is required at the first call (except for
-        multilabel targets).
+        multilabel targets). ``comm``: one data-parallel epoch, as in ``fit``.
         """
         if _check_partial_fit_first_call(self, classes):
             self._label_binarizer = LabelBinarizer()
@@ -224,7 +242,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                 self._label_binarizer.fit(y)
             else:
                 self._label_binarizer.fit(classes)
-        return self._partial_fit(X, y, sample_weight)
+        return self._partial_fit(X, y, sample_weight, comm)
 
     def predict_proba(self, X):
         """Probability estimates, shape (n_samples, n_classes)."""

@@ -38,6 +38,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         "loss": [StrOptions({"squared_error", "poisson"})],
     }
 
+    _score_function = staticmethod(r2_score)
+
     def __init__(
         self,
         loss="squared_error",
@@ -117,6 +119,9 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             )
         return X, y
 
+    def _encode_targets(self, y, incremental, classes=None):
+        return y
+
     def _output_activation(self, Y):
         return "exp" if self.loss == "poisson" else "identity"
 
@@ -136,14 +141,12 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             return y_pred.ravel()
         return y_pred
 
-    def _score(self, X, y, sample_weight=None):
-        return self._score_with_function(X, y, sample_weight, r2_score)
-
     @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None):
-        """Update the model with a single iteration over the given data."""
-        return self._partial_fit(X, y, sample_weight)
+    def partial_fit(self, X, y, sample_weight=None, comm=None):
+        """Update the model with a single iteration over the given data (``comm``: one
+        data-parallel epoch, as in ``fit``)."""
+        return self._partial_fit(X, y, sample_weight, comm)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
