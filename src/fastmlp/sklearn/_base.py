@@ -210,11 +210,12 @@ class BaseMLP(LbfgsSolver, BaseEstimator, ABC):
             and gradients are weighted and each minibatch, its alpha term included,
             is normalised by its weight.
         comm : mpi4py.MPI.Comm, default=None
-            Data-parallel training with solver "adam" or "sgd" (fastmlp's extra; see
-            ``MLP.fit``): every rank of comm calls fit with the same parameters and
-            its own shard of the rows. Each step sums the ranks' gradients in one MPI
-            all-reduce, so the global minibatch is ``batch_size`` rows of every shard
-            ("auto": 200; all of a smaller shard's).
+            Data-parallel training (fastmlp's extra; see ``MLP.fit``): every rank of
+            comm calls fit with the same parameters and its own shard of the rows.
+            Each step sums the ranks' gradients in one MPI all-reduce, so the global
+            minibatch is ``batch_size`` rows of every shard ("auto": 200; all of a
+            smaller shard's); lbfgs sums the full-batch loss and gradient of all
+            shards, so every rank's scipy takes the same steps.
             The fit is one fit of all shards: the classes are those of every shard
             (``class_weight="balanced"`` counts them all), the initial weights rank
             0's, ``loss_curve_``, ``t_`` and the stopping rule those of all rows, and
@@ -398,8 +399,6 @@ class BaseMLP(LbfgsSolver, BaseEstimator, ABC):
                     f"dropout={self.dropout} needs a stochastic solver ('adam' or "
                     "'sgd'): lbfgs minimises the deterministic full-batch loss"
                 )
-            if self.solver == "lbfgs" and parallel is not None:
-                raise ValueError("comm needs a stochastic solver ('adam' or 'sgd'), got solver='lbfgs'")
             hidden = self.hidden_layer_sizes
             hidden = list(hidden) if hasattr(hidden, "__iter__") else [hidden]
             if np.any(np.array(hidden) <= 0):

@@ -17,6 +17,7 @@ import scipy.optimize
 from sklearn.utils.fixes import parse_version, sp_version
 from sklearn.utils.optimize import _check_optimize_result
 
+from fastmlp import losses
 from fastmlp.sklearn._losses import LOSSES
 
 # scipy 1.15 deprecated L-BFGS-B's iprint: scikit-learn passes it to older versions only.
@@ -26,6 +27,37 @@ _SCIPY_TAKES_IPRINT = sp_version < parse_version("1.15")
 def _pack(coefs, intercepts):
     """scikit-learn's _pack, in float64."""
     return np.concatenate([np.ravel(a) for a in coefs + intercepts]).astype(np.float64, copy=False)
+
+
+def _sklearn_order(grads):
+    """The engine's gradients (weight0, bias0, weight1, ...; weights (out, in)) as one
+    float64 vector in scikit-learn's packing."""
+    return np.concatenate([g.T.ravel() for g in grads[0::2]] + grads[1::2]).astype(np.float64, copy=False)
+
+
+def _summed_over_ranks(model, parallel, X, T, loss_name, sample_weight, weight):
+    """A data-parallel fit's full-batch (mean loss, its gradient, weight) of every
+    rank's shard: each rank's sums and weight in one MPI all-reduce, then divided by the
+    global denominator, so that every rank's scipy sees the same numbers and takes the
+    same steps. A rank that fails still joins the all-reduce (its flag stops all)."""
+    n_params = sum(p.size for p in model.parameters())
+    buffer = np.zeros(n_params + 3)  # gradient sums, loss sum, weight, failure flag
+    error = None
+    try:
+        value, grads = model._engine.loss_and_grads(X, T, loss_name, "sum", sample_weight)
+        buffer[:n_params] = _sklearn_order(grads)
+        buffer[n_params : n_params + 2] = value, weight
+    except Exception as e:  # noqa: BLE001 - re-raised below, after the all-reduce
+        error = e
+        buffer[-1] = 1
+    parallel.allreduce(buffer)
+    if error is not None:
+        raise error
+    if buffer[-1]:
+        raise RuntimeError("fit: another rank failed in lbfgs's loss and gradient; every rank stops")
+    global_weight = buffer[n_params + 1]
+    denominator = losses.get(loss_name).denominator(global_weight, model.n_outputs)
+    return buffer[n_params] / denominator, buffer[:n_params] / denominator, global_weight
 
 
 class LbfgsSolver:
@@ -62,13 +94,18 @@ class LbfgsSolver:
         self._unpack(packed)
         loss_name, report, grad_scale = LOSSES[self.out_activation_]
         k = self.n_outputs_
-        value, grads = self._model._engine.loss_and_grads(X, T, loss_name, "mean", sample_weight)
-        # The engine's gradients are (weight0, bias0, weight1, ...), weights (out, in).
-        grad = np.concatenate([g.T.ravel() for g in grads[0::2]] + grads[1::2]).astype(np.float64, copy=False)
+        parallel = getattr(self, "_parallel", None)
+        weight = len(X) if sample_weight is None else float(np.sum(sample_weight, dtype=np.float64))
+        if parallel is None:
+            value, grads = self._model._engine.loss_and_grads(X, T, loss_name, "mean", sample_weight)
+            grad = _sklearn_order(grads)
+        else:
+            value, grad, weight = _summed_over_ranks(
+                self._model, parallel, X, T, loss_name, sample_weight, weight
+            )
         grad /= grad_scale(k)
         n_coef = sum(c.size for c in self.coefs_)
         coef = packed[:n_coef]
-        weight = len(X) if sample_weight is None else float(np.sum(sample_weight, dtype=np.float64))
         grad[:n_coef] += (self.alpha / weight) * coef
         return report(k) * value + 0.5 * self.alpha * float(np.dot(coef, coef)) / weight, grad
 
