@@ -3,7 +3,10 @@ y_shard, comm=)``), run on every rank by tests/test_distributed_mpi.py:
 ``mpiexec -n N python tests/_mpi_estimator_scenarios.py NAME``. A scenario prints ``ok``
 on each rank when its checks pass and raises otherwise."""
 
+import os
+import signal
 import sys
+import threading
 import warnings
 
 import numpy as np
@@ -143,6 +146,28 @@ def estimator_early_stopping():
         clf = MLPClassifier(hidden_layer_sizes=(8,), max_iter=3, random_state=None)
         clf.fit(X[lo:hi], (y[lo:hi] > 0).astype(int), comm=comm)
     same_fit_on_every_rank(clf, "random_state=None")
+
+
+def estimator_interrupted():
+    """Ctrl-C on one rank during a fit: that rank stops as scikit-learn's fit does (the
+    warning "Training interrupted by user.", the fit returns), the others raise a
+    RuntimeError, all at the same step with the same weights; nobody hangs."""
+    X, y = data(20_000, "float32", features=64)
+    est = MLPRegressor(hidden_layer_sizes=(256,), max_iter=10_000, n_iter_no_change=10_000, random_state=0)
+    if rank == size - 1:
+        threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            est.fit(X, y, comm=comm)
+    except RuntimeError as e:
+        assert rank != size - 1, f"the interrupted rank raised {e!r}"
+        assert "stopped epoch" in str(e), str(e)
+    else:
+        assert rank == size - 1, f"rank {rank} was not stopped"
+        assert any("interrupted by user" in str(w.message) for w in caught), [str(w.message) for w in caught]
+    weights = np.concatenate([c.ravel() for c in est.coefs_ + est.intercepts_])
+    assert np.array_equal(weights, comm.bcast(weights, root=0)), f"rank {rank}'s weights differ"
 
 
 def expect_error_everywhere(error, words, fit):

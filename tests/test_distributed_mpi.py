@@ -54,7 +54,13 @@ def test_scenario(ranks, name):
 @pytest.mark.parametrize("ranks", [2, 3])
 @pytest.mark.parametrize(
     "name",
-    ["estimator_follows_one_process", "estimator_lbfgs", "estimator_early_stopping", "estimator_bad_input"],
+    [
+        "estimator_follows_one_process",
+        "estimator_lbfgs",
+        "estimator_early_stopping",
+        "estimator_bad_input",
+        "estimator_interrupted",
+    ],
 )
 def test_estimator_scenario(ranks, name):
     scenario(ranks, name, script=ESTIMATOR_SCENARIOS)
