@@ -10,7 +10,7 @@ import threading
 import warnings
 
 import numpy as np
-from _mpi_scenarios import comm, data, global_batches, rank, size, uneven_bounds
+from _mpi_scenarios import comm, data, global_batches, raises_everywhere, rank, size, uneven_bounds
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import r2_score
 from sklearn.model_selection import train_test_split
@@ -170,30 +170,18 @@ def estimator_interrupted():
     assert np.array_equal(weights, comm.bcast(weights, root=0)), f"rank {rank}'s weights differ"
 
 
-def expect_error_everywhere(error, words, fit):
-    """fit() raises error, with words in its message, on every rank."""
-    try:
-        fit()
-    except error as e:
-        message = str(e)
-        assert all(w in message for w in words), f"rank {rank}: {message!r} lacks {words}"
-        print(f"rank {rank}: {type(e).__name__}: {message}")
-        return
-    raise AssertionError(f"rank {rank}: fit did not raise {error.__name__}")
-
-
 def estimator_bad_input():
     """Shards that cannot train together raise on every rank."""
     X, y = data(60, "float64")
     last = size - 1
     features = 5 if rank == last else 6
-    expect_error_everywhere(
+    raises_everywhere(
         (ValueError, RuntimeError),
         ["n_features"],
         lambda: MLPRegressor(max_iter=2).fit(X[:, :features], y, comm=comm),
     )
     shard = (X[:10], y[:10]) if rank == last else (X, y)  # 1 row to hold out: too few
-    expect_error_everywhere(
+    raises_everywhere(
         (ValueError, RuntimeError),
         ["validation set is too small" if rank == last else f"rank {last} of {size} failed"],
         lambda: MLPRegressor(early_stopping=True).fit(*shard, comm=comm),

@@ -175,6 +175,18 @@ def one_rank():
         raise AssertionError("a comm of the wrong type was accepted")
 
 
+def raises_everywhere(error, words, fit):
+    """fit() raises error, with words in its message, on every rank."""
+    try:
+        fit()
+    except error as e:
+        message = str(e)
+        assert all(w in message for w in words), f"rank {rank}: {message!r} lacks {words}"
+        print(f"rank {rank}: {type(e).__name__}: {message}")
+        return
+    raise AssertionError(f"rank {rank}: fit did not raise {error.__name__}")
+
+
 def expect_error_everywhere(error, words, changes):
     """fit with changes[rank] (fit's arguments on that rank) raises error, with words in
     its message, on every rank."""
@@ -182,14 +194,7 @@ def expect_error_everywhere(error, words, changes):
     net = fastmlp.MLP([6, 8, 2], seed=0)
     args = dict(X=X, y=y, epochs=1, verbose=False, comm=comm)
     args.update(changes.get(rank, {}))
-    try:
-        net.fit(**args)
-    except error as e:
-        message = str(e)
-        assert all(w in message for w in words), f"rank {rank}: {message!r} lacks {words}"
-        print(f"rank {rank}: {type(e).__name__}: {message}")
-        return
-    raise AssertionError(f"rank {rank}: fit did not raise {error.__name__}")
+    raises_everywhere(error, words, lambda: net.fit(**args))
 
 
 def bad_input():

@@ -15,6 +15,24 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUNNER = [sys.executable, "-m", "fastmlp.bench"]
 
 
+def run_quick(command=RUNNER, only="matmul 64x64x64 float64", json_path="", env=None):
+    """The runner's stdout for the cases matching only, timed for 0.01 s a side, with no
+    plot and no NumPy child process."""
+    args = [
+        "--only",
+        only,
+        "--seconds",
+        "0.01",
+        "--json",
+        str(json_path),
+        "--png",
+        "",
+        "--numpy-coretype",
+        "none",
+    ]
+    return subprocess.run([*command, *args], check=True, capture_output=True, text=True, env=env).stdout
+
+
 def _run(times):
     """A run's JSON results: one case per entry of times, {library: best_s or a status}."""
     rows = []
@@ -57,23 +75,7 @@ def test_runner_combines_json_files(tmp_path):
     runs = []
     for n in range(2):
         path = tmp_path / f"run{n}.json"
-        subprocess.run(
-            [
-                *RUNNER,
-                "--only",
-                "matmul 64x64x64 float64",
-                "--seconds",
-                "0.01",
-                "--json",
-                str(path),
-                "--png",
-                "",
-                "--numpy-coretype",
-                "none",
-            ],
-            check=True,
-            capture_output=True,
-        )
+        run_quick(json_path=path)
         runs.append(path)
     out = subprocess.run(
         [*RUNNER, "--combine", *map(str, runs), "--png", ""], check=True, capture_output=True, text=True
@@ -85,25 +87,7 @@ def test_runner_combines_json_files(tmp_path):
 
 def test_runner_header_names_the_caches_and_blocking_in_use():
     env = dict(os.environ, FASTMLP_CACHES="l2=256K/4,l3=0")
-    out = subprocess.run(
-        [
-            *RUNNER,
-            "--only",
-            "matmul 64x64x64 float64",
-            "--seconds",
-            "0.01",
-            "--json",
-            "",
-            "--png",
-            "",
-            "--numpy-coretype",
-            "none",
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-        env=env,
-    ).stdout
+    out = run_quick(env=env)
     lines = {line.split()[0]: line for line in out.splitlines() if line.strip()}
     assert "L2 256 KiB/4-way" in lines["caches"] and "no L3" in lines["caches"]
     assert "+FASTMLP_CACHES" in lines["caches"]
@@ -123,24 +107,7 @@ def test_runner_header_names_the_caches_and_blocking_in_use():
 def test_runner_probes_each_peak_once_before_the_cases_and_prints_it(tmp_path):
     # Two rows (float32 and float64) at the run's threads: two peaks, each probed once.
     out_json = tmp_path / "run.json"
-    only = ["--only", "64x64x64"]
-    out = subprocess.run(
-        [
-            *RUNNER,
-            *only,
-            "--seconds",
-            "0.01",
-            "--json",
-            str(out_json),
-            "--png",
-            "",
-            "--numpy-coretype",
-            "none",
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
+    out = run_quick(only="64x64x64", json_path=out_json)
     run = json.loads(out_json.read_text())
     peaks = run["machine"]["fma_peaks"]
     probed = {(p["isa"], p["dtype"], p["threads"]): p["gflops"] for p in peaks}
@@ -180,24 +147,7 @@ def test_no_avx512_coretype_column_on_a_cpu_without_avx512():
 def test_every_entry_point_runs_the_packaged_runner(command, tmp_path):
     assert shutil.which(command[0]), f"{command[0]} is not installed"
     out = tmp_path / "out.json"
-    printed = subprocess.run(
-        [
-            *command,
-            "--only",
-            "matmul 64x64x64 float64",
-            "--seconds",
-            "0.01",
-            "--json",
-            str(out),
-            "--png",
-            "",
-            "--numpy-coretype",
-            "none",
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
+    printed = run_quick(command, json_path=out)
     assert "matmul" in printed and "vs NumPy" in printed
     assert [r["id"] for r in json.load(open(out))["results"]] == ["matmul 64x64x64 float64"]
     helps = {
