@@ -62,7 +62,7 @@ def labels_of(y, rows_per_rank):
 def estimator_follows_one_process():
     """Equal shards in order, shuffling off: the ranks fit as one process fits the global
     batches (the rows in their order, batch_size x ranks): the same coefs_, loss_curve_,
-    n_iter_, t_ and classes_. MLPRegressor with adam; MLPClassifier with sgd,
+    n_iter_, t_ and classes_. MLPRegressor with adam and sample weights; MLPClassifier with sgd,
     class_weight="balanced" and a class that only rank 0's shard holds; partial_fit."""
     per, batch = 48, 16
     X, y = data(per * size, "float64")
@@ -70,15 +70,17 @@ def estimator_follows_one_process():
     order = np.concatenate(global_batches([(r * per, (r + 1) * per) for r in range(size)], batch))
     labels = labels_of(y, per)
     settings = dict(hidden_layer_sizes=(16, 8), shuffle=False, random_state=0, max_iter=6)
+    weights = np.random.default_rng(1).uniform(0.5, 2.0, len(X))
     cases = [
-        (MLPRegressor, y, dict(solver="adam", learning_rate_init=0.01)),
-        (MLPClassifier, labels, dict(solver="sgd", learning_rate_init=0.1, class_weight="balanced")),
+        (MLPRegressor, y, weights, dict(solver="adam", learning_rate_init=0.01)),
+        (MLPClassifier, labels, None, dict(solver="sgd", learning_rate_init=0.1, class_weight="balanced")),
     ]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        for kind, target, extra in cases:
-            est = kind(batch_size=batch, **settings, **extra).fit(X[lo:hi], target[lo:hi], comm=comm)
-            ref = kind(batch_size=batch * size, **settings, **extra).fit(X[order], target[order])
+        for kind, target, w, extra in cases:
+            mine, ordered = (None, None) if w is None else (w[lo:hi], w[order])
+            est = kind(batch_size=batch, **settings, **extra).fit(X[lo:hi], target[lo:hi], mine, comm=comm)
+            ref = kind(batch_size=batch * size, **settings, **extra).fit(X[order], target[order], ordered)
             same_fit_on_every_rank(est, kind.__name__)
             assert_close_fits(est, ref, kind.__name__)
             if kind is MLPClassifier:
