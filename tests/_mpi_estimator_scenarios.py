@@ -10,6 +10,7 @@ import threading
 import warnings
 
 import numpy as np
+import scipy.sparse
 from _mpi_scenarios import comm, data, global_batches, raises_everywhere, rank, size, uneven_bounds
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import r2_score
@@ -62,8 +63,9 @@ def labels_of(y, rows_per_rank):
 def estimator_follows_one_process():
     """Equal shards in order, shuffling off: the ranks fit as one process fits the global
     batches (the rows in their order, batch_size x ranks): the same coefs_, loss_curve_,
-    n_iter_, t_ and classes_. MLPRegressor with adam and sample weights; MLPClassifier with sgd,
-    class_weight="balanced" and a class that only rank 0's shard holds; partial_fit."""
+    n_iter_, t_ and classes_. MLPRegressor with adam and sample weights; MLPClassifier
+    with sgd, class_weight="balanced" and a class (or label) that only rank 0's shard
+    holds, on labels, multilabel indicators and sparse X; partial_fit."""
     per, batch = 48, 16
     X, y = data(per * size, "float64")
     lo, hi = rank * per, (rank + 1) * per
@@ -71,19 +73,29 @@ def estimator_follows_one_process():
     labels = labels_of(y, per)
     settings = dict(hidden_layer_sizes=(16, 8), shuffle=False, random_state=0, max_iter=6)
     weights = np.random.default_rng(1).uniform(0.5, 2.0, len(X))
-    cases = [
-        (MLPRegressor, y, weights, dict(solver="adam", learning_rate_init=0.01)),
-        (MLPClassifier, labels, None, dict(solver="sgd", learning_rate_init=0.1, class_weight="balanced")),
+    multilabel = (y > 0).astype(int)
+    multilabel[per:, 1] = 0  # the second label only in rank 0's rows
+    sparse_X = scipy.sparse.csr_matrix(np.where(np.abs(X) > 0.5, X, 0))
+    balanced = dict(solver="sgd", learning_rate_init=0.1, class_weight="balanced")
+    cases = [  # (what, estimator, X, y, sample_weight, parameters)
+        ("regressor", MLPRegressor, X, y, weights, dict(solver="adam", learning_rate_init=0.01)),
+        ("classifier", MLPClassifier, X, labels, None, balanced),
+        ("multilabel", MLPClassifier, X, multilabel, None, balanced),
+        ("sparse X", MLPClassifier, sparse_X, labels, None, balanced),
     ]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        for kind, target, w, extra in cases:
+        for what, kind, data_X, target, w, extra in cases:
             mine, ordered = (None, None) if w is None else (w[lo:hi], w[order])
-            est = kind(batch_size=batch, **settings, **extra).fit(X[lo:hi], target[lo:hi], mine, comm=comm)
-            ref = kind(batch_size=batch * size, **settings, **extra).fit(X[order], target[order], ordered)
-            same_fit_on_every_rank(est, kind.__name__)
-            assert_close_fits(est, ref, kind.__name__)
-            if kind is MLPClassifier:
+            est = kind(batch_size=batch, **settings, **extra).fit(
+                data_X[lo:hi], target[lo:hi], mine, comm=comm
+            )
+            ref = kind(batch_size=batch * size, **settings, **extra).fit(
+                data_X[order], target[order], ordered
+            )
+            same_fit_on_every_rank(est, what)
+            assert_close_fits(est, ref, what)
+            if what == "classifier":
                 assert list(est.classes_) == [0, 1, 2], est.classes_
         est = MLPClassifier(batch_size=batch, **settings)
         ref = MLPClassifier(batch_size=batch * size, **settings)
