@@ -134,7 +134,7 @@ class DataParallel:
 
     def plan(self, rows, batch_size):
         """Sets the epoch's step count from the ranks' row counts (gathered by agreement)."""
-        self.steps = max(math.ceil(n / min(batch_size, n)) for n in rows)
+        self.steps = len(self.global_batch_rows(rows, batch_size))
 
     @staticmethod
     def global_batch_rows(rows, batch_size):
@@ -150,17 +150,17 @@ class DataParallel:
         return self.comm.bcast(obj, root=0)
 
     def concatenated(self, arrays):
-        """Every rank's ``arrays`` (a tuple of arrays of rows, or None for all-ones
-        weights) joined in rank order, the same on every rank: (sum of ranks' rows, ...)."""
+        """Every rank's ``arrays`` (a tuple of arrays with the same rows; None stands for
+        weights of 1) joined in rank order: the same list on every rank."""
         every = self.comm.allgather(arrays)
+        rows = [len(a[0]) for a in every]
         joined = []
         for i in range(len(arrays)):
             parts = [a[i] for a in every]
             if all(p is None for p in parts):
                 joined.append(None)
-                continue
-            rows = [len(a[0]) for a in every]
-            joined.append(np.concatenate([np.ones(n) if p is None else p for p, n in zip(parts, rows)]))
+            else:
+                joined.append(np.concatenate([np.ones(n) if p is None else p for p, n in zip(parts, rows)]))
         return joined
 
     # ---- the engine's hooks ----------------------------------------------------------
