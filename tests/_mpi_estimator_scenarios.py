@@ -184,6 +184,23 @@ def estimator_interrupted():
     assert np.array_equal(weights, comm.bcast(weights, root=0)), f"rank {rank}'s weights differ"
 
 
+def estimator_lbfgs_interrupted():
+    """Ctrl-C on one rank during an lbfgs fit (in scipy or the engine, outside any poll):
+    the next evaluation's all-reduce stops every rank, that one with KeyboardInterrupt,
+    the others with a RuntimeError; nobody waits for max_iter or hangs."""
+    X, y = data(20_000, "float32", features=64)
+    est = MLPRegressor(hidden_layer_sizes=(256,), solver="lbfgs", max_iter=100_000, max_fun=100_000, tol=0)
+    if rank == size - 1:
+        threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+    try:
+        est.fit(X, y[:, 0], comm=comm)
+    except (KeyboardInterrupt, RuntimeError) as e:
+        expected = KeyboardInterrupt if rank == size - 1 else RuntimeError
+        assert isinstance(e, expected), f"rank {rank}: {e!r}"
+        return
+    raise AssertionError("the fit was not interrupted")
+
+
 def estimator_bad_input():
     """Shards that cannot train together raise on every rank."""
     X, y = data(60, "float64")

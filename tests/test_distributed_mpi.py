@@ -60,6 +60,7 @@ def test_scenario(ranks, name):
         "estimator_early_stopping",
         "estimator_bad_input",
         "estimator_interrupted",
+        "estimator_lbfgs_interrupted",
     ],
 )
 def test_estimator_scenario(ranks, name):

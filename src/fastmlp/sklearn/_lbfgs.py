@@ -39,9 +39,12 @@ def _summed_over_ranks(model, parallel, X, T, loss_name, sample_weight, weight):
     """A data-parallel fit's full-batch (mean loss, its gradient, weight) of every
     rank's shard: each rank's sums and weight in one MPI all-reduce, then divided by the
     global denominator, so that every rank's scipy sees the same numbers and takes the
-    same steps. A rank that fails still joins the all-reduce (its flag stops all)."""
+    same steps. A rank that fails, or was interrupted (Ctrl-C, deferred to here by
+    DataParallel.deferred_interrupts), still joins the all-reduce, and its flag stops
+    every rank: that rank raises its error (or KeyboardInterrupt), the others a
+    RuntimeError."""
     n_params = sum(p.size for p in model.parameters())
-    buffer = np.zeros(n_params + 3)  # gradient sums, loss sum, weight, failure flag
+    buffer = np.zeros(n_params + 4)  # gradient sums, loss sum, weight, failed, interrupted
     error = None
     try:
         value, grads = model._engine.loss_and_grads(X, T, loss_name, "sum", sample_weight)
@@ -49,12 +52,18 @@ def _summed_over_ranks(model, parallel, X, T, loss_name, sample_weight, weight):
         buffer[n_params : n_params + 2] = value, weight
     except Exception as e:  # noqa: BLE001 - re-raised below, after the all-reduce
         error = e
-        buffer[-1] = 1
+        buffer[-2] = 1
+    interrupted = parallel.interrupted
+    buffer[-1] = interrupted
     parallel.allreduce(buffer)
     if error is not None:
         raise error
-    if buffer[-1]:
-        raise RuntimeError("fit: another rank failed in lbfgs's loss and gradient; every rank stops")
+    if interrupted:
+        parallel.interrupted = False
+        raise KeyboardInterrupt
+    if buffer[-2] or buffer[-1]:
+        why = "failed" if buffer[-2] else "was interrupted (Ctrl-C)"
+        raise RuntimeError(f"fit: another rank {why} in lbfgs's loss and gradient; every rank stops")
     global_weight = buffer[n_params + 1]
     denominator = losses.get(loss_name).denominator(global_weight, model.n_outputs)
     return buffer[n_params] / denominator, buffer[:n_params] / denominator, global_weight
