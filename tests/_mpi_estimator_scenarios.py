@@ -3,10 +3,8 @@ y_shard, comm=)``), run on every rank by tests/test_distributed_mpi.py:
 ``mpiexec -n N python tests/_mpi_estimator_scenarios.py NAME``. A scenario prints ``ok``
 on each rank when its checks pass and raises otherwise."""
 
-import os
 import signal
 import sys
-import threading
 import warnings
 
 import numpy as np
@@ -162,41 +160,67 @@ def estimator_early_stopping():
     same_fit_on_every_rank(clf, "random_state=None")
 
 
+class InterruptedRegressor(MLPRegressor):
+    """An MLPRegressor whose last rank gets a Ctrl-C at a chosen point of its fit:
+    after epoch `epoch` (between two epochs, outside the engine), or in lbfgs's
+    `evaluation`-th evaluation of the objective. Deterministic, unlike a timer, whose
+    signal can land before fit has installed its handler (and then, as under mpi4py
+    without -m, ends that rank outside any collective)."""
+
+    def __init__(self, epoch=None, evaluation=None, **params):
+        super().__init__(**params)
+        self.epoch, self.evaluation, self.calls = epoch, evaluation, 0
+
+    def _interrupt_at(self, point, when):
+        if rank == size - 1 and point == when:
+            signal.raise_signal(signal.SIGINT)
+
+    def _iteration_ends(self):
+        self._interrupt_at(self.n_iter_, self.epoch)
+        super()._iteration_ends()
+
+    def _lbfgs_objective(self, packed, *data):
+        self.calls += 1
+        self._interrupt_at(self.calls, self.evaluation)
+        return super()._lbfgs_objective(packed, *data)
+
+
 def estimator_interrupted():
-    """Ctrl-C on one rank during a fit: that rank stops as scikit-learn's fit does (the
-    warning "Training interrupted by user.", the fit returns), the others raise a
-    RuntimeError, all at the same step with the same weights; nobody hangs."""
-    X, y = data(20_000, "float32", features=64)
-    est = MLPRegressor(hidden_layer_sizes=(256,), max_iter=10_000, n_iter_no_change=10_000, random_state=0)
-    if rank == size - 1:
-        threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+    """Ctrl-C on one rank between two epochs: at the check after the next epoch, that
+    rank stops as scikit-learn's fit does (the warning "Training interrupted by user.",
+    the fit returns) and the others raise a RuntimeError naming it, all with the same
+    weights; nobody hangs."""
+    X, y = data(2000, "float32")
+    est = InterruptedRegressor(epoch=2, hidden_layer_sizes=(32,), max_iter=50, n_iter_no_change=100)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
             est.fit(X, y, comm=comm)
-    except RuntimeError as e:
-        assert rank != size - 1, f"the interrupted rank raised {e!r}"
-        assert "stopped epoch" in str(e), str(e)
-    else:
-        assert rank == size - 1, f"rank {rank} was not stopped"
-        assert any("interrupted by user" in str(w.message) for w in caught), [str(w.message) for w in caught]
+        except RuntimeError as e:
+            assert rank != size - 1, f"the interrupted rank raised {e!r}"
+            assert f"rank {size - 1} of {size} was interrupted" in str(e), str(e)
+        else:
+            assert rank == size - 1, f"rank {rank} was not stopped"
+            assert any("interrupted by user" in str(w.message) for w in caught), [
+                str(w.message) for w in caught
+            ]
+    assert est.n_iter_ == 3, est.n_iter_  # epoch 3 ran before the check that stopped it
     weights = np.concatenate([c.ravel() for c in est.coefs_ + est.intercepts_])
     assert np.array_equal(weights, comm.bcast(weights, root=0)), f"rank {rank}'s weights differ"
 
 
 def estimator_lbfgs_interrupted():
     """Ctrl-C on one rank during an lbfgs fit (in scipy or the engine, outside any poll):
-    the next evaluation's all-reduce stops every rank, that one with KeyboardInterrupt,
-    the others with a RuntimeError; nobody waits for max_iter or hangs."""
-    X, y = data(20_000, "float32", features=64)
-    est = MLPRegressor(hidden_layer_sizes=(256,), solver="lbfgs", max_iter=100_000, max_fun=100_000, tol=0)
-    if rank == size - 1:
-        threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+    the evaluation's all-reduce stops every rank, that one with KeyboardInterrupt, the
+    others with a RuntimeError; nobody waits for max_iter or hangs."""
+    X, y = data(2000, "float32")
+    est = InterruptedRegressor(evaluation=3, solver="lbfgs", hidden_layer_sizes=(32,), max_iter=10_000, tol=0)
     try:
-        est.fit(X, y[:, 0], comm=comm)
+        est.fit(X, y, comm=comm)
     except (KeyboardInterrupt, RuntimeError) as e:
         expected = KeyboardInterrupt if rank == size - 1 else RuntimeError
         assert isinstance(e, expected), f"rank {rank}: {e!r}"
+        assert est.calls == 3, est.calls
         return
     raise AssertionError("the fit was not interrupted")
 
