@@ -245,10 +245,18 @@ def interrupted_rank():
     a RuntimeError, at the same step, with equal weights; nobody hangs."""
     X, y = data(20_000, "float32", features=64)
     net = fastmlp.MLP([64, 256, 2], seed=0)
-    if rank == size - 1:
-        threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
     stopped_by_last_rank(
-        net, lambda: net.fit(X, y, optimizer="sgd", epochs=10_000, batch_size=32, verbose=False, comm=comm)
+        net,
+        lambda: net.fit(
+            X,
+            y,
+            optimizer="sgd",
+            epochs=10_000,
+            batch_size=32,
+            verbose=False,
+            comm=comm,
+            early_stopping=InterruptAfterEpoch(1, delay=0.02),
+        ),
     )
 
 
@@ -267,16 +275,24 @@ def stopped_by_last_rank(net, fit):
 
 class InterruptAfterEpoch(fastmlp.EarlyStopping):
     """Early stopping that never stops, but whose check of epoch `epoch` on the last rank
-    delivers a Ctrl-C there: a signal that lands in fit's Python code between two
-    epochs, outside the engine and outside any collective."""
+    delivers a Ctrl-C there. With no `delay`, at once: a signal that lands in fit's
+    Python code between two epochs, outside the engine and outside any collective. With
+    a `delay` in seconds, from a timer: most often inside the next epoch's engine run,
+    and always after fit installed its handler (a timer started before fit could fire
+    before it, and a KeyboardInterrupt caught outside fit leaves the other ranks waiting
+    in its first collective)."""
 
-    def __init__(self, epoch):
+    def __init__(self, epoch, delay=None):
         super().__init__(patience=10_000)
         self.epoch = epoch
+        self.delay = delay
 
     def should_stop(self, epoch, loss, params):
         if rank == size - 1 and epoch == self.epoch:
-            signal.raise_signal(signal.SIGINT)
+            if self.delay is None:
+                signal.raise_signal(signal.SIGINT)
+            else:
+                threading.Timer(self.delay, os.kill, (os.getpid(), signal.SIGINT)).start()
         return super().should_stop(epoch, loss, params)
 
 
