@@ -25,6 +25,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from fastmlp import losses, sparse
 from fastmlp._checks import check_sample_weight
+from fastmlp.distributed._mpi import DataParallel
 from fastmlp.model import MLP, _weight
 from fastmlp.sklearn._lbfgs import LbfgsSolver
 from fastmlp.sklearn._losses import LOSSES as _LOSSES
@@ -378,8 +379,6 @@ class BaseMLP(LbfgsSolver, BaseEstimator, ABC):
     def _fit(self, X, y, sample_weight, incremental, comm=None):
         parallel = None
         if comm is not None:
-            from fastmlp.distributed._mpi import DataParallel
-
             parallel = DataParallel(comm)
         # Ctrl-C on one rank must stop every rank together (DataParallel.deferred_interrupts).
         with nullcontext() if parallel is None else parallel.deferred_interrupts():
@@ -559,12 +558,10 @@ class BaseMLP(LbfgsSolver, BaseEstimator, ABC):
         state = opt._bind(model.parameters())
         # Row counts of the minibatches (sklearn's gen_batches; in a data-parallel fit,
         # of the global ones), which weigh each batch's loss in sklearn's loss_.
-        if parallel is None:
-            batch_rows = np.full(-(-n_samples // batch_size), batch_size, dtype=float)
-            batch_rows[-1] = n_samples - batch_size * (len(batch_rows) - 1)
-        else:
+        if parallel is not None:
             parallel.plan(train_rows, batch_size)
-            batch_rows = parallel.global_batch_rows(train_rows, batch_size).astype(float)
+        shards = [n_samples] if parallel is None else train_rows
+        batch_rows = DataParallel.global_batch_rows(shards, batch_size).astype(float)
 
         self.n_iter_ = 0
         try:
