@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import warnings
 
 import pytest
 
@@ -83,6 +84,21 @@ def test_runner_combines_json_files(tmp_path):
     assert "best over 2 runs" in out
     best = min(json.load(open(p))["results"][0]["results"]["fastmlp"]["best_s"] for p in runs)
     assert report.format_seconds(best) in out
+
+
+@pytest.mark.parametrize("only", ["matmul 64x64x64 float64", "2-4-3-1"])
+def test_chart_of_a_partial_run_draws_only_panels_with_data(only, tmp_path):
+    """--only runs of one subject: the other panels are left out, without matplotlib's
+    warning about an empty legend."""
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "run.json"
+    run_quick(only=only, json_path=path)
+    run = json.load(open(path))
+    png = tmp_path / "chart.png"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        report.draw_png(str(png), run["machine"], run["results"])
+    assert png.stat().st_size > 10_000
 
 
 def test_runner_header_names_the_caches_and_blocking_in_use():

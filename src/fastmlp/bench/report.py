@@ -141,6 +141,9 @@ def _curve(ax, rows, library, label_suffix="", linestyle="-"):
 
 
 def _gflops_panel(ax, rows, series, title, xlabel, peak=None):
+    if not rows:  # a run of other cases (--only): no empty axes, no empty legend
+        ax.set_axis_off()
+        return
     for key, label_suffix, linestyle in series:
         subset = [r for r in rows if key(r)]
         for library in STYLE:
