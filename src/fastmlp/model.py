@@ -19,6 +19,7 @@ from fastmlp import init as _init
 from fastmlp import losses as _losses
 from fastmlp import optim as _optim
 from fastmlp import sparse as _sparse
+from fastmlp._aligned import aligned_empty
 from fastmlp._checks import (
     as_float_array,
     check_bool,
@@ -176,9 +177,9 @@ class MLP:
         weight_init = _weight_initializer(init)
         layers = []
         for fan_in, fan_out, act in zip(self.layer_sizes, self.layer_sizes[1:], self._activations):
-            w = np.empty((fan_out, fan_in), dtype=self.dtype)
+            w = aligned_empty((fan_out, fan_in), self.dtype)
             weight_init(w, rng)
-            b = _init.linear_bias(np.empty(fan_out, dtype=self.dtype), fan_in, rng) if self.bias else None
+            b = _init.linear_bias(aligned_empty(fan_out, self.dtype), fan_in, rng) if self.bias else None
             layers.append(Dense(w, b, act))
         self._layers = tuple(layers)
         self._engine = self._make_engine()

@@ -21,6 +21,7 @@ the reduced gradient unscaled, as torch.optim. ``step()`` has no loss: it never 
 import numpy as np
 
 from fastmlp import _core
+from fastmlp._aligned import aligned_zeros
 from fastmlp._checks import check_number, instance_or_named
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "get"]
@@ -96,7 +97,7 @@ class Optimizer:
         pass the same arrays (an optimizer serves one model, as in torch.optim)."""
         if self._params is None:
             self._params = list(params)
-            self.state = [[np.zeros_like(p) for _ in self.state_names] for p in params]
+            self.state = [[aligned_zeros(p.shape, p.dtype) for _ in self.state_names] for p in params]
         elif len(params) != len(self._params) or any(a is not b for a, b in zip(params, self._params)):
             raise ValueError(
                 f"this {type(self).__name__} already holds the state of other "
