@@ -2,6 +2,8 @@
 and the optimizer state (NumPy's own allocations start on any 16-byte boundary, and
 a vector access 16 bytes off a line straddles two; fastmlp/_aligned.py)."""
 
+import pickle
+
 import numpy as np
 import pytest
 
@@ -43,3 +45,50 @@ def test_an_estimators_model_starts_on_cache_lines():
     X = np.random.default_rng(0).standard_normal((60, 4))
     est = MLPRegressor(hidden_layer_sizes=(50, 20), max_iter=3).fit(X, X[:, 0])
     assert all(is_aligned(c) for c in est.coefs_ + est.intercepts_)
+
+
+def _step_data(dtype="float32"):
+    rng = np.random.default_rng(3)
+    return rng.standard_normal((24, 3)).astype(dtype), rng.standard_normal((24, 5)).astype(dtype)
+
+
+def test_an_unpickled_optimizer_keeps_its_state_on_cache_lines_and_its_trajectory():
+    x, y = _step_data()
+    model = fastmlp.MLP([3, 40, 5], seed=0)
+    opt = fastmlp.optim.Adam(lr=0.01)
+    model.fit(x, y, optimizer=opt, epochs=2, batch_size=8, shuffle=False, verbose=False)
+    twin_model, twin_opt = pickle.loads(pickle.dumps((model, opt)))  # one pickle: shared arrays
+    for arrays, twin_arrays in zip(opt.state, twin_opt.state):
+        for a, b in zip(arrays, twin_arrays):
+            assert is_aligned(b) and np.array_equal(a, b)
+    for m, o in ((model, opt), (twin_model, twin_opt)):
+        m.fit(x, y, optimizer=o, epochs=2, batch_size=8, shuffle=False, verbose=False)
+    for p, q in zip(model.parameters(), twin_model.parameters()):
+        np.testing.assert_array_equal(p, q)
+
+
+def test_a_model_unpickled_from_read_only_buffers_trains_on_with_its_named_optimizer():
+    """Out-of-band pickle buffers (as Dask sends them) are read-only: the model trains on
+    aligned copies, and the optimizer train_step created by name follows them."""
+    x, y = _step_data()
+    model = fastmlp.MLP([3, 40, 5], seed=0)
+    model.train_step(x, y, optimizer="adam")
+    buffers = []
+    data = pickle.dumps(model, protocol=5, buffer_callback=buffers.append)
+    twin = pickle.loads(data, buffers=[memoryview(b.raw()).toreadonly() for b in buffers])
+    assert all(is_aligned(p) and p.flags.writeable for p in twin.parameters())
+    assert model.train_step(x, y, optimizer="adam") == twin.train_step(x, y, optimizer="adam")
+    for p, q in zip(model.parameters(), twin.parameters()):
+        np.testing.assert_array_equal(p, q)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_an_unpickled_estimator_continues_partial_fit_on_cache_lines():
+    X = np.random.default_rng(0).standard_normal((60, 4))
+    est = MLPRegressor(hidden_layer_sizes=(50,), random_state=0).partial_fit(X, X[:, 0])
+    twin = pickle.loads(pickle.dumps(est))
+    est.partial_fit(X, X[:, 0])
+    twin.partial_fit(X, X[:, 0])
+    assert all(is_aligned(a) for arrays in twin._optimizer.state for a in arrays)
+    for a, b in zip(est.coefs_ + est.intercepts_, twin.coefs_ + twin.intercepts_):
+        np.testing.assert_array_equal(a, b)

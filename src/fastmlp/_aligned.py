@@ -34,6 +34,13 @@ def aligned_zeros(shape, dtype):
     return a
 
 
+def aligned_copy(a):
+    """A C-contiguous, writeable copy of array ``a`` on a ``CACHE_LINE`` boundary."""
+    out = aligned_empty(a.shape, a.dtype)
+    out[...] = a
+    return out
+
+
 def is_aligned(a):
     """Whether the data of array ``a`` start on a ``CACHE_LINE`` boundary."""
     return a.ctypes.data % CACHE_LINE == 0

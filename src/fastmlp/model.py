@@ -19,7 +19,7 @@ from fastmlp import init as _init
 from fastmlp import losses as _losses
 from fastmlp import optim as _optim
 from fastmlp import sparse as _sparse
-from fastmlp._aligned import aligned_empty
+from fastmlp._aligned import aligned_copy, aligned_empty
 from fastmlp._checks import (
     as_float_array,
     check_bool,
@@ -210,6 +210,9 @@ class MLP:
             if layer._bias is not None:
                 layer._bias = _trainable(layer._bias)
         self.__dict__.update(state)
+        for optimizer in state.get("_step_optimizers", {}).values():  # train_step's, by name
+            if optimizer._params is not None:
+                optimizer._moved_to(self.parameters())
         self._engine = self._make_engine()
 
     # ---- settings the engine was built with ------------------------------------------
@@ -697,10 +700,12 @@ class MLP:
 
 
 def _trainable(a):
-    """a, or an aligned, writeable, C-contiguous copy of it that the engine can train in place."""
+    """a, or a copy of it that the engine can train in place (writeable, C-contiguous,
+    on a cache line). An array that needs no copy is kept even off a cache line: an
+    optimizer pickled with the model holds it, and must find it again."""
     if a.flags.aligned and a.flags.writeable and a.flags.c_contiguous:
         return a
-    return np.array(a, order="C")
+    return aligned_copy(a)
 
 
 def _weight(X, sample_weight):

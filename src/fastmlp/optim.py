@@ -21,7 +21,7 @@ the reduced gradient unscaled, as torch.optim. ``step()`` has no loss: it never 
 import numpy as np
 
 from fastmlp import _core
-from fastmlp._aligned import aligned_zeros
+from fastmlp._aligned import aligned_copy, aligned_zeros
 from fastmlp._checks import check_number, instance_or_named
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "get"]
@@ -91,6 +91,19 @@ class Optimizer:
         state = self._bind(params)
         _core._optimizer_step(self._settings(), self.steps + 1, params, grads, state)
         self.steps += 1
+
+    def __setstate__(self, state):
+        # Unpickled arrays start wherever NumPy put them; the state is updated in place
+        # every step, so it goes back onto cache lines (fastmlp/_aligned.py).
+        state["state"] = [[aligned_copy(a) for a in arrays] for arrays in state.get("state", [])]
+        self.__dict__.update(state)
+
+    def _moved_to(self, params):
+        """Keep the state for the same parameters in new arrays (a model rebuilt after
+        unpickling): later calls must pass ``params``."""
+        if self._params is not None and [p.shape for p in params] != [p.shape for p in self._params]:
+            raise ValueError("the new parameter arrays do not have the shapes of the old ones")
+        self._params = list(params)
 
     def _bind(self, params):
         """The state arrays for params: created (zero) at first use; later calls must

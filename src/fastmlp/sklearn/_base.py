@@ -290,7 +290,7 @@ class BaseMLP(LbfgsSolver, BaseEstimator, ABC):
             if getattr(self, "_optimizer", None) is not None and self._optimizer.state:
                 # Keep the unpickled optimizer state (moments, velocities) for
                 # partial_fit: point it at the new parameter arrays.
-                self._optimizer._params = model.parameters()
+                self._optimizer._moved_to(model.parameters())
         coef_views = getattr(self, "_coef_views", None) or [None] * len(model.layers)
         intercept_views = getattr(self, "_intercept_views", None) or [None] * len(model.layers)
         synced = False
