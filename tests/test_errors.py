@@ -448,3 +448,25 @@ def test_negative_slope_that_overflows_float32_is_refused(slope):
     if np.isfinite(slope):
         got = fastmlp.activation("leaky_relu", -np.ones(3), negative_slope=slope)
         np.testing.assert_array_equal(got, -np.ones(3) * slope)
+
+
+@pytest.mark.parametrize("dtype,size", [(f32, "16384.0"), (f64, "32768.0")])
+def test_a_result_too_large_for_memory_is_a_memory_error_naming_its_shape(dtype, size):
+    """Empty inputs whose product is 2^21 x 2^21: the result cannot be allocated."""
+    x, w = np.zeros((2**21, 0), dtype), np.zeros((0, 2**21), dtype)
+    with pytest.raises(MemoryError, match=rf"{size} GiB for a .* array of shape \(2097152, 2097152\)"):
+        fastmlp.matmul(x, w)
+    with pytest.raises(MemoryError, match=r"shape \(2097152, 2097152\)"):
+        fastmlp.linear(x, w.T)
+
+
+def test_new_results_start_on_a_cache_line():
+    """Outputs the kernels allocate (fastmlp/_aligned.py says why); NumPy's own start on
+    any 16-byte boundary."""
+    x, w = np.ones((37, 19), f32), np.ones((23, 19), f32)
+    model = fastmlp.MLP([19, 7, 3], dtype="float32")
+    for _ in range(16):
+        y = fastmlp.linear(x, w)
+        gx, gw, gb = fastmlp.linear_backward(np.ones((37, 23), f32), x, w, y)
+        for a in (fastmlp.matmul(x, w.T), fastmlp.linear(x, w), model.predict(x), gx, gw, gb):
+            assert a.ctypes.data % 64 == 0 and a.flags.writeable and a.flags.c_contiguous

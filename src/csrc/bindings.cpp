@@ -129,7 +129,7 @@ py::tuple linear_backward(const py::object& gy_obj, const py::object& x_obj, con
   return by_dtype(gy.dtype, [&](auto tag) -> py::tuple {
     using T = decltype(tag);
     const T slope = slope_arg<T>(negative_slope);  // before anything is written
-    py::array_t<T> gx({m, k}), gw({n, k}), gb(std::vector<py::ssize_t>{n});
+    py::array_t<T> gx = new_array<T>({m, k}), gw = new_array<T>({n, k}), gb = new_array<T>({n});
     MatView<T> xv = view2d<T>(x), wv = view2d<T>(w);
     const T* gyp = static_cast<const T*>(gyc.data());
     const T* yp = static_cast<const T*>(yc.data());

@@ -288,7 +288,7 @@ class PyMLP {
       using T = decltype(tag);
       const XArg<T> x = input(x_obj, net);
       const int64_t m = x.rows;
-      py::array_t<T> y({m, net.out_features()});
+      py::array_t<T> y = new_array<T>({m, net.out_features()});
       const Input<T> xv = x.view;
       T* yp = y.mutable_data();
       locked([&] { net.predict(m, xv, yp); });
@@ -322,7 +322,7 @@ class PyMLP {
       py::list grads;
       std::vector<T*> ptrs;
       for (const py::array& p : params_) {
-        py::array_t<T> g(std::vector<py::ssize_t>(p.shape(), p.shape() + p.ndim()));
+        py::array_t<T> g = new_array<T>(std::vector<py::ssize_t>(p.shape(), p.shape() + p.ndim()));
         ptrs.push_back(g.mutable_data());
         grads.append(g);
       }
@@ -406,7 +406,7 @@ py::tuple loss_py(const std::string& loss, const std::string& reduction, const p
   return by_dtype(in.dtype, [&](auto tag) -> py::tuple {
     using T = decltype(tag);
     Targets<T> t = weighted_targets_arg<T>(target_obj, weight_obj, m, n, kind);
-    py::array_t<T> grad({m, n});
+    py::array_t<T> grad = new_array<T>({m, n});
     const double weight = rows_weight(m, t.weights);
     if (weight == 0) throw py::value_error("sample_weight sums to zero: the loss is undefined");
     const double denom = red == Reduction::mean ? loss_denominator(kind, weight, n) : 1.0;

@@ -122,7 +122,7 @@ py::array sparse_linear(const py::object& x_obj, const py::object& w_obj, const 
   return by_dtype(x.dtype(), [&](auto tag) -> py::array {
     using T = decltype(tag);
     const T slope = slope_arg<T>(negative_slope);
-    py::array_t<T> y({m, n});
+    py::array_t<T> y = pyargs::new_array<T>({m, n});
     T* pre = nullptr;
     if (!pre_out.is_none()) {
       Arg weight_arg = w;
@@ -168,7 +168,7 @@ py::tuple sparse_linear_backward(const py::object& gy_obj, const py::object& x_o
   return by_dtype(x.dtype(), [&](auto tag) -> py::tuple {
     using T = decltype(tag);
     const T slope = slope_arg<T>(negative_slope);
-    py::array_t<T> gw({n, k}), gb(std::vector<py::ssize_t>{n});
+    py::array_t<T> gw = pyargs::new_array<T>({n, k}), gb = pyargs::new_array<T>({n});
     const CsrView<T> xv = x.view<T>();
     const T* gyp = static_cast<const T*>(rows_args[0].arr.data());
     const T* yp = static_cast<const T*>(rows_args[1].arr.data());
