@@ -21,7 +21,8 @@ namespace {
 
 // How a training step uses threads, by its forward multiply-adds (batch rows x weights),
 // with the thresholds of isa/tuning.hpp:
-// - below threaded_step_madds, all of it on the calling thread. Its ops take
+// - below threaded_step_madds (float64 ones counting twice), all of it on the calling
+//   thread. Its ops take
 //   microseconds each, and splitting one across cores first moves the weights and
 //   activations that the ops before it left in one core's cache: such steps were 4-25%
 //   slower on two threads than on one;
@@ -99,13 +100,14 @@ bool Mlp<T>::needs_pre(const LayerRef<T>& l) const {
 
 template <class T>
 int Mlp<T>::step_thread_cap(int64_t m) const {
-  return m * weights_ < tuning().threaded_step_madds ? 1 : 0;
+  // A float64 multiply-add takes a float32 one's time twice (half the lanes): the work
+  // that pays a second thread is in float32 multiply-adds (tuning.hpp).
+  return m * weights_ * int64_t(sizeof(T) / sizeof(float)) < tuning().threaded_step_madds ? 1 : 0;
 }
 
 template <class T>
 bool Mlp<T>::halved_step(int64_t m) const {
-  const int64_t madds = m * weights_;
-  return m >= 2 && madds >= tuning().threaded_step_madds && madds < tuning().halved_step_madds;
+  return m >= 2 && step_thread_cap(m) == 0 && m * weights_ < tuning().halved_step_madds;
 }
 
 template <class T>

@@ -109,13 +109,18 @@ inline constexpr Tuning kTuningAvx512 = {
     // scikit-learn estimator fits, float32, 2 threads against 1 (see mlp.cpp): digits
     // 64-100-10 (7400 weights) 1.00x at batches 16-64, 0.74x at 128, 0.67x at 200;
     // diabetes 10-64-64-1 1.00x at 16-64, 0.69x at 200; 64-256-256-10 0.59-0.74x at 16-200.
+    // A float64 multiply-add counts as two (half the lanes): digits 64-100-10 in float64
+    // halved against one thread, 30 epochs, alternating processes, 48 against 58-60 ms
+    // at batch 48 and 42-43 against 55-57 ms at batch 64 (at batch 96 both 38-39 ms).
     /*threaded_step_madds=*/int64_t(1) << 19,
     // Halved against every op threaded, training epochs, float32, 2 threads, best of
     // 3-6 epochs in alternating processes: 2-256-256-256-1 Adam at batch 128 (16.9M
     // multiply-adds a step) 88 against 98-107 ms, at batch 256 (33.7M) 85-92 against
     // 95 ms; 784-256-10 SGD at batch 128 (26M) level (325-348 ms both), at batch 256
     // (52M) 2% slower halved (339-354 against 328-341 ms). The networks whose narrow
-    // first and last layers make poorly threaded ops gain most.
+    // first and last layers make poorly threaded ops gain most. Multiply-adds of either
+    // dtype: float64 2-256-256-256-1 at batch 256 (33.7M) ran 185-191 ms halved against
+    // 294-301 ms with every op threaded.
     /*halved_step_madds=*/int64_t(5) << 23,
     /*inference_rows=*/2048,
     // A few milliseconds of training (forward + backward + update are about 3x this), so
