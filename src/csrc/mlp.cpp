@@ -22,10 +22,9 @@ namespace {
 // How a training step uses threads, by its forward multiply-adds (batch rows x weights),
 // with the thresholds of isa/tuning.hpp:
 // - below threaded_step_madds (float64 ones counting twice), all of it on the calling
-//   thread. Its ops take
-//   microseconds each, and splitting one across cores first moves the weights and
-//   activations that the ops before it left in one core's cache: such steps were 4-25%
-//   slower on two threads than on one;
+//   thread. Its ops take microseconds each, and splitting one across cores first moves
+//   the weights and activations that the ops before it left in one core's cache: such
+//   steps were 4-25% slower on two threads than on one;
 // - up to halved_step_madds, as two fixed halves of its rows, each propagated forward
 //   and backward on one thread, their gradients then added in order and the optimizer
 //   update made, each thread on its share of the parameters: one OpenMP region per step
