@@ -558,9 +558,10 @@ class BaseMLP(LbfgsSolver, BaseEstimator, ABC):
         state = opt._bind(model.parameters())
         # Row counts of the minibatches (sklearn's gen_batches; in a data-parallel fit,
         # of the global ones), which weigh each batch's loss in sklearn's loss_.
+        shards = [n_samples]
         if parallel is not None:
             parallel.plan(train_rows, batch_size)
-        shards = [n_samples] if parallel is None else train_rows
+            shards = train_rows
         batch_rows = DataParallel.global_batch_rows(shards, batch_size).astype(float)
 
         self.n_iter_ = 0
