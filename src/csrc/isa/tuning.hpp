@@ -71,13 +71,21 @@ inline const DotRows& Tuning::dot_rows<double>() const {
 //                  k:  16   32   64  128  256  512 1024
 //   avx512 float32      4    8   16   32   96  128  128
 //   avx512 float64      8   16   16   32   64   48   64
-//   avx2   float32      4    8    8    8   16    8   16
-//   avx2   float64      8    8    8   16    8    8    8
 //   generic float32     8   16  128  128  128  128  128   (128: the largest measured)
 //   generic float64    16   32  128  128  128  128  128
-// AVX2's dot kernels hold 2 x 4 accumulators (AVX-512's 4 x 4) and pay a horizontal sum
-// per output on 8 lanes: they win only for a few rows. Generic's packed path has no FMA
-// and a 6 x 8 tile, so there the unpacked path wins at every size measured.
+// Generic's packed path has no FMA and a 6 x 8 tile, so there the unpacked path wins at
+// every size measured. AVX2's rows were measured again, with its 3 x 4 dot kernels
+// (2 x 4 until then; that table, 8-16 rows at k >= 256, had come out of comparisons the
+// cost model decided, not the paths forced), against packing forced by a build-time
+// switch, for n = 256 and 1024 (W beyond L2: packing then streams it from L3), 1 and 2
+// threads; the largest m at which the unpacked path was still at least as fast:
+//                  k:  128  256  512 1024      (m measured: 8-128)
+//   avx2 float32  1t    32   48  128  128      2t: k 256: 96, k 1024: 128
+//   avx2 float64  1t    32   48   -    32      2t: k 256: 64, k 1024: 32
+// (at k < 128 with n = 256 the small path takes the product either way). Linear
+// 32 x 1024 -> 1024 on two threads, all libraries on AVX2: 548 to 342 us in the runner
+// (0.80x to 1.28x NumPy with OpenBLAS's Haswell kernels); its forward + backward
+// 1.43-1.48 to 1.24-1.28 ms (alternating processes).
 //
 // The dot-path costs: linear(x, W, b, relu) at m = 1..4096, k = 16..1024, n = 10..256 on
 // one thread, both paths in alternating blocks in one process. The dot path won from
@@ -142,7 +150,7 @@ constexpr Tuning with_dot_costs(Tuning base, DotCosts costs) {
 }
 
 inline constexpr Tuning kTuningAvx2 =
-    with_dot_costs(with_dot_rows(kTuningAvx512, {64, 256, 4, 8, 16}, {64, 256, 8, 8, 8}), {8.0, 1.0});
+    with_dot_costs(with_dot_rows(kTuningAvx512, {64, 256, 4, 32, 64}, {64, 256, 8, 32, 32}), {8.0, 1.0});
 
 inline constexpr Tuning kTuningGeneric =
     with_dot_costs(with_dot_rows(kTuningAvx512, {64, 256, 8, 128, 128}, {64, 256, 16, 128, 128}), {0.0, 1.0});
