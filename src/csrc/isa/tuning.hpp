@@ -75,9 +75,9 @@ inline const DotRows& Tuning::dot_rows<double>() const {
 //   generic float64    16   32  128  128  128  128  128
 // Generic's packed path has no FMA and a 6 x 8 tile, so there the unpacked path wins at
 // every size measured. AVX2's rows were measured again, with its 3 x 4 dot kernels
-// (2 x 4 until then; that table, 8-16 rows at k >= 256, had come out of comparisons the
-// cost model decided, not the paths forced), against packing forced by a build-time
-// switch, for n = 256 and 1024 (W beyond L2: packing then streams it from L3), 1 and 2
+// (2 x 4 until then, held to 8-16 rows at k >= 256 by the first table; forced, the
+// 2 x 4 kernels too beat packing up to 48 rows at k = 1024, n = 1024), against packing
+// forced by a build-time switch, for n = 256 and 1024 (W beyond L2: packing then streams it from L3), 1 and 2
 // threads; the largest m at which the unpacked path was still at least as fast:
 //                  k:  128  256  512 1024      (m measured: 8-128)
 //   avx2 float32  1t    32   48  128  128      2t: k 256: 96, k 1024: 128
