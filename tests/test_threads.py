@@ -85,6 +85,34 @@ def test_block_edges_bit_identical_across_threads(isa, rng, restore_threads, dty
     check_matmul(c2, a, b, dtype)
 
 
+@pytest.mark.parametrize("threads", (2, 3, 4))
+@pytest.mark.parametrize("a_block", ("private", "shared"))
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_packed_a_private_or_shared_bit_identical(isa, rng, restore_threads, dtype, a_block, threads):
+    # A packed A block that fits in one thread's L2 is packed by each thread into its own
+    # copy; a larger one once, shared (gemm.cpp). A 256 KiB L2 puts 64 rows of A, k = 300,
+    # below it and 600 rows above; 14 column panels let two threads split the columns
+    # and four split both ways.
+    from conftest import blocking
+
+    from fastmlp import _core
+
+    _core._set_caches("l2=256K")
+    try:
+        bl = blocking(dtype)
+        m, k, n = (64 if a_block == "private" else 600), 300, 14 * bl["nr"] - 5
+        assert (m * min(k, bl["kc"]) * np.dtype(dtype).itemsize <= 256 * 1024) == (a_block == "private")
+        a, b = make(rng, (m, k), dtype), make(rng, (k, n), dtype, "F")
+        fastmlp.set_num_threads(1)
+        c1 = fastmlp.matmul(a, b)
+        fastmlp.set_num_threads(threads)
+        c2 = fastmlp.matmul(a, b)
+    finally:
+        _core._set_caches("")
+    np.testing.assert_array_equal(c1, c2)
+    check_matmul(c2, a, b, dtype)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_concurrent_python_threads_get_serial_results(isa, rng, dtype):
     shapes = [(M, K, N), (37, 41, 43), (5, 3, 7), (130, 257, 129)]

@@ -11,12 +11,11 @@ int64_t round_down(int64_t v, int64_t m) {
   return v / m * m;
 }
 
-// The bytes of a cache one thread may count on.
+}  // namespace
+
 double per_thread(const CacheLevel& c) {
   return double(c.size) / std::max(1, c.shared_by);
 }
-
-}  // namespace
 
 Blocking model_blocking(const Caches& caches, int mr, int nr, int elem_bytes) {
   const double S = elem_bytes;

@@ -56,6 +56,9 @@ inline constexpr double kL2Share = 0.5;
 inline constexpr double kL3Share = 0.25;
 inline constexpr int64_t kMaxMc = 8192;
 inline constexpr int kSmallFullMr = 12;
+// The bytes of a cache one thread may count on (its size over the CPUs sharing it).
+double per_thread(const CacheLevel& c);
+
 // For a micro-kernel with an mr x nr register tile on elements of elem_bytes.
 Blocking model_blocking(const Caches& caches, int mr, int nr, int elem_bytes);
 
