@@ -89,23 +89,25 @@ def test_block_edges_bit_identical_across_threads(isa, rng, restore_threads, dty
 @pytest.mark.parametrize("a_block", ("private", "shared"))
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_packed_a_private_or_shared_bit_identical(isa, rng, restore_threads, dtype, a_block, threads):
-    # A packed A block that fits in one thread's L2 is packed by each thread into its own
-    # copy; a larger one once, shared (gemm.cpp). A 256 KiB L2 puts 64 rows of A, k = 300,
-    # below it and 600 rows above; 14 column panels let two threads split the columns
-    # and four split both ways.
+    # Each thread packs its own copy of A while the copies fit the L3 budget of one shared
+    # block (a quarter of the L3), else the threads share one (gemm.cpp). A 2 MiB L3 puts
+    # 32 rows of A, k = 300, below it and 600 rows above; 14 column panels let two
+    # threads split the columns and four split both ways.
     from conftest import blocking
 
     from fastmlp import _core
 
-    _core._set_caches("l2=256K")
+    _core._set_caches("l2=256K,l3=2M")
     try:
         bl = blocking(dtype)
-        m, k, n = (64 if a_block == "private" else 600), 300, 14 * bl["nr"] - 5
-        assert (m * min(k, bl["kc"]) * np.dtype(dtype).itemsize <= 256 * 1024) == (a_block == "private")
-        a, b = make(rng, (m, k), dtype), make(rng, (k, n), dtype, "F")
+        m, k, n = (32 if a_block == "private" else 600), 300, 14 * bl["nr"] - 5
+        two_copies = 2 * m * min(k, bl["kc"]) * np.dtype(dtype).itemsize
+        assert (two_copies <= 512 * 1024) == (a_block == "private")
+        a, b = make(rng, (m, k), dtype), make(rng, (k, n), dtype)  # row-major: packed, not dot
         fastmlp.set_num_threads(1)
         c1 = fastmlp.matmul(a, b)
         fastmlp.set_num_threads(threads)
+        fastmlp.matmul(make(rng, (m, k), dtype), b)  # other values in every packing buffer
         c2 = fastmlp.matmul(a, b)
     finally:
         _core._set_caches("")

@@ -130,15 +130,17 @@ void gemm_packed(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T*
   nt = tm * tn;
 
   // Threads sharing one packed A block write lines that the others read in the last call
-  // and, while the block fits in their L2, still hold: each such write waits for the
-  // other cores' copies to be invalidated. On 2 threads of a Zen 4 that made packing A
-  // 24% of an AVX2 256^3 float64 product (3% on one thread). A block that fits in one
-  // thread's L2 is therefore packed by every thread that reads it, into its own copy,
-  // with no barriers: 256^3 float64 on AVX2 372 -> 350 us, linear 256 x 512 -> 512
-  // 716 -> 669 us and 128 x 1024 -> 1024 1492 -> 1430 us (AVX-512 level or 1-2% faster).
-  // Larger blocks stay shared: copies of them would crowd the L3 the block model sizes
-  // MC for.
-  const bool private_a = tn > 1 && MC * kc_max * int64_t(sizeof(T)) <= per_thread(cfg.caches.l2);
+  // and may still hold: each such write waits for the other cores' copies to be
+  // invalidated. On 2 threads of a Zen 4 that made packing A 24% of an AVX2 256^3
+  // float64 product (3% on one thread). So every thread that reads the block packs its
+  // own copy, without barriers, while the copies together fit the L3 budget of the one
+  // shared block (the model's MC; without an L3, one thread's L2): on AVX2 256^3 float64
+  // 372 -> 350 us, 512^3 float32 1404 -> 1312 us, 768^3 4.5-4.6 -> 4.3 ms, linear
+  // 256 x 512 -> 512 716 -> 669 us, 128 x 1024 -> 1024 1492 -> 1430 us; AVX2 1024^3 -
+  // 2048^3 and AVX-512 level. Beyond, the copies would crowd the L3 out of the A block.
+  const double a_budget =
+      cfg.caches.l3.size > 0 ? double(cfg.caches.l3.size) * kL3Share : per_thread(cfg.caches.l2);
+  const bool private_a = tn > 1 && double(nt) * double(MC * kc_max * int64_t(sizeof(T))) <= a_budget;
   Workspace& ws = workspace();
   T* abuf_all = ws.a.get<T>(MC * kc_max * (private_a ? nt : 1));
   const int64_t b_per_thread = kc_max * std::min(NCP, ceil_div(n_panels, tn)) * NR;
