@@ -7,6 +7,12 @@
 
 namespace fastmlp {
 
+// `bytes` of memory on a 64-byte boundary (nullptr if there is none), for std::free. An
+// allocation of 4 MiB or more starts on a 2 MiB boundary and asks Linux for transparent
+// huge pages, as NumPy does for its arrays: products that walk down the rows of a large
+// C or through a large packed block otherwise miss the TLB on every other tile.
+void* aligned_bytes(size_t bytes);
+
 class AlignedBuffer {
  public:
   AlignedBuffer() = default;
@@ -19,7 +25,7 @@ class AlignedBuffer {
     const size_t bytes = (count * sizeof(T) + 4096) / 4096 * 4096;
     if (bytes > size_) {
       std::free(ptr_);
-      ptr_ = std::aligned_alloc(64, bytes);
+      ptr_ = aligned_bytes(bytes);
       size_ = ptr_ ? bytes : 0;
       if (!ptr_) throw std::bad_alloc();
     }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "activations.hpp"
+#include "buffer.hpp"
 #include "common.hpp"
 
 namespace fastmlp::pyargs {
@@ -144,7 +145,7 @@ py::array_t<T> new_array(const std::vector<py::ssize_t>& shape) {
   int64_t count = 1;
   for (py::ssize_t d : shape) count *= d;  // NumPy has checked the sizes of its inputs
   void* data = count <= (std::numeric_limits<int64_t>::max() - kLine) / int64_t(sizeof(T))
-                   ? std::aligned_alloc(kLine, round_up(std::max<int64_t>(count * sizeof(T), 1), kLine))
+                   ? aligned_bytes(round_up(std::max<int64_t>(count * sizeof(T), 1), kLine))
                    : nullptr;
   if (!data) {
     char gib[32];
