@@ -7,10 +7,10 @@
 
 namespace fastmlp {
 
-// `bytes` of memory on a 64-byte boundary (nullptr if there is none), for std::free. An
-// allocation of 4 MiB or more starts on a 2 MiB boundary and asks Linux for transparent
-// huge pages, as NumPy does for its arrays: products that walk down the rows of a large
-// C or through a large packed block otherwise miss the TLB on every other tile.
+// `bytes` of memory on a 64-byte boundary (nullptr if there is none), for std::free. For
+// 4 MiB or more it asks Linux for transparent huge pages on the whole 2 MiB pages inside
+// it, as NumPy does for its arrays: products that walk down the rows of a large C or
+// through a large packed block otherwise miss the TLB on every other tile.
 void* aligned_bytes(size_t bytes);
 
 class AlignedBuffer {
