@@ -258,12 +258,13 @@ BatchLoss Mlp<T>::forward_backward(const LossSpec& loss, int64_t m, Input<T> x, 
   // The optimizer step, fused: each thread updates the share of each parameter whose
   // halves it has just added, still in its cache, instead of one more parallel region per
   // parameter array after this one (the update is elementwise: the same bits).
-  // On two threads its cost is coherence, not arithmetic: both threads read every
-  // parameter in their halves, so each write of a share first invalidates the other
-  // core's copy. 2-256-256-256-1 Adam b128 on a Zen 4: the sum and update take 59 us a
-  // step, a second pass over the same data 37 us; on one thread the two passes take the
-  // same time, and replacing a division by a multiplication, or prefetching the share
-  // (prefetchw on the parameters, the moments a chunk ahead), changed nothing.
+  // On two threads its cost is cross-core traffic, not arithmetic: each thread reads the
+  // other's half of the gradient from the other core's cache, and writes parameters the
+  // other core holds (it read them all in its half). 2-256-256-256-1 Adam b128 on a Zen 4:
+  // the sum and update take 59 us a step, a second pass over the same data 37 us; on one
+  // thread both passes take the same time. Replacing a division by a multiplication,
+  // summing into the buffer the thread wrote itself, or prefetching the share (prefetchw
+  // on the parameters, the moments a chunk ahead) changed nothing.
   std::optional<StepSettings> fused;  // the settings, when update is given
   if (update) {
     if (grads != param_grads_.data())
