@@ -70,10 +70,12 @@ void dot_tile(int64_t k, const typename V::T* a, int64_t lda, const typename V::
     for (int g = 0; g < W; ++g) group[g] = q0 + g < kAcc ? acc[(q0 + g) / NR][(q0 + g) % NR] : V::zero();
     alignas(64) T sums[W];
     V::storeu(sums, V::reduce_add(group));
+    // A fixed trip count: with `q0 + g < kAcc` in the loop's condition GCC resolved the
+    // loop before reading the pragma and warned ("ignoring loop annotation").
 #pragma GCC unroll 16
-    for (int g = 0; g < W && q0 + g < kAcc; ++g) {
+    for (int g = 0; g < W; ++g) {
       const int i = (q0 + g) / NR, j = (q0 + g) % NR;
-      if (j < nr) c[i * ldc + j] = sums[g];
+      if (q0 + g < kAcc && j < nr) c[i * ldc + j] = sums[g];
     }
   }
 }
