@@ -264,7 +264,10 @@ BatchLoss Mlp<T>::forward_backward(const LossSpec& loss, int64_t m, Input<T> x, 
   // the sum and update take 59 us a step, a second pass over the same data 37 us; on one
   // thread both passes take the same time. Replacing a division by a multiplication,
   // summing into the buffer the thread wrote itself, or prefetching the share (prefetchw
-  // on the parameters, the moments a chunk ahead) changed nothing.
+  // on the parameters, the moments a chunk ahead) changed nothing. Nor did packing each
+  // thread's rows of the weights here, once, for both halves' next forward (the same
+  // bits): the halves' own packing, 3.8% of the epoch when skipped outright, came back
+  // as reads of the panels the other core had packed.
   std::optional<StepSettings> fused;  // the settings, when update is given
   if (update) {
     if (grads != param_grads_.data())
