@@ -89,11 +89,13 @@ def main():
                 seconds = comm.allreduce(seconds, op=MPI.MAX)
             if seconds < best:
                 best, reduce_s = seconds, h.get("allreduce_seconds", [0.0])[0]
+        if args.json:  # --compare's child: the epoch only, without the bare all-reduce's 50 calls
+            if rank == 0:
+                print(json.dumps({"network": name, "ranks": size, "epoch_seconds": best}), flush=True)
+            continue
         steps = -(-args.rows // global_batch)
         bare = bare_allreduce(comm, sum(p.size for p in net.parameters()) + 3) if comm else 0.0
-        if rank == 0 and args.json:
-            print(json.dumps({"network": name, "ranks": size, "epoch_seconds": best}), flush=True)
-        elif rank == 0:
+        if rank == 0:
             print(
                 f"{name} b{global_batch} {optimizer}: {size} x 1 thread: epoch {best * 1e3:.1f} ms, "
                 f"{args.rows / best:,.0f} rows/s, all-reduce {reduce_s / steps * 1e6:.0f} us/step "
