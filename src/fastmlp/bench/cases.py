@@ -189,6 +189,7 @@ ACTIVATION_SHAPE = (4096, 1024)
 
 def _activation_case(name, shape, quick, subject="activations", isa=None, threads=None):
     rows, cols = shape
+    into_out = subject == "microkernel"
     return Case(
         subject,
         name if isa is None else f"{name} {isa}, 1 thread",
@@ -197,12 +198,13 @@ def _activation_case(name, shape, quick, subject="activations", isa=None, thread
         None,
         lambda: ops.activation_inputs(rows, cols, "float32"),
         {
-            # The micro-kernel rows time the kernel on data in cache (into out=); the
-            # activation rows the call as users write it, a new array each, as NumPy and
-            # PyTorch return one (an allocation regression once hid behind out= here).
-            "fastmlp": ops.activation_fastmlp(name, into_out=subject == "microkernel"),
-            "numpy": ops.activation_numpy(name),
-            "torch": ops.activation_torch(name),
+            # The micro-kernel rows time each library's kernel on data in cache, every
+            # side into a preallocated out=; the activation rows the call as users write
+            # it, every side returning a new array (an allocation regression of fastmlp's
+            # once hid behind out= there, when only its side wrote into one).
+            "fastmlp": ops.activation_fastmlp(name, into_out=into_out),
+            "numpy": ops.activation_numpy(name, into_out=into_out),
+            "torch": ops.activation_torch(name, into_out=into_out),
         },
         ops.activation_reference(name),
         quick,

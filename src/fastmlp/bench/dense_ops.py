@@ -168,9 +168,10 @@ def _erf(x):
     return np.frompyfunc(math.erf, 1, 1)(x).astype(x.dtype)
 
 
-def _gelu(x):
+def _gelu(x, out=None):
     """gelu(x) = x * Phi(x) by hand, as a NumPy user would write it: NumPy has no erf,
-    so Phi comes from Numerical Recipes' erfc (relative error < 1.2e-7)."""
+    so Phi comes from Numerical Recipes' erfc (relative error < 1.2e-7). The last
+    product goes into ``out`` when given."""
     z = np.abs(x) * np.float32(0.5**0.5)
     t = 1 / (1 + 0.5 * z)
     poly = -1.26551223 + t * (
@@ -191,7 +192,7 @@ def _gelu(x):
         )
     )
     erfc = t * np.exp(-z * z + poly.astype(x.dtype))
-    return x * np.where(x >= 0, 1 - 0.5 * erfc, 0.5 * erfc)
+    return np.multiply(x, np.where(x >= 0, 1 - 0.5 * erfc, 0.5 * erfc), out=out)
 
 
 NUMPY_ACTIVATIONS = {
@@ -202,6 +203,15 @@ NUMPY_ACTIVATIONS = {
     "gelu": _gelu,
     "softmax": _softmax,
 }
+
+# The micro-kernel rows' activations (cases.ELEMENTWISE_MICROKERNELS) into a
+# preallocated result, as fastmlp's side writes them there: NumPy's last operation takes
+# out=, PyTorch's ops their out= overloads.
+NUMPY_ACTIVATIONS_INTO = {
+    "sigmoid": lambda x, out: np.divide(1, 1 + np.exp(-x), out=out),
+    "gelu": _gelu,
+}
+TORCH_ACTIVATIONS_INTO = {"sigmoid": "sigmoid", "gelu": "gelu"}  # torch.ops.aten.<name>.out
 
 TORCH_ACTIVATIONS = {
     "relu": "relu",
@@ -228,17 +238,30 @@ def activation_fastmlp(name, into_out=False):
     return prepare
 
 
-def activation_numpy(name):
+def activation_numpy(name, into_out=False):
+    """NumPy's side: a new array per call, or with ``into_out`` (the names of
+    ``NUMPY_ACTIVATIONS_INTO``) its last operation into one preallocated ``out=``."""
+
     def prepare(inputs):
-        f, x = NUMPY_ACTIVATIONS[name], inputs["x"]
-        return lambda: f(x)
+        x = inputs["x"]
+        if not into_out:
+            f = NUMPY_ACTIVATIONS[name]
+            return lambda: f(x)
+        f, out = NUMPY_ACTIVATIONS_INTO[name], np.empty_like(x)
+        return lambda: f(x, out=out)
 
     return prepare
 
 
-def activation_torch(name):
+def activation_torch(name, into_out=False):
+    """PyTorch's side: a new tensor per call, or with ``into_out`` (the names of
+    ``TORCH_ACTIVATIONS_INTO``) the op's out= overload into one preallocated tensor."""
+
     def prepare(inputs):
         torch, (x,) = _torch_tensors(inputs, "x")
+        if into_out:
+            f, out = getattr(torch.ops.aten, TORCH_ACTIVATIONS_INTO[name]).out, torch.empty_like(x)
+            return lambda: f(x, out=out)
         f = getattr(torch.nn.functional, TORCH_ACTIVATIONS[name])
         kwargs = {"dim": -1} if name == "softmax" else {}
         return lambda: f(x, **kwargs)
