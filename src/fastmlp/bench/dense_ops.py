@@ -195,23 +195,16 @@ def _gelu(x, out=None):
     return np.multiply(x, np.where(x >= 0, 1 - 0.5 * erfc, 0.5 * erfc), out=out)
 
 
+# sigmoid and gelu, the micro-kernel rows' activations (cases.ELEMENTWISE_MICROKERNELS),
+# also take out=: their last operation writes there, as fastmlp's side does on those rows.
 NUMPY_ACTIVATIONS = {
     "relu": lambda x: np.maximum(x, 0),
     "leaky_relu": lambda x: np.where(x > 0, x, x * 0.01),
-    "sigmoid": lambda x: 1 / (1 + np.exp(-x)),
+    "sigmoid": lambda x, out=None: np.divide(1, 1 + np.exp(-x), out=out),
     "tanh": np.tanh,
     "gelu": _gelu,
     "softmax": _softmax,
 }
-
-# The micro-kernel rows' activations (cases.ELEMENTWISE_MICROKERNELS) into a
-# preallocated result, as fastmlp's side writes them there: NumPy's last operation takes
-# out=, PyTorch's ops their out= overloads.
-NUMPY_ACTIVATIONS_INTO = {
-    "sigmoid": lambda x, out: np.divide(1, 1 + np.exp(-x), out=out),
-    "gelu": _gelu,
-}
-TORCH_ACTIVATIONS_INTO = {"sigmoid": "sigmoid", "gelu": "gelu"}  # torch.ops.aten.<name>.out
 
 TORCH_ACTIVATIONS = {
     "relu": "relu",
@@ -239,28 +232,27 @@ def activation_fastmlp(name, into_out=False):
 
 
 def activation_numpy(name, into_out=False):
-    """NumPy's side: a new array per call, or with ``into_out`` (the names of
-    ``NUMPY_ACTIVATIONS_INTO``) its last operation into one preallocated ``out=``."""
+    """NumPy's side: a new array per call, or with ``into_out`` (sigmoid and gelu) its
+    last operation into one preallocated ``out=``."""
 
     def prepare(inputs):
-        x = inputs["x"]
+        f, x = NUMPY_ACTIVATIONS[name], inputs["x"]
         if not into_out:
-            f = NUMPY_ACTIVATIONS[name]
             return lambda: f(x)
-        f, out = NUMPY_ACTIVATIONS_INTO[name], np.empty_like(x)
+        out = np.empty_like(x)
         return lambda: f(x, out=out)
 
     return prepare
 
 
 def activation_torch(name, into_out=False):
-    """PyTorch's side: a new tensor per call, or with ``into_out`` (the names of
-    ``TORCH_ACTIVATIONS_INTO``) the op's out= overload into one preallocated tensor."""
+    """PyTorch's side: a new tensor per call, or with ``into_out`` the op's out= overload
+    (``torch.ops.aten.<name>.out``) into one preallocated tensor."""
 
     def prepare(inputs):
         torch, (x,) = _torch_tensors(inputs, "x")
         if into_out:
-            f, out = getattr(torch.ops.aten, TORCH_ACTIVATIONS_INTO[name]).out, torch.empty_like(x)
+            f, out = getattr(torch.ops.aten, TORCH_ACTIVATIONS[name]).out, torch.empty_like(x)
             return lambda: f(x, out=out)
         f = getattr(torch.nn.functional, TORCH_ACTIVATIONS[name])
         kwargs = {"dim": -1} if name == "softmax" else {}
