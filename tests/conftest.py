@@ -97,8 +97,8 @@ def blocking(dtype):
 
 
 def edge_shapes(dtype):
-    """Named (m, k, n) just below / at / above the register tile and the cache blocks
-    of the kernel in use (GEMM C (m x n) = A (m x k) B (k x n))."""
+    """Named (m, k, n) just below / at / above the register tiles and the cache blocks
+    of the kernels in use (GEMM C (m x n) = A (m x k) B (k x n))."""
     b = blocking(dtype)
     mr, nr, mc, kc, nc = b["mr"], b["nr"], b["mc"], b["kc"], b["nc"]
     m0, k0, n0 = 7, 13, 11  # small primes for the dimensions not under test
@@ -118,11 +118,16 @@ def edge_shapes(dtype):
         shapes[f"m=mc{d:+d}"] = (mc + d, 5, n0)
         shapes[f"n=nc{d:+d}"] = (m0, k0, nc + d)
     shapes["tiles=2x2"] = (2 * mr, k0, 2 * nr)
+    # The small path's tile, which may differ from the packed path's (mr x nr).
+    for d in (-1, 1):
+        shapes[f"m=small_mr{d:+d}"] = (b["small_mr"] + d, k0, n0)
+        shapes[f"n=small_nr{d:+d}"] = (m0, k0, b["small_nr"] + d)
     for rows, thin in zip((1, 2), b["thin_nr"]):  # one or two rows: wider kernels, then tiles
         shapes[f"m={rows},n=2thin+nr+1"] = (rows, k0, 2 * thin + nr + 1)
     shapes["k=2kc+1"] = (m0, 2 * kc + 1, n0)
     shapes["m=2mc+mr+1"] = (2 * mc + mr + 1, 3, 5)
     shapes["n=2nc+nr+1"] = (3, 5, 2 * nc + nr + 1)
+    shapes["m=2small_mr+1"] = (2 * b["small_mr"] + 1, 5, 3 * b["small_nr"] - 1)
     return shapes
 
 

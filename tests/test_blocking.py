@@ -142,7 +142,7 @@ def test_blocks_are_the_largest_that_fit(isa, cpu, simulated_caches):
         assert mc * kc * S <= a_block or mc == mr
         assert (mc + mr) * kc * S > a_block or mc + mr > MAX_MC
         # small_kn: an unpacked B within the packed B block's budget, less for short tiles
-        assert b["small_kn"] == int(L2_SHARE * l2 / S * min(1.0, mr / SMALL_FULL_MR))
+        assert b["small_kn"] == int(L2_SHARE * l2 / S * min(1.0, b["small_mr"] / SMALL_FULL_MR))
 
 
 def test_blocks_grow_with_the_caches(isa, simulated_caches):
@@ -165,6 +165,7 @@ def blocking_edge_shapes(b):
         (9, 5, nc + 1),
         (70, 3, 2 * nc + nr + 1),
         (mr + 1, kc + 1, nc + 1),
+        (b["small_mr"] + 1, 5, 2 * b["small_nr"] + 3),  # the small path's tile
     ]
 
 

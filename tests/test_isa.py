@@ -99,6 +99,7 @@ def test_set_isa_switches_kernels(isa):
         b = blocking(dtype)
         assert b["isa"] == isa
         assert b["mr"] >= 1 and b["nr"] >= 1
+        assert b["small_mr"] >= 1 and b["small_nr"] >= 1
         assert b["mc"] % b["mr"] == 0 or b["mc"] >= b["mr"]
         assert b["kc"] >= 1 and b["nc"] >= b["nr"]
 

@@ -93,8 +93,8 @@ def few_rows_many_outputs(dtype):
     deep enough that packing W^T costs more than packing x^T, and W small enough for
     the small path (small_kn)."""
     b = blocking(dtype)
-    n = 8 * b["nr"] + 5
-    return 2 * b["nr"], min(257, b["small_kn"] // n), n
+    n = 8 * b["small_nr"] + 5
+    return 2 * b["small_nr"], min(257, b["small_kn"] // n), n
 
 
 @pytest.mark.parametrize("act", ACTIVATIONS)

@@ -211,8 +211,10 @@ py::dict blocking(const RunConfig& cfg) {
   const Blocking& b = cfg.blocking<T>();
   py::dict d;
   d["isa"] = cfg.kernels->name;
-  d["mr"] = k.mr;
-  d["nr"] = k.nr;
+  d["mr"] = k.packed.mr;  // the packed path's tile, which mc, kc and nc are for
+  d["nr"] = k.packed.nr;
+  d["small_mr"] = k.small.mr;  // the small path's tile
+  d["small_nr"] = k.small.nr;
   py::list thin;  // a list, as the blocking's JSON round trip gives back
   thin.append(k.thin_nr[0]);
   thin.append(k.thin_nr[1]);

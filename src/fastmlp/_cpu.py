@@ -31,10 +31,11 @@ def cpu_info() -> dict[str, Any]:
         in bytes (size 0: absent), the caches the GEMM's blocking is derived from;
         ``cache_source``: where they were read (``cpuid``, ``sysfs``, ``sysconf`` or
         ``default``, with ``+FASTMLP_CACHES`` when that variable overrides some);
-        ``blocking``: ``{"float32", "float64"}``, each the register tile ``mr`` x ``nr``
-        and cache blocks ``mc``, ``kc``, ``nc`` in use, ``small_kn`` (row-major products
-        whose B has at most this many elements are computed without packing), with their
-        ``source`` (``model``, or ``FASTMLP_BLOCKING``).
+        ``blocking``: ``{"float32", "float64"}``, each the packed path's register tile
+        ``mr`` x ``nr`` and cache blocks ``mc``, ``kc``, ``nc`` in use, ``small_kn``
+        (row-major products whose B has at most this many elements are computed without
+        packing) and that path's tile ``small_mr`` x ``small_nr``, with their ``source``
+        (``model``, or ``FASTMLP_BLOCKING``).
     """
     desc = dict(_core._cpu_description())
     desc["cpu"] = _cpu_name(desc)
@@ -57,11 +58,15 @@ def format_caches(info):
 
 
 def format_blocking(info):
-    """'float32 12x32 mc 2040 kc 160 nc 800 unpacked kn<=131072, float64 ...' from
-    cpu_info()."""
+    """'float32 12x32 mc 2040 kc 160 nc 800 unpacked 12x32 kn<=131072, float64 ...' from
+    cpu_info() (or a results file's copy of it, which before the small path had a tile
+    of its own gave only small_kn, and before that neither)."""
     parts = []
     for dtype, b in info["blocking"].items():
-        unpacked = f" unpacked kn<={b['small_kn']}" if "small_kn" in b else ""
+        unpacked = ""
+        if "small_kn" in b:
+            tile = f" {b['small_mr']}x{b['small_nr']}" if "small_mr" in b else ""
+            unpacked = f" unpacked{tile} kn<={b['small_kn']}"
         parts.append(f"{dtype} {b['mr']}x{b['nr']} mc {b['mc']} kc {b['kc']} nc {b['nc']}{unpacked}")
     source = next(iter(info["blocking"].values()))["source"]
     return ", ".join(parts) + f" ({'cache model' if source == 'model' else source})"

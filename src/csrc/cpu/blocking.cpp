@@ -17,7 +17,8 @@ double per_thread(const CacheLevel& c) {
   return double(c.size) / std::max(1, c.shared_by);
 }
 
-Blocking model_blocking(const Caches& caches, int mr, int nr, int elem_bytes) {
+Blocking model_blocking(const Caches& caches, TileSizes tiles, int elem_bytes) {
+  const int mr = tiles.mr, nr = tiles.nr;
   const double S = elem_bytes;
   const double b_block = per_thread(caches.l2) * kL2Share;
   int64_t kc = static_cast<int64_t>(b_block / (kMinPanels * nr * S));
@@ -28,12 +29,13 @@ Blocking model_blocking(const Caches& caches, int mr, int nr, int elem_bytes) {
   const double a_block = caches.l3.size > 0 ? double(caches.l3.size) * kL3Share : 2 * per_thread(caches.l2);
   int64_t mc = round_down(static_cast<int64_t>(a_block / (kc * S)), mr);
   mc = std::clamp<int64_t>(mc, mr, round_down(kMaxMc, mr));
-  // B in place is read once per mr rows of A: a shorter tile reads it more often.
-  const double small_b = b_block / S * std::min(1.0, mr / double(kSmallFullMr));
+  // B in place is read once per small_mr rows of A: a shorter tile reads it more often.
+  const double small_b = b_block / S * std::min(1.0, tiles.small_mr / double(kSmallFullMr));
   return {mc, kc, nc, static_cast<int64_t>(small_b)};
 }
 
-Blocking parse_blocking(const std::string& spec, Blocking base, int mr, int nr) {
+Blocking parse_blocking(const std::string& spec, Blocking base, TileSizes tiles) {
+  const int mr = tiles.mr, nr = tiles.nr;
   const std::vector<std::string> items = spec_items(spec);
   for (const std::string& item : items) {
     const size_t eq = item.find('=');

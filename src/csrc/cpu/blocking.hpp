@@ -24,12 +24,12 @@
 //   what the hardware prefetchers bring. NC is a multiple of NR.
 // - small_kn (L2): products whose B holds at most this many elements skip the packed
 //   path's blocking (gemm_small.cpp): A is read where it is, B too when row-major (else
-//   packed whole), once per MR rows of A, so B must stay in L2 as the packed B block does,
-//   within the same budget, scaled by MR / kSmallFullMr for shorter tiles, which read it
-//   more often. On a Zen 4 (1 MiB L2) that path ran 1.1-1.9x faster than packing from
-//   64^3 to 256^3 and at 32 x 256 x 256, level with it (0.9-1.2x) at 2048-4096 rows, and
-//   0.7-0.9x once B outgrew the budget (128 x 512 x 512 float64); AVX2's 6-row float64
-//   tile, 0.85x at 256^3 with B at the full budget, 0.96-1.03x at half of it.
+//   packed whole), once per MR rows of A (MR the small path's tile, which may differ from
+//   the packed path's), so B must stay in L2 as the packed B block does, within the same
+//   budget, scaled by MR / kSmallFullMr for shorter tiles, which read it more often. On a Zen 4 (1 MiB L2)
+//   that path ran 1.1-1.9x faster than packing from 64^3 to 256^3 and at 32 x 256 x 256, level with it
+//   (0.9-1.2x) at 2048-4096 rows, and 0.7-0.9x once B outgrew the budget (128 x 512 x 512 float64); AVX2's
+//   6-row float64 tile, 0.85x at 256^3 with B at the full budget, 0.96-1.03x at half of it.
 // - MC (L3): the A block takes kL3Share of the L3 (it is shared by the threads that
 //   read it); without an L3, twice the L2, streamed from memory by the prefetchers. MC is
 //   a multiple of MR within [MR, kMaxMc]: large blocks of A pack B fewer times.
@@ -59,13 +59,20 @@ inline constexpr int kSmallFullMr = 12;
 // The bytes of a cache one thread may count on (its size over the CPUs sharing it).
 double per_thread(const CacheLevel& c);
 
-// For a micro-kernel with an mr x nr register tile on elements of elem_bytes.
-Blocking model_blocking(const Caches& caches, int mr, int nr, int elem_bytes);
+// The register tiles the blocks are for: the packed path's mr x nr (mc, kc, nc) and the
+// small path's height (small_kn).
+struct TileSizes {
+  int mr, nr, small_mr;
+};
+
+// For the micro-kernels' tiles on elements of elem_bytes.
+Blocking model_blocking(const Caches& caches, TileSizes tiles, int elem_bytes);
 
 // `base` with the values that spec names replaced: comma-separated KEY=N with KEY mc, kc
-// or nc (N >= 1), each rounded to the register tile (mc to a multiple of mr, nc of nr),
+// or nc (N >= 1), each rounded to the packed path's register tile (mc to a multiple of
+// mr, nc of nr),
 // or small (N >= 0; small=0 sends every product through packing). Throws
 // std::invalid_argument naming the bad item.
-Blocking parse_blocking(const std::string& spec, Blocking base, int mr, int nr);
+Blocking parse_blocking(const std::string& spec, Blocking base, TileSizes tiles);
 
 }  // namespace fastmlp

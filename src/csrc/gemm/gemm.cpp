@@ -46,10 +46,13 @@ void pack_a_panel(const MatView<T>& a, int64_t i0, int64_t rows, int64_t p0, int
 template <class T>
 void pack_a_panel(const GemmKernel<T>& kern, const MatView<T>& a, int64_t i0, int64_t rows, int64_t p0,
                   int64_t kc, T* dst) {
-  if (a.cs == 1) return kern.pack_transposed(&a(i0, p0), a.rs, rows, kern.mr, kc, dst);
-  switch (kern.mr) {  // the register-tile heights of gemm_kernel's micro-kernels
+  const int mr = kern.packed.mr;
+  if (a.cs == 1) return kern.pack_transposed(&a(i0, p0), a.rs, rows, mr, kc, dst);
+  switch (mr) {  // the packed tiles' heights of the configs (isa/<name>/config.cpp)
     case 6:
       return pack_a_panel<T, 6>(a, i0, rows, p0, kc, dst);
+    case 8:
+      return pack_a_panel<T, 8>(a, i0, rows, p0, kc, dst);
     case 12:
       return pack_a_panel<T, 12>(a, i0, rows, p0, kc, dst);
     default:
@@ -113,7 +116,7 @@ void gemm_packed(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T*
                  const Epilogue<T>& ep, bool transposed) {
   const RunConfig& cfg = run_config();  // one snapshot: the kernel and its blocks together
   const GemmKernel<T>& kern = cfg.kernels->gemm<T>();
-  const int MR = kern.mr, NR = kern.nr;
+  const int MR = kern.packed.mr, NR = kern.packed.nr;
   if (MR * NR > kMaxTile) throw std::logic_error("micro-kernel tile larger than kMaxTile");
   const Blocking& blk = cfg.blocking<T>();
   const int64_t KC = blk.kc;
@@ -182,7 +185,7 @@ void gemm_packed(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T*
 
         for (int64_t jb = np_lo; jb < np_hi; jb += NCP) {
           const int64_t jb_hi = std::min(np_hi, jb + NCP);
-          pack_b_block(kern, b, pc, kc, jb * NR, std::min(n, jb_hi * NR) - jb * NR, bbuf);
+          pack_b_block(kern, kern.packed, b, pc, kc, jb * NR, std::min(n, jb_hi * NR) - jb * NR, bbuf);
 
           for (int64_t ip = mp_lo; ip < mp_hi; ++ip) {
             const int64_t i0 = ic + ip * MR, mr = std::min<int64_t>(MR, m - i0);
@@ -229,9 +232,9 @@ void gemm(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T* c, int
   if (dot_path_applies(m, n, k, a, b) && !(small && small_path_beats_dot<T>(m, n, k)))
     return gemm_dot(m, n, k, a, b, c, ldc, ep);
   if (small) return gemm_small(m, n, k, a, b, c, ldc, ep);
-  const GemmKernel<T>& kern = gemm_kernel<T>();
+  const RegisterTile<T>& tile = gemm_kernel<T>().packed;
   // Few columns and many rows: C^T = B^T A^T puts the long side along the vectors.
-  if (tile_efficiency(n, m, kern.mr, kern.nr) > 1.5 * tile_efficiency(m, n, kern.mr, kern.nr))
+  if (tile_efficiency(n, m, tile.mr, tile.nr) > 1.5 * tile_efficiency(m, n, tile.mr, tile.nr))
     return gemm_packed(n, m, k, b.transposed(), a.transposed(), c, ldc, ep, true);
   gemm_packed(m, n, k, a, b, c, ldc, ep, false);
 }

@@ -22,7 +22,7 @@ bool small_path_applies(int64_t m, int64_t n, int64_t k, const MatView<T>& a, co
   // B is read once per MR rows of A, so it must fit in L2 (small_kn), unless there is
   // only one such panel of rows: then it streams through once, whatever its size (a
   // single-row grad_x = grad_pre W would otherwise pack all of W for one row).
-  return k > 0 && a_ok && (k * n <= run_config().blocking<T>().small_kn || m <= gemm_kernel<T>().mr);
+  return k > 0 && a_ok && (k * n <= run_config().blocking<T>().small_kn || m <= gemm_kernel<T>().small.mr);
 }
 
 template <class T>
@@ -30,8 +30,8 @@ bool small_path_beats_dot(int64_t m, int64_t n, int64_t k) {
   const GemmKernel<T>& kern = gemm_kernel<T>();
   const DotCosts& cost = tuning().dot_costs;
   const double dot = double(n) * (double(ceil_div(k, kern.lanes)) + cost.hsum);
-  const double small =
-      double(round_up(n, kern.nr)) * double(k) / kern.lanes + cost.pack * double(k) * double(n) / double(m);
+  const double small = double(round_up(n, kern.small.nr)) * double(k) / kern.lanes +
+                       cost.pack * double(k) * double(n) / double(m);
   return small < dot;
 }
 
@@ -94,7 +94,7 @@ void small_tiles(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T*
     if (ep.bias) ep.bias += j_thin * ep.bias_stride;
     if (ep.pre) ep.pre += j_thin;
   }
-  const int64_t MR = kern.mr, NR = kern.nr;
+  const int64_t MR = kern.small.mr, NR = kern.small.nr;
   if (MR * NR > kMaxTile) throw std::logic_error("micro-kernel tile larger than kMaxTile");
   const int64_t m_panels = ceil_div(m, MR), n_panels = ceil_div(n, NR);
   const bool a_column_major = a.cs != 1;  // then a.rs == 1 (small_path_applies)
@@ -129,7 +129,7 @@ void small_tiles(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T*
     const int64_t packed = n_panels - in_place;
     const int64_t jp_lo = in_place + packed * tid / nt, jp_hi = in_place + packed * (tid + 1) / nt;
     if (jp_hi > jp_lo)
-      pack_b_block(kern, b, 0, k, jp_lo * NR, std::min(n, jp_hi * NR) - jp_lo * NR,
+      pack_b_block(kern, kern.small, b, 0, k, jp_lo * NR, std::min(n, jp_hi * NR) - jp_lo * NR,
                    b_packed + (jp_lo - in_place) * k * NR);
     team_barrier(nt);  // every panel of B is ready
 
@@ -177,7 +177,8 @@ bool transposing_pays(int64_t m, int64_t n, int64_t k, const MatView<T>& a, cons
   const GemmKernel<T>& kern = gemm_kernel<T>();
   const double pack = tuning().dot_costs.pack;
   auto cost = [&](int64_t rows, int64_t cols, bool packs_b) {
-    return double(round_up(rows, kern.mr)) * double(round_up(cols, kern.nr)) * double(k) / kern.lanes +
+    return double(round_up(rows, kern.small.mr)) * double(round_up(cols, kern.small.nr)) * double(k) /
+               kern.lanes +
            (packs_b ? pack * double(k) * double(cols) : 0.0);
   };
   const double transposed_c = tuning().transposed_c_cost * double(m) * double(n);

@@ -10,12 +10,13 @@
 namespace fastmlp {
 
 // Rows [p0, p0+kc) x columns [j0, j0+cols) of B into consecutive micro-panels of kc * NR
-// values (dst[panel * kc * NR + kk * NR + c]), columns past the edge zero-filled: a
+// values for `tile` (one of kern's; NR its nr) (dst[panel * kc * NR + kk * NR + c]),
+// columns past the edge zero-filled: a
 // row-major B row by row across the panels (see PackRowsFn), any other layout panel by
 // panel.
 template <class T>
-void pack_b_block(const GemmKernel<T>& kern, const MatView<T>& b, int64_t p0, int64_t kc, int64_t j0,
-                  int64_t cols, T* dst);
+void pack_b_block(const GemmKernel<T>& kern, const RegisterTile<T>& tile, const MatView<T>& b, int64_t p0,
+                  int64_t kc, int64_t j0, int64_t cols, T* dst);
 
 // The epilogue's bias (one value per column of C, any stride) into dst, zero-padded to
 // n_panels * nr values, so that the micro-kernels can load whole panels of it.

@@ -58,22 +58,36 @@ struct DotKernel {
   DotFn<T> fn[4];  // fn[r - 1] for r rows
 };
 
-// A micro-kernel with its packers and the unpacked kernels of the same ISA. Its cache
-// blocks are derived from the CPU's caches and this tile (cpu/blocking.hpp).
+// A register tile: mr x nr elements of C per micro-kernel call, and the packer of B into
+// the nr-column micro-panels it reads.
+template <class T>
+struct RegisterTile {
+  int mr, nr;
+  PackRowsFn<T> pack_rows;
+};
+
+// The micro-kernels of one ISA and dtype with their packers. The packed path and the
+// small path each have a tile of their own: the packed path's reads its A micro-panel
+// from L2 once per B micro-panel, where fewer rows a k-step stream less; the small path
+// reads B in place once per mr rows of A, where a tall tile reads it less often (see
+// small_kn, cpu/blocking.hpp). The cache blocks are derived from the CPU's caches and
+// these tiles.
 template <class T>
 struct GemmKernel {
-  int mr, nr;
   int lanes;  // elements per vector
+  // The packed path (gemm.cpp): packed A and B micro-panels.
+  RegisterTile<T> packed;
   UkernelFn<T> ukernel;
-  // [a_column_major][r - 1] for r rows, r <= mr
+  // The small path (gemm_small.cpp): its tile on A and B where they are, B packed whole
+  // when it is not row-major. [a_column_major][r - 1] for r rows, r <= small.mr.
+  RegisterTile<T> small;
   UnpackedFn<T> ukernel_unpacked[2][kMaxMR];
   // [a_column_major][r - 1] for r = 1, 2 rows (gemm_small.cpp's thin products), each
   // thin_nr[r - 1] columns wide: enough accumulators (8 vectors) to cover the FMAs'
   // latency, which r rows of an nr-wide tile cannot.
   UnpackedFn<T> ukernel_thin[2][2];
   int thin_nr[2];
-  PackFn<T> pack_transposed;
-  PackRowsFn<T> pack_rows;
+  PackFn<T> pack_transposed;  // A's micro-panels, and B's when column-major (any height)
   DotKernel<T> dot;
 };
 

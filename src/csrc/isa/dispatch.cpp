@@ -26,17 +26,23 @@ bool cpu_has(Isa isa) {
   }
 }
 
+template <class T>
+TileSizes tile_sizes(const GemmKernel<T>& kern) {
+  return {kern.packed.mr, kern.packed.nr, kern.small.mr};
+}
+
 const Isa kAllIsas[] = {Isa::generic, Isa::avx2, Isa::avx512};
 
 RunConfig build(Isa isa, const std::string& cache_spec, const std::string& blocking_spec) {
   const KernelSet& ks = kernel_set(isa);
   RunConfig c{isa, &ks, cache_spec, blocking_spec, detected_caches(), {}, {}};
   if (!cache_spec.empty()) c.caches = parse_caches(cache_spec, c.caches);
-  c.f32 = model_blocking(c.caches, ks.gemm_f32.mr, ks.gemm_f32.nr, sizeof(float));
-  c.f64 = model_blocking(c.caches, ks.gemm_f64.mr, ks.gemm_f64.nr, sizeof(double));
+  const TileSizes f32 = tile_sizes(ks.gemm_f32), f64 = tile_sizes(ks.gemm_f64);
+  c.f32 = model_blocking(c.caches, f32, sizeof(float));
+  c.f64 = model_blocking(c.caches, f64, sizeof(double));
   if (!blocking_spec.empty()) {
-    c.f32 = parse_blocking(blocking_spec, c.f32, ks.gemm_f32.mr, ks.gemm_f32.nr);
-    c.f64 = parse_blocking(blocking_spec, c.f64, ks.gemm_f64.mr, ks.gemm_f64.nr);
+    c.f32 = parse_blocking(blocking_spec, c.f32, f32);
+    c.f64 = parse_blocking(blocking_spec, c.f64, f64);
   }
   return c;
 }
