@@ -17,12 +17,15 @@ const KernelSet kernels_avx512 = {
     // Dot kernels: up to 4 x 4 accumulators (+ 4 A vectors) within 32 zmm registers.
     // In float64 the packed path takes 8 x 3 (BLIS zen4's 24x8 dgemm tile, transposed):
     // 12 x 2 broadcasts 96 bytes of A a k-step (48 KiB at KC 512, beyond L1), which
-    // then streams from L2 with B. On a Zen 4, one thread, alternating processes, 8 x 3
-    // (and 6 x 4) ran 4096^3 at 0.97-1.00x OpenBLAS (85-89% of the peak) against
-    // 0.92-0.94x (79-84%), 2048^3 at 0.98-1.01x against 0.93-0.98x. The small path keeps
-    // 12 x 2: B in place is read once per 12 rows, and a shorter tile lowers small_kn
+    // then streams from L2 with B. Zen 4, alternating processes, against 12 x 2: one
+    // thread 4096^3 91.2-91.8% of the peak, 1.01x OpenBLAS, against 87.3-89.7%, 0.98x;
+    // 2048^3 90.1-91.0% against 86.8-89.1%; 1024^3 91.0-91.8% against 88.4-89.7%; two
+    // threads 4096^3 87.3-88.4% against 83.5-84.3%. The small path keeps 12 x 2: it
+    // reads B in place once per 12 rows, and a shorter tile lowers small_kn
     // (cpu/blocking.hpp), which sent 256^3 to packing and slowed 64^3 and 256^3 from
-    // 1.40x and 1.15x NumPy to 1.22x and 1.08x.
+    // 1.40x and 1.15x NumPy to 1.22x and 1.08x when one tile served both paths.
+    // In float32, 8 x 3 packed ran 4096^3 1-2% faster (91.3-92.8% against 90.0-91.3%),
+    // 1024^3-2048^3 level; not taken, as its 48 columns pad a 256-wide layer to 288.
     make_gemm_kernel<simd::Avx512<float>, Tile<12, 2>>(make_dot_kernel<simd::Avx512<float>, 4, 4>()),
     make_gemm_kernel<simd::Avx512<double>, Tile<12, 2>, Tile<8, 3>>(
         make_dot_kernel<simd::Avx512<double>, 4, 4>()),
