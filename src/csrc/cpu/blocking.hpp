@@ -30,6 +30,12 @@
 //   that path ran 1.1-1.9x faster than packing from 64^3 to 256^3 and at 32 x 256 x 256, level with it
 //   (0.9-1.2x) at 2048-4096 rows, and 0.7-0.9x once B outgrew the budget (128 x 512 x 512 float64); AVX2's
 //   6-row float64 tile, 0.85x at 256^3 with B at the full budget, 0.96-1.03x at half of it.
+//   Three quarters of the budget for AVX2's 6-row tiles was measured and left: one
+//   thread, 192^3 float64 and 288^3 float32 ran 3-5% faster, forward layers at k n of
+//   37-43K (float64) 5-13% faster, but 512 x 224 -> 192's backward 5% slower, and on two
+//   threads 64 x 192 -> 224's forward 13% slower. The rows of A matter as well as B's
+//   size (the packed path packs B once for all of them); a bound on k n alone cannot
+//   take the gains without the losses.
 // - MC (L3): the A block takes kL3Share of the L3 (it is shared by the threads that
 //   read it); without an L3, twice the L2, streamed from memory by the prefetchers. MC is
 //   a multiple of MR within [MR, kMaxMc]: large blocks of A pack B fewer times.

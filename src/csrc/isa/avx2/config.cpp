@@ -13,6 +13,12 @@ namespace fastmlp {
 const KernelSet kernels_avx2 = {
     "avx2",
     // 6 x 2 vectors: the classic 6x16 (float) / 6x8 (double) tile, 12 of 16 ymm registers.
+    // Packed-path tiles that broadcast fewer rows (as 8 x 3 does for AVX-512 float64) did
+    // not pay here (Zen 4, one thread, 1024^3 and 4096^3, alternating processes): 4 x 3
+    // takes all 16 registers and spilled under CMakeLists.txt's scheduling flags (40% of
+    // the peak), and ran level with 6 x 2 without them (86-91% both); 4 x 2, too few
+    // accumulators for two FMA pipes of 4-cycle latency with loads between, 81-83%
+    // against 89-90%.
     // Dot kernels: up to 3 x 4 accumulators + 3 A vectors + 1 B vector, the 16 registers.
     // Against 2 x 4, one thread, linear(x, W) for W 1024 x 1024 from 16 to 48 rows: the
     // unpacked path 1.40 against 1.26x as fast as packing at 32 rows in float32, 1.12
