@@ -67,11 +67,11 @@ struct RegisterTile {
 };
 
 // The micro-kernels of one ISA and dtype with their packers. The packed path and the
-// small path each have a tile of their own: the packed path's reads its A micro-panel
-// from L2 once per B micro-panel, where fewer rows a k-step stream less; the small path
-// reads B in place once per mr rows of A, where a tall tile reads it less often (see
-// small_kn, cpu/blocking.hpp). The cache blocks are derived from the CPU's caches and
-// these tiles.
+// small path each have a tile of their own: the packed path's tile reads its A
+// micro-panel from L2 again for every B micro-panel, so a shorter one streams fewer bytes
+// a k-step; the small path's reads B in place once per mr rows of A, so a taller one
+// reads it less often (see small_kn, cpu/blocking.hpp). The cache blocks are derived
+// from the CPU's caches and these tiles.
 template <class T>
 struct GemmKernel {
   int lanes;  // elements per vector

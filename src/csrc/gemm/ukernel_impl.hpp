@@ -127,28 +127,29 @@ void ukernel_unpacked(int64_t k, const typename V::T* a, int64_t lda, const type
 
 // A register tile of MR rows by NV vectors, as a config names it for make_gemm_kernel.
 template <int MR, int NV>
-struct Tile {
+struct TileShape {
   static constexpr int mr = MR, nv = NV;
 };
 
 template <class V, class Small, class Packed, int... R>
 constexpr GemmKernel<typename V::T> make_gemm_kernel(DotKernel<typename V::T> dot,
                                                      std::integer_sequence<int, R...>) {
-  constexpr int NV = Small::nv;
-  return {V::width,
-          {Packed::mr, Packed::nv * V::width, &pack_rows<V, Packed::nv>},
-          &ukernel<V, Packed::mr, Packed::nv>,
-          {Small::mr, NV * V::width, &pack_rows<V, NV>},
-          {{&ukernel_unpacked<V, R + 1, NV, false>...}, {&ukernel_unpacked<V, R + 1, NV, true>...}},
-          {{&ukernel_unpacked<V, 1, 8, false>, &ukernel_unpacked<V, 2, 4, false>},
-           {&ukernel_unpacked<V, 1, 8, true>, &ukernel_unpacked<V, 2, 4, true>}},
-          {8 * V::width, 4 * V::width},
-          &pack_transposed<V>,
-          dot};
+  constexpr int W = V::width;
+  return {
+      W,
+      {Packed::mr, Packed::nv * W, &pack_rows<V, Packed::nv>},
+      &ukernel<V, Packed::mr, Packed::nv>,
+      {Small::mr, Small::nv * W, &pack_rows<V, Small::nv>},
+      {{&ukernel_unpacked<V, R + 1, Small::nv, false>...}, {&ukernel_unpacked<V, R + 1, Small::nv, true>...}},
+      {{&ukernel_unpacked<V, 1, 8, false>, &ukernel_unpacked<V, 2, 4, false>},
+       {&ukernel_unpacked<V, 1, 8, true>, &ukernel_unpacked<V, 2, 4, true>}},
+      {8 * W, 4 * W},
+      &pack_transposed<V>,
+      dot};
 }
 
 // The kernels of the tile Small on the small path and of Packed (by default the same
-// tile) on the packed path.
+// shape) on the packed path.
 template <class V, class Small, class Packed = Small>
 constexpr GemmKernel<typename V::T> make_gemm_kernel(DotKernel<typename V::T> dot) {
   static_assert(Small::mr <= kMaxMR && Packed::mr <= kMaxMR, "raise kMaxMR");

@@ -23,8 +23,8 @@ const KernelSet kernels_avx2 = {
     // Against 2 x 4, one thread, linear(x, W) for W 1024 x 1024 from 16 to 48 rows: the
     // unpacked path 1.40 against 1.26x as fast as packing at 32 rows in float32, 1.12
     // against 0.87x in float64 (tuning.hpp has the rest).
-    make_gemm_kernel<simd::Avx2<float>, Tile<6, 2>>(make_dot_kernel<simd::Avx2<float>, 3, 4>()),
-    make_gemm_kernel<simd::Avx2<double>, Tile<6, 2>>(make_dot_kernel<simd::Avx2<double>, 3, 4>()),
+    make_gemm_kernel<simd::Avx2<float>, TileShape<6, 2>>(make_dot_kernel<simd::Avx2<float>, 3, 4>()),
+    make_gemm_kernel<simd::Avx2<double>, TileShape<6, 2>>(make_dot_kernel<simd::Avx2<double>, 3, 4>()),
     // Elementwise packs of 8 vectors: more than 16 registers hold, but with the scheduling
     // flags of CMakeLists.txt the spills cost less than the overlap gains. AMD Zen 4, one
     // thread, 128 x 1024 float32, us (PyTorch AVX2 gelu 68-70, sigmoid 91-93):

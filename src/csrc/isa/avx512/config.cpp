@@ -26,8 +26,8 @@ const KernelSet kernels_avx512 = {
     // 1.40x and 1.15x NumPy to 1.22x and 1.08x when one tile served both paths.
     // In float32, 8 x 3 packed ran 4096^3 1-2% faster (91.3-92.8% against 90.0-91.3%),
     // 1024^3-2048^3 level; not taken, as its 48 columns pad a 256-wide layer to 288.
-    make_gemm_kernel<simd::Avx512<float>, Tile<12, 2>>(make_dot_kernel<simd::Avx512<float>, 4, 4>()),
-    make_gemm_kernel<simd::Avx512<double>, Tile<12, 2>, Tile<8, 3>>(
+    make_gemm_kernel<simd::Avx512<float>, TileShape<12, 2>>(make_dot_kernel<simd::Avx512<float>, 4, 4>()),
+    make_gemm_kernel<simd::Avx512<double>, TileShape<12, 2>, TileShape<8, 3>>(
         make_dot_kernel<simd::Avx512<double>, 4, 4>()),
     make_elementwise_f32<simd::Avx512<float>, 6>(),
     make_optim_update_kernels(),

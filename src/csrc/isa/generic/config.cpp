@@ -14,8 +14,8 @@ const KernelSet kernels_generic = {
     "generic",
     // 6 x 2 vectors: 12 accumulators + 2 B vectors + 1 broadcast fit the 16 SSE registers.
     // Dot kernels: up to 2 x 4 accumulators, so A and B vectors still fit 16 registers.
-    make_gemm_kernel<simd::Generic<float>, Tile<6, 2>>(make_dot_kernel<simd::Generic<float>, 2, 4>()),
-    make_gemm_kernel<simd::Generic<double>, Tile<6, 2>>(make_dot_kernel<simd::Generic<double>, 2, 4>()),
+    make_gemm_kernel<simd::Generic<float>, TileShape<6, 2>>(make_dot_kernel<simd::Generic<float>, 2, 4>()),
+    make_gemm_kernel<simd::Generic<double>, TileShape<6, 2>>(make_dot_kernel<simd::Generic<double>, 2, 4>()),
     make_elementwise_f32<simd::Generic<float>, 2>(),
     make_optim_update_kernels(),
     make_peak_loops<simd::Generic<float>, simd::Generic<double>>(),
