@@ -23,7 +23,11 @@ const KernelSet kernels_avx512 = {
     // threads 4096^3 87.3-88.4% against 83.5-84.3%. The small path keeps 12 x 2: it
     // reads B in place once per 12 rows, and a shorter tile lowers small_kn
     // (cpu/blocking.hpp), which sent 256^3 to packing and slowed 64^3 and 256^3 from
-    // 1.40x and 1.15x NumPy to 1.22x and 1.08x when one tile served both paths.
+    // 1.40x and 1.15x NumPy to 1.22x and 1.08x when one tile served both paths. Its 24
+    // columns pad 100 outputs to 120 (12 x 2: 112): linear 200-4096 x 784 -> 100 ran 3-4%
+    // slower and grad_x of 200 x 100 -> 784 5% slower, the other backward products 2-3%
+    // faster; whole float64 Adam epochs, batch 200, 784-100-10 and 784-256-10, ran 1-3%
+    // faster on one thread and level on two.
     // In float32, 8 x 3 packed ran 4096^3 1-2% faster (91.3-92.8% against 90.0-91.3%),
     // 1024^3-2048^3 level; not taken, as its 48 columns pad a 256-wide layer to 288.
     make_gemm_kernel<simd::Avx512<float>, TileShape<12, 2>>(make_dot_kernel<simd::Avx512<float>, 4, 4>()),
