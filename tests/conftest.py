@@ -122,8 +122,9 @@ def edge_shapes(dtype):
     for d in (-1, 1):
         shapes[f"m=small_mr{d:+d}"] = (b["small_mr"] + d, k0, n0)
         shapes[f"n=small_nr{d:+d}"] = (m0, k0, b["small_nr"] + d)
-    for rows, thin in zip((1, 2), b["thin_nr"]):  # one or two rows: wider kernels, then tiles
-        shapes[f"m={rows},n=2thin+nr+1"] = (rows, k0, 2 * thin + nr + 1)
+    # One or two rows: the thin kernels, then the small path's tiles for the last columns.
+    for rows, thin in zip((1, 2), b["thin_nr"]):
+        shapes[f"m={rows},n=2thin+small_nr+1"] = (rows, k0, 2 * thin + b["small_nr"] + 1)
     shapes["k=2kc+1"] = (m0, 2 * kc + 1, n0)
     shapes["m=2mc+mr+1"] = (2 * mc + mr + 1, 3, 5)
     shapes["n=2nc+nr+1"] = (3, 5, 2 * nc + nr + 1)

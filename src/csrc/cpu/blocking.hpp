@@ -26,10 +26,11 @@
 //   path's blocking (gemm_small.cpp): A is read where it is, B too when row-major (else
 //   packed whole), once per MR rows of A (MR the small path's tile, which may differ from
 //   the packed path's), so B must stay in L2 as the packed B block does, within the same
-//   budget, scaled by MR / kSmallFullMr for shorter tiles, which read it more often. On a Zen 4 (1 MiB L2)
-//   that path ran 1.1-1.9x faster than packing from 64^3 to 256^3 and at 32 x 256 x 256, level with it
-//   (0.9-1.2x) at 2048-4096 rows, and 0.7-0.9x once B outgrew the budget (128 x 512 x 512 float64); AVX2's
-//   6-row float64 tile, 0.85x at 256^3 with B at the full budget, 0.96-1.03x at half of it.
+//   budget, scaled by MR / kSmallFullMr for shorter tiles, which read it more often. On a
+//   Zen 4 (1 MiB L2) that path ran 1.1-1.9x faster than packing from 64^3 to 256^3 and at
+//   32 x 256 x 256, level with it (0.9-1.2x) at 2048-4096 rows, and 0.7-0.9x once B
+//   outgrew the budget (128 x 512 x 512 float64); AVX2's 6-row float64 tile, 0.85x at
+//   256^3 with B at the full budget, 0.96-1.03x at half of it.
 //   Three quarters of the budget for AVX2's 6-row tiles was measured and left: one
 //   thread, 192^3 float64 and 288^3 float32 ran 3-5% faster, forward layers at k n of
 //   37-43K (float64) 5-13% faster, but 512 x 224 -> 192's backward 5% slower, and on two
@@ -76,8 +77,7 @@ Blocking model_blocking(const Caches& caches, TileSizes tiles, int elem_bytes);
 
 // `base` with the values that spec names replaced: comma-separated KEY=N with KEY mc, kc
 // or nc (N >= 1), each rounded to the packed path's register tile (mc to a multiple of
-// mr, nc of nr),
-// or small (N >= 0; small=0 sends every product through packing). Throws
+// mr, nc of nr), or small (N >= 0; small=0 sends every product through packing). Throws
 // std::invalid_argument naming the bad item.
 Blocking parse_blocking(const std::string& spec, Blocking base, TileSizes tiles);
 
