@@ -3,16 +3,18 @@
 // contiguous along k: a dense layer's x (batch x in) and W (out x in) as they are, so
 // nothing is packed (XNNPACK's and BLIS's answer to GEMV-like shapes).
 #pragma once
+#include <array>
 #include <cstdint>
+#include <utility>
 
 #include "gemm/ukernel.hpp"
 
 namespace fastmlp {
 
-// C[0:MR, 0:nr] = A[0:MR, 0:k] Bt[0:nr, 0:k]^T with nr <= NR (row strides lda, ldb, ldc).
+// C[0:MR, 0:NR] = A[0:MR, 0:k] Bt[0:NR, 0:k]^T (row strides lda, ldb, ldc).
 template <class V, int MR, int NR>
 void dot_tile(int64_t k, const typename V::T* a, int64_t lda, const typename V::T* bt, int64_t ldb,
-              typename V::T* c, int64_t ldc, int64_t nr) {
+              typename V::T* c, int64_t ldc) {
   using T = typename V::T;
   using vec = typename V::vec;
   constexpr int W = V::width;
@@ -21,7 +23,7 @@ void dot_tile(int64_t k, const typename V::T* a, int64_t lda, const typename V::
 #pragma GCC unroll 8
   for (int i = 0; i < MR; ++i) arow[i] = a + i * lda;
 #pragma GCC unroll 8
-  for (int j = 0; j < NR; ++j) brow[j] = bt + (j < nr ? j : nr - 1) * ldb;  // edge: repeat
+  for (int j = 0; j < NR; ++j) brow[j] = bt + j * ldb;
   vec acc[MR][NR];
 #pragma GCC unroll 8
   for (int i = 0; i < MR; ++i)
@@ -59,8 +61,7 @@ void dot_tile(int64_t k, const typename V::T* a, int64_t lda, const typename V::
 #pragma GCC unroll 8
     for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 8
-      for (int j = 0; j < NR; ++j)
-        if (j < nr) c[i * ldc + j] = V::hsum(acc[i][j]);
+      for (int j = 0; j < NR; ++j) c[i * ldc + j] = V::hsum(acc[i][j]);
     return;
   }
 #pragma GCC unroll 16
@@ -75,19 +76,35 @@ void dot_tile(int64_t k, const typename V::T* a, int64_t lda, const typename V::
 #pragma GCC unroll 16
     for (int g = 0; g < W; ++g) {
       const int i = (q0 + g) / NR, j = (q0 + g) % NR;
-      if (q0 + g < kAcc && j < nr) c[i * ldc + j] = sums[g];
+      if (q0 + g < kAcc) c[i * ldc + j] = sums[g];
     }
   }
 }
 
-// The set for one ISA: fn[r - 1] handles r rows of A, for r = 1 .. MRMAX.
+// The set for one ISA: fn[r - 1][c - 1] handles r <= MRMAX rows of A and c <= NR of Bt.
+template <class V, int MRMAX, int NR, int R, int C>
+constexpr DotFn<typename V::T> dot_entry() {
+  if constexpr (R <= MRMAX && C <= NR)
+    return &dot_tile<V, R, C>;
+  else
+    return nullptr;
+}
+
+template <class V, int MRMAX, int NR, int R, int... C>
+constexpr std::array<DotFn<typename V::T>, kMaxDotTile> dot_row(std::integer_sequence<int, C...>) {
+  return {dot_entry<V, MRMAX, NR, R, C + 1>()...};
+}
+
+template <class V, int MRMAX, int NR, int... R>
+constexpr DotKernel<typename V::T> make_dot_kernel(std::integer_sequence<int, R...>) {
+  return {MRMAX, NR, {dot_row<V, MRMAX, NR, R + 1>(std::make_integer_sequence<int, kMaxDotTile>{})...}};
+}
+
 template <class V, int MRMAX, int NR>
 constexpr DotKernel<typename V::T> make_dot_kernel() {
-  static_assert(MRMAX >= 1 && MRMAX <= 4, "dot kernels cover 1 to 4 rows");
-  return {MRMAX,
-          NR,
-          {&dot_tile<V, 1, NR>, MRMAX >= 2 ? &dot_tile<V, 2, NR> : nullptr,
-           MRMAX >= 3 ? &dot_tile<V, 3, NR> : nullptr, MRMAX >= 4 ? &dot_tile<V, 4, NR> : nullptr}};
+  static_assert(MRMAX >= 1 && MRMAX <= kMaxDotTile && NR >= 1 && NR <= kMaxDotTile,
+                "dot kernels cover 1 to kMaxDotTile rows and columns");
+  return make_dot_kernel<V, MRMAX, NR>(std::make_integer_sequence<int, kMaxDotTile>{});
 }
 
 }  // namespace fastmlp

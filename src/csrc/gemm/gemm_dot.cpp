@@ -35,7 +35,7 @@ void gemm_dot(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T* c,
       const int64_t nr = std::min(NR, j_hi - j);
       for (int64_t i = i_lo; i < i_hi;) {
         const int64_t rows = std::min(MR, i_hi - i);
-        dk.fn[rows - 1](k, a.ptr + i * a.rs, a.rs, b.ptr + j * b.cs, b.cs, c + i * ldc + j, ldc, nr);
+        dk.fn[rows - 1][nr - 1](k, a.ptr + i * a.rs, a.rs, b.ptr + j * b.cs, b.cs, c + i * ldc + j, ldc);
         i += rows;
       }
     }
