@@ -64,6 +64,49 @@ def test_gradients_match_autograd(dtype, hidden, output, loss, reduction, rows):
         _close(gb, rb, TOL[dtype])
 
 
+def _small_dense_shapes():
+    """(rows, inputs, outputs) of layers on both sides of each limit of the direct loops
+    (SmallDenseLimits of the kernel set in use): at a limit they take the loops, one row,
+    input or output past it the GEMM paths."""
+    lim = fastmlp._core._small_dense_limits()
+    wide = lim.narrow_outputs + 1  # too many outputs for the narrow rule
+    rows = lim.max_madds // (8 * wide)
+    n, k = lim.narrow_outputs, lim.narrow_inputs
+    narrow_rows = lim.narrow_madds // (n * k)
+    return [
+        (rows, 8, wide),
+        (rows + 1, 8, wide),
+        (narrow_rows, k, n),
+        (narrow_rows + 1, k, n),
+        (narrow_rows, k + 1, n),
+        (narrow_rows // 2, k, n + 1),
+    ]
+
+
+def test_small_dense_limits_are_ordered():
+    lim = fastmlp._core._small_dense_limits()
+    assert 0 < lim.max_madds < lim.narrow_madds
+    assert lim.narrow_outputs >= 1 and lim.narrow_inputs >= 1
+
+
+# The layer under test is the second, so that its input gradient is checked too.
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", range(6))
+def test_gradients_at_the_small_layer_limits(isa, dtype, shape):
+    rows, k, n = _small_dense_shapes()[shape]
+    rng = np.random.default_rng(shape)
+    model = fastmlp.MLP([3, k, n], activation="tanh", dtype=dtype, seed=2)
+    X = rng.standard_normal((rows, 3)).astype(dtype)
+    y = rng.random((rows, n)).astype(dtype)
+    loss_fn = fastmlp.losses.get("mse")
+    value, grads = model.loss_and_grads(X, y, loss_fn)
+    ref_value, ref_grads = _torch_grads(model, X, y, loss_fn)
+    _close(value, ref_value, TOL[dtype])
+    for (gw, gb), (rw, rb) in zip(grads, ref_grads):
+        _close(gw, rw, TOL[dtype])
+        _close(gb, rb, TOL[dtype])
+
+
 def test_probability_targets_and_no_bias():
     rng = np.random.default_rng(3)
     model = fastmlp.MLP([3, 6, 5], dtype="float64", bias=False, seed=0)

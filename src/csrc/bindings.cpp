@@ -422,6 +422,17 @@ ndarray of the shape of ``grad_y``.
         throw py::value_error("dtype must be 'float32' or 'float64'");
       },
       py::arg("dtype"), "Register tile (mr x nr) and cache blocks (mc, kc, nc) of the micro-kernel in use.");
+  py::class_<SmallDenseLimits>(mod, "SmallDenseLimits",
+                               "The dense layers (m rows, n outputs, k inputs) that take direct loops "
+                               "instead of the GEMM paths: m n k <= max_madds, or n <= narrow_outputs "
+                               "and k <= narrow_inputs with m n k <= narrow_madds.")
+      .def_readonly("max_madds", &SmallDenseLimits::max_madds)
+      .def_readonly("narrow_outputs", &SmallDenseLimits::narrow_outputs)
+      .def_readonly("narrow_inputs", &SmallDenseLimits::narrow_inputs)
+      .def_readonly("narrow_madds", &SmallDenseLimits::narrow_madds);
+  mod.def(
+      "_small_dense_limits", [] { return run_config().kernels->tuning.small_dense; },
+      "The SmallDenseLimits of the kernel set in use. For tests.");
   mod.def(
       "_peak_gflops",
       [](const std::string& isa, const std::string& dtype, int threads, double seconds) {

@@ -14,7 +14,10 @@ namespace fastmlp {
 // Whether an m x n x k dense layer takes the direct path. Depends on the shape only,
 // never on the thread count.
 inline bool use_small_dense(int64_t m, int64_t n, int64_t k) {
-  return m * n * k <= tuning().small_dense_max_madds;
+  const SmallDenseLimits& limits = tuning().small_dense;
+  const int64_t madds = m * n * k;
+  return madds <= limits.max_madds ||
+         (n <= limits.narrow_outputs && k <= limits.narrow_inputs && madds <= limits.narrow_madds);
 }
 
 // As dense_forward (dense.hpp); w is n x k row-major.

@@ -25,6 +25,14 @@ struct DotCosts {
   double hsum, pack;
 };
 
+// The dense layers (m rows, n outputs, k inputs) that take the direct loops of
+// small_dense.hpp instead of the GEMM paths: any of at most max_madds multiply-adds, and
+// those with a handful of weights (n <= narrow_outputs, k <= narrow_inputs) up to
+// narrow_madds, whose outputs fill a few lanes of the GEMM's tiles.
+struct SmallDenseLimits {
+  int64_t max_madds, narrow_outputs, narrow_inputs, narrow_madds;
+};
+
 // Every threshold of the kernels above the micro-kernels. Cache blocks are not here:
 // they come from the CPU's caches (cpu/blocking.hpp). Work is counted in multiply-adds
 // (or elements) and compared with these grains, never with the thread count, except
@@ -41,7 +49,7 @@ struct Tuning {
   double transposed_c_cost;
   int64_t elementwise_per_thread;   // activations, backward's bias/derivative pass
   int64_t optim_params_per_thread;  // optimizer updates
-  int64_t small_dense_max_madds;    // dense layers this small: direct loops (small_dense.hpp)
+  SmallDenseLimits small_dense;     // dense layers this small: direct loops (small_dense.hpp)
   int64_t threaded_step_madds;      // training steps: one thread below, halves from here...
   int64_t halved_step_madds;        // ...to here, then every op threaded (mlp.cpp)
   int64_t inference_rows;           // rows per pass of predict/evaluate (workspace bound)
@@ -113,7 +121,19 @@ inline constexpr Tuning kTuningAvx512 = {
     /*transposed_c_cost=*/3.0,
     /*elementwise_per_thread=*/int64_t(1) << 15,
     /*optim_params_per_thread=*/int64_t(1) << 15,
-    /*small_dense_max_madds=*/int64_t(1) << 14,
+    // One-layer networks (SGD, mse) at m x k -> n, 64 steps, one thread, either path
+    // forced by a build switch, alternating processes, float32 and float64, on AVX-512,
+    // AVX2 and generic alike: at 512-1024 multiply-adds the two were within 15% of each
+    // other; from 1536 on the GEMM paths ran 1.1-2.5x as fast (16 x 16 -> 8: 1.4x; 32 x
+    // 16 -> 16: 2-2.5x; 8 x 32 -> 32: 2.2x), except for layers of at most 3 outputs and
+    // 16 inputs, whose outputs fill a few lanes of the GEMM's tiles: there the direct loops
+    // ran 1.05-1.35x as fast up to 4096 (128 x 4 -> 3, 256 x 4 -> 2, 256 x 8 -> 1, 512 x
+    // 8 -> 1) and lost beyond (128 x 16 -> 3: 1.3-1.5x slower). Until then every layer up
+    // to 16384 took the direct loops; Adam epochs of 4096 rows against that, float32 /
+    // float64 on AVX-512: 8-32-8 b32 2.7x / 2.3x as fast, 16-16-16-1 b64 2.4x / 2.9x,
+    // 20-20-20-2 b16 2.0x / 1.7x, 64-32-10 b32 1.5x / 1.4x, 64-100-10 b16 1.4x / 1.3x
+    // (AVX2 alike, generic 1.02-1.6x); 2-4-3-1 b128 and 10-64-64-1 b32 within 3%.
+    /*small_dense=*/{1024, 3, 16, 4096},
     // scikit-learn estimator fits, float32, 2 threads against 1 (see mlp.cpp): digits
     // 64-100-10 (7400 weights) 1.00x at batches 16-64, 0.74x at 128, 0.67x at 200;
     // diabetes 10-64-64-1 1.00x at 16-64, 0.69x at 200; 64-256-256-10 0.59-0.74x at 16-200.
