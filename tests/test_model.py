@@ -57,7 +57,7 @@ def test_dropout_masks_follow_rows_in_halved_steps():
     # Masks are keyed by a row's place in the epoch: with the weights held still, the
     # epoch's summed loss is the same whether a batch is the whole epoch (a halved step:
     # two halves on two threads) or 4 rows (one pass each: 4 x 34944 float64 multiply-adds
-    # are below tuning's threaded_step_madds).
+    # are below tuning's short_step_madds, for steps of fewer than short_step_rows).
     X, y = _regression(120, 8)
     losses = []
     for batch_size in (120, 4):

@@ -21,10 +21,11 @@ namespace {
 
 // How a training step uses threads, by its forward multiply-adds (batch rows x weights),
 // with the thresholds of isa/tuning.hpp:
-// - below threaded_step_madds (float64 ones counting twice), all of it on the calling
-//   thread. Its ops take microseconds each, and splitting one across cores first moves
-//   the weights and activations that the ops before it left in one core's cache: such
-//   steps were 4-25% slower on two threads than on one;
+// - below threaded_step_madds (float64 ones counting twice; short_step_madds for steps
+//   of fewer than short_step_rows rows), all of it on the calling thread. Its ops take
+//   microseconds each, and splitting one across cores first moves the weights and
+//   activations that the ops before it left in one core's cache: such steps were 4-25%
+//   slower on two threads than on one;
 // - up to halved_step_madds, as two fixed halves of its rows, each propagated forward
 //   and backward on one thread, their gradients then added in order and the optimizer
 //   update made, each thread on its share of the parameters: one OpenMP region per step
@@ -101,7 +102,9 @@ template <class T>
 int Mlp<T>::step_thread_cap(int64_t m) const {
   // A float64 multiply-add takes a float32 one's time twice (half the lanes): the work
   // that pays a second thread is in float32 multiply-adds (tuning.hpp).
-  return m * weights_ * int64_t(sizeof(T) / sizeof(float)) < tuning().threaded_step_madds ? 1 : 0;
+  const Tuning& t = tuning();
+  const int64_t bound = m < t.short_step_rows ? t.short_step_madds : t.threaded_step_madds;
+  return m * weights_ * int64_t(sizeof(T) / sizeof(float)) < bound ? 1 : 0;
 }
 
 template <class T>

@@ -52,6 +52,8 @@ struct Tuning {
   SmallDenseLimits small_dense;     // dense layers this small: direct loops (small_dense.hpp)
   int64_t threaded_step_madds;      // training steps: one thread below, halves from here...
   int64_t halved_step_madds;        // ...to here, then every op threaded (mlp.cpp)
+  int64_t short_step_rows;          // steps of fewer rows: one thread below short_step_madds
+  int64_t short_step_madds;         // instead of threaded_step_madds
   int64_t inference_rows;           // rows per pass of predict/evaluate (workspace bound)
   int64_t interrupt_poll_madds;     // forward multiply-adds between two checks for Ctrl-C
 
@@ -135,13 +137,14 @@ inline constexpr Tuning kTuningAvx512 = {
     // (AVX2 alike, generic 1.02-1.6x); 2-4-3-1 b128 and 10-64-64-1 b32 within 3%.
     // Single-sample predict of the same networks: 1.0-1.2x as fast (64-100-10 1.2x).
     /*small_dense=*/{1024, 3, 16, 4096},
-    // scikit-learn estimator fits, float32, 2 threads against 1 (see mlp.cpp): digits
-    // 64-100-10 (7400 weights) 1.00x at batches 16-64, 0.74x at 128, 0.67x at 200;
-    // diabetes 10-64-64-1 1.00x at 16-64, 0.69x at 200; 64-256-256-10 0.59-0.74x at 16-200.
-    // A float64 multiply-add counts as two (half the lanes): digits 64-100-10 in float64
-    // halved against one thread, 30 epochs, alternating processes, 48 against 58-60 ms
-    // at batch 48 and 42-43 against 55-57 ms at batch 64 (at batch 96 both 38-39 ms).
-    /*threaded_step_madds=*/int64_t(1) << 19,
+    // Halved against one thread, Adam epochs of 4096 rows, 2 threads, 4 alternating
+    // processes each, since small layers take the GEMM paths (small_dense above; before,
+    // 1 << 19 had been measured with the direct loops in the halves): 64-100-10 (7400
+    // weights) float32 at batch 16 (118K multiply-adds) 1.22x slower halved, at 32 0.96x,
+    // 48 0.85x, 64 0.79x the time; float64 (a multiply-add counts as two: half the lanes)
+    // at 16 0.92x, 24 0.86x, 32 0.83x; 10-64-64-1 (4800) float32 at 32 0.96x, 64 0.78x,
+    // 96 0.70x, float64 at 32 0.84x, 48 0.75x; 8-32-8 float64 at 128 (131K) 0.82x.
+    /*threaded_step_madds=*/int64_t(1) << 17,
     // Halved against every op threaded, training epochs, float32, 2 threads, best of
     // 3-6 epochs in alternating processes: 2-256-256-256-1 Adam at batch 128 (16.9M
     // multiply-adds a step) 88 against 98-107 ms, at batch 256 (33.7M) 85-92 against
@@ -151,6 +154,13 @@ inline constexpr Tuning kTuningAvx512 = {
     // dtype: float64 2-256-256-256-1 at batch 256 (33.7M) ran 185-191 ms halved against
     // 294-301 ms with every op threaded.
     /*halved_step_madds=*/int64_t(5) << 23,
+    // Steps of few rows make halves too short for the tiles (64-100-10 float32 at 16 rows
+    // above: 8-row halves against 12-row tiles) or of a row each: 784-256-10 float32 at
+    // 2 rows 1.16x and 2-256-256-256-1 1.22x slower halved. Below 32 rows the bound
+    // measured before (scikit-learn estimator fits, float32: digits 64-100-10 1.00x at
+    // batches 16-64; float64 48 against 58-60 ms at batch 48) stays.
+    /*short_step_rows=*/32,
+    /*short_step_madds=*/int64_t(1) << 19,
     /*inference_rows=*/2048,
     // A few milliseconds of training (forward + backward + update are about 3x this), so
     // that Ctrl-C stops an epoch at once, while asking (about a microsecond) costs
