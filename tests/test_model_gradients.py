@@ -27,6 +27,16 @@ def _close(a, b, tol):
     assert np.abs(np.asarray(a) - b).max() <= tol * max(np.abs(b).max(), 1e-30)
 
 
+def _check_against_autograd(model, X, y, loss_fn, dtype):
+    """The loss and every layer's weight and bias gradients, against torch's."""
+    value, grads = model.loss_and_grads(X, y, loss_fn)
+    ref_value, ref_grads = _torch_grads(model, X, y, loss_fn)
+    _close(value, ref_value, TOL[dtype])
+    for (gw, gb), (rw, rb) in zip(grads, ref_grads):
+        _close(gw, rw, TOL[dtype])
+        _close(gb, rb, TOL[dtype])
+
+
 # 31 rows make one pass over the batch (fewer than tuning's short_step_rows, and 31 x
 # 13400 weights below its short_step_madds); 101 rows a halved step: two halves of 51
 # and 50 rows, each on its own thread, their gradients added.
@@ -57,12 +67,7 @@ def test_gradients_match_autograd(dtype, hidden, output, loss, reduction, rows):
         y = rng.random((rows, 4)).astype(dtype)
     loss_fn = fastmlp.losses.get(loss)
     loss_fn.reduction = reduction
-    value, grads = model.loss_and_grads(X, y, loss_fn)
-    ref_value, ref_grads = _torch_grads(model, X, y, loss_fn)
-    _close(value, ref_value, TOL[dtype])
-    for (gw, gb), (rw, rb) in zip(grads, ref_grads):
-        _close(gw, rw, TOL[dtype])
-        _close(gb, rb, TOL[dtype])
+    _check_against_autograd(model, X, y, loss_fn, dtype)
 
 
 def _small_dense_shapes():
@@ -100,12 +105,7 @@ def test_gradients_at_the_small_layer_limits(isa, dtype, shape):
     X = rng.standard_normal((rows, 3)).astype(dtype)
     y = rng.random((rows, n)).astype(dtype)
     loss_fn = fastmlp.losses.get("mse")
-    value, grads = model.loss_and_grads(X, y, loss_fn)
-    ref_value, ref_grads = _torch_grads(model, X, y, loss_fn)
-    _close(value, ref_value, TOL[dtype])
-    for (gw, gb), (rw, rb) in zip(grads, ref_grads):
-        _close(gw, rw, TOL[dtype])
-        _close(gb, rb, TOL[dtype])
+    _check_against_autograd(model, X, y, loss_fn, dtype)
 
 
 def test_probability_targets_and_no_bias():
