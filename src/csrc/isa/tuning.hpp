@@ -124,17 +124,18 @@ inline constexpr Tuning kTuningAvx512 = {
     /*elementwise_per_thread=*/int64_t(1) << 15,
     /*optim_params_per_thread=*/int64_t(1) << 15,
     // One-layer networks (SGD, mse) at m x k -> n, 64 steps, one thread, either path
-    // forced by a build switch, alternating processes, float32 and float64, on AVX-512,
-    // AVX2 and generic alike: at 512-1024 multiply-adds the two were within 15% of each
-    // other; from 1536 on the GEMM paths ran 1.1-2.5x as fast (16 x 16 -> 8: 1.4x; 32 x
-    // 16 -> 16: 2-2.5x; 8 x 32 -> 32: 2.2x), except for layers of at most 3 outputs and
-    // 16 inputs, whose outputs fill a few lanes of the GEMM's tiles: there the direct loops
-    // ran 1.05-1.35x as fast up to 4096 (128 x 4 -> 3, 256 x 4 -> 2, 256 x 8 -> 1, 512 x
-    // 8 -> 1) and lost beyond (128 x 16 -> 3: 1.3-1.5x slower). Until then every layer up
-    // to 16384 took the direct loops; Adam epochs of 4096 rows against that, float32 /
-    // float64 on AVX-512: 8-32-8 b32 2.7x / 2.3x as fast, 16-16-16-1 b64 2.4x / 2.9x,
-    // 20-20-20-2 b16 2.0x / 1.7x, 64-32-10 b32 1.5x / 1.4x, 64-100-10 b16 1.4x / 1.3x
-    // (AVX2 alike, generic 1.02-1.6x); 2-4-3-1 b128 and 10-64-64-1 b32 within 3%.
+    // forced by a build switch, alternating processes, float32 and float64: at 512-1024
+    // multiply-adds the two were within 15% of each other on AVX-512 and AVX2 (generic's
+    // loops up to 1.5x faster at one row, up to 2048); from 1536 on the GEMM paths ran
+    // 1.1-2.5x as fast there (16 x 16 -> 8: 1.4x; 32 x 16 -> 16: 2-2.5x; 8 x 32 -> 32:
+    // 2.2x) and 1.0-1.4x on generic, except for layers of at most 3 outputs and 16 inputs,
+    // whose outputs fill a few lanes of the GEMM's tiles: there the direct loops ran
+    // 1.05-1.35x as fast up to 4096 on all three (128 x 4 -> 3, 256 x 4 -> 2, 256 x 8 ->
+    // 1, 512 x 8 -> 1) and lost beyond (128 x 16 -> 3: 1.3-1.5x slower). Until then every
+    // layer up to 16384 took the direct loops; Adam epochs of 4096 rows against that,
+    // float32 / float64 on AVX-512: 8-32-8 b32 2.7x / 2.3x as fast, 16-16-16-1 b64 2.4x /
+    // 2.9x, 20-20-20-2 b16 2.0x / 1.7x, 64-32-10 b32 1.5x / 1.4x, 64-100-10 b16 1.4x /
+    // 1.3x (AVX2 alike, generic 1.02-1.6x); 2-4-3-1 b128 and 10-64-64-1 b32 within 3%.
     // Single-sample predict of the same networks: 1.0-1.2x as fast (64-100-10 1.2x).
     /*small_dense=*/{1024, 3, 16, 4096},
     // Halved against one thread, Adam epochs of 4096 rows, 2 threads, 4 alternating
