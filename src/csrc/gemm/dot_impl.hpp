@@ -54,8 +54,8 @@ void dot_tile(int64_t k, const typename V::T* a, int64_t lda, const typename V::
     }
   }
   // The MR x NR horizontal sums, W at a time (accumulator q = i * NR + j), in one
-  // shuffle-and-add tree each; a tile with fewer than W / 2 sums (one row of A) does them
-  // one by one, which then costs fewer shuffles.
+  // shuffle-and-add tree each; a tile with fewer than W / 2 sums (one row of A, or a
+  // narrow edge tile) does them one by one, which then costs fewer shuffles.
   constexpr int kAcc = MR * NR;
   if constexpr (2 * kAcc < W) {
 #pragma GCC unroll 8
