@@ -1,10 +1,10 @@
 #include "dense.hpp"
 
-#include <algorithm>
 #include <stdexcept>
 
 #include "activations.hpp"
 #include "buffer.hpp"
+#include "elementwise/activation_grad.hpp"
 #include "gemm/gemm.hpp"
 #include "isa/dispatch.hpp"
 #include "threads.hpp"
@@ -34,19 +34,13 @@ void for_column_ranges(int64_t m, int64_t n, Fn fn) {
   for_column_lines<T>(n, m * n, tuning().elementwise_per_thread, fn);
 }
 
-template <class T>
-void add_row(const T* row, int64_t lo, int64_t hi, T* sums) {
-  for (int64_t j = lo; j < hi; ++j) sums[j] += row[j];
-}
-
 }  // namespace
 
 template <class T>
 void column_sums(const T* a, int64_t m, int64_t n, T* out) {
-  for_column_ranges<T>(m, n, [&](int64_t lo, int64_t hi) {
-    std::fill(out + lo, out + hi, T(0));
-    for (int64_t i = 0; i < m; ++i) add_row(a + i * n, lo, hi, out);
-  });
+  const ActivationGradRows<T> rows{Activation::identity, T(0), a, nullptr, nullptr, nullptr, out, m, n};
+  const ActivationGradFn<T> sums = activation_grad_kernels().fn<T>();
+  for_column_ranges<T>(m, n, [&](int64_t lo, int64_t hi) { sums(rows, lo, hi); });
 }
 
 template <class T>
@@ -63,15 +57,9 @@ const T* pre_activation_grad(int64_t m, int64_t n, const T* grad_y, const T* y, 
   } else if (act != Activation::identity) {
     // grad_pre = grad_y * act'(.) and its column sums (the bias gradient) in one pass.
     T* buf = scratch.get<T>(m * n);
-    for_column_ranges<T>(m, n, [&](int64_t lo, int64_t hi) {
-      if (grad_b) std::fill(grad_b + lo, grad_b + hi, T(0));
-      for (int64_t i = 0; i < m; ++i) {
-        const int64_t at = i * n + lo;
-        activation_backward(act, negative_slope, grad_y + at, y + at, pre ? pre + at : nullptr, buf + at,
-                            hi - lo);
-        if (grad_b) add_row(buf + i * n, lo, hi, grad_b);
-      }
-    });
+    const ActivationGradRows<T> rows{act, negative_slope, grad_y, y, pre, buf, grad_b, m, n};
+    const ActivationGradFn<T> backward = activation_grad_kernels().fn<T>();
+    for_column_ranges<T>(m, n, [&](int64_t lo, int64_t hi) { backward(rows, lo, hi); });
     grad_pre = buf;
   } else if (grad_b) {
     column_sums(grad_pre, m, n, grad_b);

@@ -148,6 +148,10 @@ const ElementwiseF32& elementwise_f32() {
   return kernel_set().elementwise_f32;
 }
 
+const ActivationGradKernels& activation_grad_kernels() {
+  return kernel_set().activation_grad;
+}
+
 const OptimUpdateKernels& optim_update_kernels() {
   return kernel_set().optim_update;
 }

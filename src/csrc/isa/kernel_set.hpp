@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 
+#include "elementwise/activation_grad.hpp"
 #include "elementwise/elementwise.hpp"
 #include "gemm/ukernel.hpp"
 #include "isa/tuning.hpp"
@@ -18,6 +19,7 @@ struct KernelSet {
   GemmKernel<float> gemm_f32;
   GemmKernel<double> gemm_f64;
   ElementwiseF32 elementwise_f32;
+  ActivationGradKernels activation_grad;
   OptimUpdateKernels optim_update;
   PeakLoops peak;
   Tuning tuning;

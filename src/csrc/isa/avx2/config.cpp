@@ -1,5 +1,6 @@
 // The AVX2 + FMA kernel set and its numbers (compiled with -mavx2 -mfma -mf16c), as
 // BLIS's config/haswell and config/zen3.
+#include "elementwise/activation_grad_impl.hpp"
 #include "elementwise/elementwise_impl.hpp"
 #include "gemm/dot_impl.hpp"
 #include "gemm/ukernel_impl.hpp"
@@ -9,6 +10,9 @@
 #include "peak/peak_impl.hpp"
 
 namespace fastmlp {
+namespace {
+constexpr int kPack = 8;  // vectors per elementwise pack, as measured below
+}  // namespace
 
 const KernelSet kernels_avx2 = {
     "avx2",
@@ -31,7 +35,8 @@ const KernelSet kernels_avx2 = {
     //   U:        2    4    6    8   12   16
     //   gelu    115  105  102   93  104  104
     //   sigmoid  63   59   54   53   58   68
-    make_elementwise_f32<simd::Avx2<float>, 8>(),
+    make_elementwise_f32<simd::Avx2<float>, kPack>(),
+    make_activation_grad_kernels<simd::Avx2<float>, kPack>(),
     make_optim_update_kernels(),
     make_peak_loops<simd::Avx2<float>, simd::Avx2<double>>(),
     kTuningAvx2,

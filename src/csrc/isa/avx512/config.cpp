@@ -1,5 +1,6 @@
 // The AVX-512F kernel set and its numbers (compiled with -mavx512f), as BLIS's
 // config/skx and config/zen4.
+#include "elementwise/activation_grad_impl.hpp"
 #include "elementwise/elementwise_impl.hpp"
 #include "gemm/dot_impl.hpp"
 #include "gemm/ukernel_impl.hpp"
@@ -9,6 +10,9 @@
 #include "peak/peak_impl.hpp"
 
 namespace fastmlp {
+namespace {
+constexpr int kPack = 6;  // vectors per elementwise pack, as measured below
+}  // namespace
 
 const KernelSet kernels_avx512 = {
     "avx512",
@@ -33,7 +37,8 @@ const KernelSet kernels_avx512 = {
     make_gemm_kernel<simd::Avx512<float>, TileShape<12, 2>>(make_dot_kernel<simd::Avx512<float>, 4, 4>()),
     make_gemm_kernel<simd::Avx512<double>, TileShape<12, 2>, TileShape<8, 3>>(
         make_dot_kernel<simd::Avx512<double>, 4, 4>()),
-    make_elementwise_f32<simd::Avx512<float>, 6>(),
+    make_elementwise_f32<simd::Avx512<float>, kPack>(),
+    make_activation_grad_kernels<simd::Avx512<float>, kPack>(),
     make_optim_update_kernels(),
     make_peak_loops<simd::Avx512<float>, simd::Avx512<double>>(),
     kTuningAvx512,
