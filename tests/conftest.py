@@ -122,6 +122,9 @@ def edge_shapes(dtype):
     for d in (-1, 1):
         shapes[f"m=small_mr{d:+d}"] = (b["small_mr"] + d, k0, n0)
         shapes[f"n=small_nr{d:+d}"] = (m0, k0, b["small_nr"] + d)
+    # Last columns just below, at and above one vector: the small path's narrower edge tiles.
+    for d in (-1, 0, 1):
+        shapes[f"n=small_nr+lanes{d:+d}"] = (b["small_mr"] + 1, k0, b["small_nr"] + b["lanes"] + d)
     # One or two rows: the thin kernels, then the small path's tiles for the last columns.
     for rows, thin in zip((1, 2), b["thin_nr"]):
         shapes[f"m={rows},n=2thin+small_nr+1"] = (rows, k0, 2 * thin + b["small_nr"] + 1)

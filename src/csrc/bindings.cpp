@@ -215,7 +215,8 @@ py::dict blocking(const RunConfig& cfg) {
   d["nr"] = k.packed.nr;
   d["small_mr"] = k.small.mr;  // the small path's tile
   d["small_nr"] = k.small.nr;
-  py::list thin;  // a list, as the blocking's JSON round trip gives back
+  d["lanes"] = k.lanes;  // its edge tiles are whole vectors wide
+  py::list thin;         // a list, as the blocking's JSON round trip gives back
   thin.append(k.thin_nr[0]);
   thin.append(k.thin_nr[1]);
   d["thin_nr"] = thin;

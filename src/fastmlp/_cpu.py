@@ -34,8 +34,9 @@ def cpu_info() -> dict[str, Any]:
         ``blocking``: ``{"float32", "float64"}``, each the packed path's register tile
         ``mr`` x ``nr`` and cache blocks ``mc``, ``kc``, ``nc`` in use, ``small_kn``
         (row-major products whose B has at most this many elements are computed without
-        packing) and that path's tile ``small_mr`` x ``small_nr``, with their ``source``
-        (``model``, or ``FASTMLP_BLOCKING``).
+        packing) and that path's tile ``small_mr`` x ``small_nr`` (its last columns take a
+        tile as many vectors of ``lanes`` elements wide as they need), with their
+        ``source`` (``model``, or ``FASTMLP_BLOCKING``).
     """
     desc = dict(_core._cpu_description())
     desc["cpu"] = _cpu_name(desc)

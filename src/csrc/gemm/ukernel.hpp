@@ -31,8 +31,13 @@ template <class T>
 using UnpackedFn = void (*)(int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb, T* c, int64_t ldc,
                             const T* bias, unsigned flags);
 
-// The tallest micro-kernel tile of any ISA.
+// The tallest micro-kernel tile of any ISA, and the widest small-path tile in vectors.
 constexpr int kMaxMR = 12;
+constexpr int kMaxSmallNV = 4;
+
+// The small path's kernels by operand layout, width and height (see GemmKernel).
+template <class T>
+using UnpackedTable = std::array<std::array<std::array<UnpackedFn<T>, kMaxMR>, kMaxSmallNV>, 2>;
 
 // Packs rows rows of a block whose rows run contiguously along k (row stride ld) into an
 // R-wide micro-panel: dst[kk * R + r] = src[r * ld + kk], zero for rows <= r < R.
@@ -85,9 +90,12 @@ struct GemmKernel {
   RegisterTile<T> packed;
   UkernelFn<T> ukernel;
   // The small path (gemm_small.cpp): its tile on A and B where they are, B packed whole
-  // when it is not row-major. [a_column_major][r - 1] for r rows, r <= small.mr.
+  // when it is not row-major. [a_column_major][v - 1][r - 1] for r <= small.mr rows and
+  // v <= small.nr / lanes vectors: the last columns take a tile of their own width. Until
+  // they did, 100 outputs took 128 columns of AVX-512 float32 tiles (a 4-column edge as
+  // wide as a whole tile).
   RegisterTile<T> small;
-  UnpackedFn<T> ukernel_unpacked[2][kMaxMR];
+  UnpackedTable<T> ukernel_unpacked;
   // [a_column_major][r - 1] for r = 1, 2 rows (gemm_small.cpp's thin products), each
   // thin_nr[r - 1] columns wide: enough accumulators (8 vectors) to cover the FMAs'
   // latency, which r rows of an nr-wide tile cannot.

@@ -3,6 +3,7 @@
 // vectors). Include only from isa/<name>/config.cpp: it must be compiled with that ISA's
 // flags. Layout as in BLIS: per k, NV vectors of packed B and MR broadcasts of packed A.
 #pragma once
+#include <array>
 #include <cstdint>
 #include <utility>
 
@@ -131,21 +132,33 @@ struct TileShape {
   static constexpr int mr = MR, nv = NV;
 };
 
-template <class V, class Small, class Packed, int... R>
-constexpr GemmKernel<typename V::T> make_gemm_kernel(DotKernel<typename V::T> dot,
-                                                     std::integer_sequence<int, R...>) {
+// The unpacked tiles NV vectors wide, 1 to MR rows (R + 1 for R < MR).
+template <class V, int NV, bool kAColumnMajor, int... R>
+constexpr std::array<UnpackedFn<typename V::T>, kMaxMR> unpacked_heights(std::integer_sequence<int, R...>) {
+  return {&ukernel_unpacked<V, R + 1, NV, kAColumnMajor>...};
+}
+
+// UnpackedTable's entries for the tile Small: 1 to Small::nv vectors (NV + 1), each 1
+// to Small::mr rows; wider ones stay null.
+template <class V, class Small, int... NV>
+constexpr UnpackedTable<typename V::T> unpacked_table(std::integer_sequence<int, NV...>) {
+  constexpr auto rows = std::make_integer_sequence<int, Small::mr>{};
+  return {{{unpacked_heights<V, NV + 1, false>(rows)...}, {unpacked_heights<V, NV + 1, true>(rows)...}}};
+}
+
+template <class V, class Small, class Packed>
+constexpr GemmKernel<typename V::T> make_gemm_kernel_of(DotKernel<typename V::T> dot) {
   constexpr int W = V::width;
-  return {
-      W,
-      {Packed::mr, Packed::nv * W, &pack_rows<V, Packed::nv>},
-      &ukernel<V, Packed::mr, Packed::nv>,
-      {Small::mr, Small::nv * W, &pack_rows<V, Small::nv>},
-      {{&ukernel_unpacked<V, R + 1, Small::nv, false>...}, {&ukernel_unpacked<V, R + 1, Small::nv, true>...}},
-      {{&ukernel_unpacked<V, 1, 8, false>, &ukernel_unpacked<V, 2, 4, false>},
-       {&ukernel_unpacked<V, 1, 8, true>, &ukernel_unpacked<V, 2, 4, true>}},
-      {8 * W, 4 * W},
-      &pack_transposed<V>,
-      dot};
+  return {W,
+          {Packed::mr, Packed::nv * W, &pack_rows<V, Packed::nv>},
+          &ukernel<V, Packed::mr, Packed::nv>,
+          {Small::mr, Small::nv * W, &pack_rows<V, Small::nv>},
+          unpacked_table<V, Small>(std::make_integer_sequence<int, Small::nv>{}),
+          {{&ukernel_unpacked<V, 1, 8, false>, &ukernel_unpacked<V, 2, 4, false>},
+           {&ukernel_unpacked<V, 1, 8, true>, &ukernel_unpacked<V, 2, 4, true>}},
+          {8 * W, 4 * W},
+          &pack_transposed<V>,
+          dot};
 }
 
 // The kernels of the tile Small on the small path and of Packed (by default the same
@@ -153,7 +166,8 @@ constexpr GemmKernel<typename V::T> make_gemm_kernel(DotKernel<typename V::T> do
 template <class V, class Small, class Packed = Small>
 constexpr GemmKernel<typename V::T> make_gemm_kernel(DotKernel<typename V::T> dot) {
   static_assert(Small::mr <= kMaxMR && Packed::mr <= kMaxMR, "raise kMaxMR");
-  return make_gemm_kernel<V, Small, Packed>(dot, std::make_integer_sequence<int, Small::mr>{});
+  static_assert(Small::nv <= kMaxSmallNV, "raise kMaxSmallNV");
+  return make_gemm_kernel_of<V, Small, Packed>(dot);
 }
 
 }  // namespace fastmlp
