@@ -8,6 +8,7 @@ from conftest import (
     LAYOUTS,
     ZERO_SHAPES,
     all_blocks_shape,
+    blocking,
     check_matmul,
     edge_shapes,
     make,
@@ -58,6 +59,17 @@ def test_unaligned_weight_is_read_but_not_trained(rng, dtype):
 def test_every_block_edge_at_once(isa, rng, dtype):
     m, k, n = all_blocks_shape(dtype)
     a, b = make(rng, (m, k), dtype), make(rng, (k, n), dtype)
+    check_matmul(fastmlp.matmul(a, b), a, b, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", (1, 2, 3, 5))
+def test_few_columns_from_a_column_major_a(isa, gemm_path, rng, dtype, n):
+    """C of a few columns against many rows, from a column-major A and a row-major B (a
+    layer's grad_W = grad_pre^T x from a few inputs): the small path computes C^T = B^T A^T
+    (gemm_small.cpp's transposing_pays) and stores its tiles transposed."""
+    m, k = 3 * blocking(dtype)["small_mr"] + 1, 67
+    a, b = make(rng, (m, k), dtype, "F"), make(rng, (k, n), dtype)
     check_matmul(fastmlp.matmul(a, b), a, b, dtype)
 
 

@@ -171,22 +171,38 @@ void small_tiles(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T*
   });
 }
 
-// Whether the small path should run on C^T = B^T A^T instead. Taken only where B would
-// be packed whole (W^T in a dense layer's forward x W^T): with few rows against many
-// outputs, A^T is the smaller to pack and fills the tiles better. Costs in vector
-// multiply-adds, as Tuning::dot_costs counts them: the padded tiles plus packing, and
-// for the transposed product its stores to C (Tuning::transposed_c_cost).
+// Whether the small path should run on C^T = B^T A^T instead:
+// - where B would be packed whole (W^T in a dense layer's forward x W^T): with few rows
+//   against many outputs, A^T is the smaller to pack and fills the tiles better. Costs in
+//   vector multiply-adds, as Tuning::dot_costs counts them: the padded tiles plus packing,
+//   and for the transposed product its stores to C (Tuning::transposed_c_cost);
+// - where both products read A and B in place (B row-major, A column-major: grad_W =
+//   grad_pre^T x), for a C of few columns against many rows, whose last columns fill a
+//   vector poorly: grad_W of a layer from 2 inputs, 64 rows, took 2 columns of 16 float32
+//   lanes. Costs: the tiles' vector multiply-adds as they run (a short tile computes only
+//   its rows), plus the transposed stores. Zen 4, one thread, 32-256 x k 16-256 -> 1-24
+//   against the old path: float32 0.17-0.74x the time for 1-3 columns, 0.34-0.7x for 5-10
+//   and 0.74-0.79x for 24 at k >= 64 (k = 256 for 10 and 24); float64 0.32-0.86x for 1-3,
+//   0.6-0.86x for 5 and 10 at k >= 64; the rest level. Transposing every such product ran
+//   16 columns (and float64's 8) up to 1.5x slower: the count leaves them direct.
 template <class T>
 bool transposing_pays(int64_t m, int64_t n, int64_t k, const MatView<T>& a, const MatView<T>& b) {
-  if (b.cs == 1 || !small_path_applies(n, m, k, b.transposed(), a.transposed())) return false;
+  if (!small_path_applies(n, m, k, b.transposed(), a.transposed())) return false;
   const GemmKernel<T>& kern = gemm_kernel<T>();
+  const double transposed_c = tuning().transposed_c_cost * double(m) * double(n);
+  if (b.cs == 1) {
+    if (a.rs != 1) return false;  // then A^T would be packed
+    auto madds = [&](int64_t rows, int64_t cols) {
+      return double(rows) * double(ceil_div(cols, kern.lanes)) * double(k);
+    };
+    return madds(n, m) + transposed_c < madds(m, n);
+  }
   const double pack = tuning().dot_costs.pack;
   auto cost = [&](int64_t rows, int64_t cols, bool packs_b) {
     return double(round_up(rows, kern.small.mr)) * double(round_up(cols, kern.lanes)) * double(k) /
                kern.lanes +
            (packs_b ? pack * double(k) * double(cols) : 0.0);
   };
-  const double transposed_c = tuning().transposed_c_cost * double(m) * double(n);
   // B^T's packed B' is A^T. The 10%: the tiles' cost ignores how their edges run.
   return cost(n, m, a.rs != 1) + transposed_c < 0.9 * cost(m, n, true);
 }
