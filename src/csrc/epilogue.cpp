@@ -7,12 +7,11 @@
 namespace fastmlp {
 
 template <class T>
-void finish_tile(const Epilogue<T>& ep, unsigned done, T* c, int64_t ldc, int64_t i0, int64_t j0, int64_t mr,
-                 int64_t nr) {
+void finish_tile_rows(const Epilogue<T>& ep, unsigned done, T* c, int64_t ldc, int64_t i0, int64_t j0,
+                      int64_t mr, int64_t nr) {
   const bool add_bias = ep.bias && !(done & kBiasAdded);
   const bool act_here =
       !(done & kActivationApplied) && ep.act != Activation::identity && ep.act != Activation::softmax;
-  if (!add_bias && !ep.pre && !act_here) return;
   const T* bias = ep.bias + j0 * ep.bias_stride;
   for (int64_t i = i0; i < i0 + mr; ++i) {
     T* row = c + i * ldc + j0;
@@ -23,9 +22,9 @@ void finish_tile(const Epilogue<T>& ep, unsigned done, T* c, int64_t ldc, int64_
   }
 }
 
-template void finish_tile<float>(const Epilogue<float>&, unsigned, float*, int64_t, int64_t, int64_t, int64_t,
-                                 int64_t);
-template void finish_tile<double>(const Epilogue<double>&, unsigned, double*, int64_t, int64_t, int64_t,
-                                  int64_t, int64_t);
+template void finish_tile_rows<float>(const Epilogue<float>&, unsigned, float*, int64_t, int64_t, int64_t,
+                                      int64_t, int64_t);
+template void finish_tile_rows<double>(const Epilogue<double>&, unsigned, double*, int64_t, int64_t, int64_t,
+                                       int64_t, int64_t);
 
 }  // namespace fastmlp

@@ -22,9 +22,27 @@ inline bool activation_in_ukernel(const Epilogue<T>& ep) {
   return ep.act == Activation::relu && ep.pre == nullptr;
 }
 
-// Tile [i0, i0+mr) x [j0, j0+nr) of C holds A B (plus what `done` says).
+// Whether a tile of C that holds A B plus what `done` says still needs the epilogue.
 template <class T>
-void finish_tile(const Epilogue<T>& ep, unsigned done, T* c, int64_t ldc, int64_t i0, int64_t j0, int64_t mr,
-                 int64_t nr);
+inline bool epilogue_left(const Epilogue<T>& ep, unsigned done) {
+  const bool bias_left = ep.bias && !(done & kBiasAdded);
+  const bool act_left =
+      !(done & kActivationApplied) && ep.act != Activation::identity && ep.act != Activation::softmax;
+  return bias_left || ep.pre || act_left;
+}
+
+// The epilogue of tile [i0, i0+mr) x [j0, j0+nr) of C, which holds A B (plus what `done`
+// says). Out of line, and called only when epilogue_left: a call per tile that had
+// nothing left to do (a fused bias and ReLU) took 1.7% of a 2-256-256-256-1 epoch on its
+// prologue alone.
+template <class T>
+void finish_tile_rows(const Epilogue<T>& ep, unsigned done, T* c, int64_t ldc, int64_t i0, int64_t j0,
+                      int64_t mr, int64_t nr);
+
+template <class T>
+inline void finish_tile(const Epilogue<T>& ep, unsigned done, T* c, int64_t ldc, int64_t i0, int64_t j0,
+                        int64_t mr, int64_t nr) {
+  if (epilogue_left(ep, done)) finish_tile_rows(ep, done, c, ldc, i0, j0, mr, nr);
+}
 
 }  // namespace fastmlp
