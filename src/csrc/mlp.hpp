@@ -150,8 +150,9 @@ class Mlp {
   // or backward_if_not_finite, backward pass of a batch of m rows into grads. Halved
   // steps (halved_step) run the two halves of the rows on two threads. The denominator
   // is 0, and nothing is computed, if the batch's weights sum to zero. With update, a
-  // halved step whose loss is finite also makes the optimizer step from grads in the
-  // same threads (BatchLoss::updated); the caller makes it otherwise (apply_optimizer).
+  // halved step whose loss is finite also makes the optimizer step in the same threads,
+  // from both halves' gradients (BatchLoss::updated; grads then holds the first half's
+  // only); the caller makes it otherwise (apply_optimizer).
   BatchLoss forward_backward(const LossSpec& loss, int64_t m, Input<T> x, Targets<T> target,
                              const RandomKey* dropout_key, int64_t row0, T* const* grads,
                              bool backward_if_not_finite, OptimState<T>* update = nullptr);
@@ -160,7 +161,8 @@ class Mlp {
   // penalty in the loss).
   void apply_optimizer(OptimState<T>& opt, const BatchLoss& batch);
   // The next step of opt for a batch of that denominator, and its parameter p's update on
-  // [lo, hi) (weights and biases may differ: OptimConfig::decay_bias).
+  // [lo, hi) from a halved step's gradients, param_grads_ + half_grads_ (weights and
+  // biases may differ: OptimConfig::decay_bias).
   struct StepSettings {
     OptimStep<T> weight, bias;
   };

@@ -71,19 +71,21 @@ OptimStep<T>::OptimStep(const OptimConfig& config, int64_t step, double penalty_
 }
 
 template <class T>
-void optimizer_update_range(const OptimStep<T>& s, T* p, const T* g, T* const* state, int64_t lo,
+void optimizer_update_range(const OptimStep<T>& s, T* p, const T* g, const T* g2, T* const* state, int64_t lo,
                             int64_t hi) {
   const OptimUpdateKernels& kernels = optim_update_kernels();
   if constexpr (std::is_same_v<T, float>)
-    kernels.f32(s, p, g, state, lo, hi);
+    kernels.f32(s, p, g, g2, state, lo, hi);
   else
-    kernels.f64(s, p, g, state, lo, hi);
+    kernels.f64(s, p, g, g2, state, lo, hi);
 }
 
 template <class T>
 void optimizer_update(const OptimStep<T>& s, T* p, const T* g, T* const* state, int64_t n) {
   const int nt = threads_for(n, tuning().optim_params_per_thread);
-  parallel_ranges(nt, n, [&](int64_t lo, int64_t hi) { optimizer_update_range(s, p, g, state, lo, hi); });
+  parallel_ranges(nt, n, [&](int64_t lo, int64_t hi) {
+    optimizer_update_range(s, p, g, static_cast<const T*>(nullptr), state, lo, hi);
+  });
 }
 
 template <class T>
@@ -97,10 +99,10 @@ NormSums norm_sums(const T* p, int64_t n) {
 
 template struct OptimStep<float>;
 template struct OptimStep<double>;
-template void optimizer_update_range<float>(const OptimStep<float>&, float*, const float*, float* const*,
-                                            int64_t, int64_t);
-template void optimizer_update_range<double>(const OptimStep<double>&, double*, const double*, double* const*,
-                                             int64_t, int64_t);
+template void optimizer_update_range<float>(const OptimStep<float>&, float*, const float*, const float*,
+                                            float* const*, int64_t, int64_t);
+template void optimizer_update_range<double>(const OptimStep<double>&, double*, const double*, const double*,
+                                             double* const*, int64_t, int64_t);
 template void optimizer_update<float>(const OptimStep<float>&, float*, const float*, float* const*, int64_t);
 template void optimizer_update<double>(const OptimStep<double>&, double*, const double*, double* const*,
                                        int64_t);

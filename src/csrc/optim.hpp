@@ -71,10 +71,12 @@ struct OptimStep {
 // optimizer_state_slots(kind) arrays of n values, zero before the first step.
 // Elementwise, so threads split the range and the result does not depend on their
 // number.
-// Update parameters [lo, hi) in place (the loops of optim_update/, one set per ISA).
+// Update parameters [lo, hi) in place (the loops of optim_update/, one set per ISA), from
+// the gradient g, or g + g2 (added in that order, as a halved step's two halves) when g2
+// is given.
 template <class T>
-using UpdateRangeFn = void (*)(const OptimStep<T>& s, T* p, const T* g, T* const* state, int64_t lo,
-                               int64_t hi);
+using UpdateRangeFn = void (*)(const OptimStep<T>& s, T* p, const T* g, const T* g2, T* const* state,
+                               int64_t lo, int64_t hi);
 // Sum of squares and sum of absolute values of n parameters, in double (the L2 and L1
 // penalties); the same bits on every ISA.
 struct NormSums {
@@ -94,9 +96,10 @@ const OptimUpdateKernels& optim_update_kernels();
 template <class T>
 void optimizer_update(const OptimStep<T>& s, T* p, const T* g, T* const* state, int64_t n);
 // The same on [lo, hi) only, on the calling thread: for callers that split the
-// parameters between their own threads.
+// parameters between their own threads; from g + g2 when g2 is given (UpdateRangeFn).
 template <class T>
-void optimizer_update_range(const OptimStep<T>& s, T* p, const T* g, T* const* state, int64_t lo, int64_t hi);
+void optimizer_update_range(const OptimStep<T>& s, T* p, const T* g, const T* g2, T* const* state, int64_t lo,
+                            int64_t hi);
 
 // NormSums of p[0, n) with the loop of the ISA in use.
 template <class T>

@@ -39,14 +39,16 @@ inline T sign(T x) {
   return T((x > 0) - (x < 0));
 }
 
-// Calls f(i, g) for i in [lo, hi) with the gradient after the L1 and coupled L2 terms.
-// The terms a step does not use are compiled out (one loop per combination), so that
-// the loop body has no branch and vectorises.
+// Calls f(i, g) for i in [lo, hi) with the gradient (g, or g + g2) after the L1 and
+// coupled L2 terms. The terms a step does not use are compiled out (one loop per
+// combination), so that the loop body has no branch and vectorises.
 template <class T, class F>
-inline void for_each_gradient(const OptimStep<T>& s, const T* p, const T* g, int64_t lo, int64_t hi, F&& f) {
-  auto loop = [&](auto l1, auto coupled_decay) FASTMLP_ELEMENT {
+inline void for_each_gradient(const OptimStep<T>& s, const T* p, const T* g, const T* g2, int64_t lo,
+                              int64_t hi, F&& f) {
+  auto loop = [&](auto l1, auto coupled_decay, auto halves) FASTMLP_ELEMENT {
     for (int64_t i = lo; i < hi; ++i) {
       T grad = g[i];
+      if constexpr (decltype(halves)::value) grad = grad + g2[i];
       if constexpr (decltype(l1)::value) grad = grad + s.l1 * sign(p[i]);
       if constexpr (decltype(coupled_decay)::value) grad = grad + s.wd * p[i];
       f(i, grad);
@@ -56,19 +58,26 @@ inline void for_each_gradient(const OptimStep<T>& s, const T* p, const T* g, int
   using no = std::false_type;
   const bool l1 = s.cfg.l1 != 0;
   const bool coupled_decay = s.cfg.weight_decay != 0 && s.cfg.kind != OptimKind::adamw;
-  if (l1 && coupled_decay)
-    loop(yes{}, yes{});
-  else if (l1)
-    loop(yes{}, no{});
-  else if (coupled_decay)
-    loop(no{}, yes{});
+  auto with_terms = [&](auto halves) FASTMLP_ELEMENT {
+    if (l1 && coupled_decay)
+      loop(yes{}, yes{}, halves);
+    else if (l1)
+      loop(yes{}, no{}, halves);
+    else if (coupled_decay)
+      loop(no{}, yes{}, halves);
+    else
+      loop(no{}, no{}, halves);
+  };
+  if (g2)
+    with_terms(yes{});
   else
-    loop(no{}, no{});
+    with_terms(no{});
 }
 
 // One loop per optimizer (the switch outside), so that each loop can be vectorised.
 template <class T>
-void update_range(const OptimStep<T>& step, T* p, const T* g, T* const* st, int64_t lo, int64_t hi) {
+void update_range(const OptimStep<T>& step, T* p, const T* g, const T* g2, T* const* st, int64_t lo,
+                  int64_t hi) {
   // Local copies: the compiler then knows that stores to p and the state cannot
   // change them, and keeps them in registers (vectorised loops).
   const OptimStep<T> s = step;
@@ -82,11 +91,11 @@ void update_range(const OptimStep<T>& step, T* p, const T* g, T* const* st, int6
   switch (c.kind) {
     case OptimKind::sgd:  // torch.optim.SGD
       if (c.momentum == 0) {
-        for_each_gradient(s, p, g, lo, hi,
+        for_each_gradient(s, p, g, g2, lo, hi,
                           [&](int64_t i, T grad) FASTMLP_ELEMENT { p[i] = p[i] + (-s.lr) * grad; });
         return;
       }
-      for_each_gradient(s, p, g, lo, hi, [&](int64_t i, T grad) FASTMLP_ELEMENT {
+      for_each_gradient(s, p, g, g2, lo, hi, [&](int64_t i, T grad) FASTMLP_ELEMENT {
         T& buf = s0[i];
         buf = s.first ? grad : buf * s.momentum + s.one_minus_dampening * grad;
         grad = c.nesterov ? grad + s.momentum * buf : buf;
@@ -99,7 +108,7 @@ void update_range(const OptimStep<T>& step, T* p, const T* g, T* const* st, int6
         for (int64_t i = lo; i < hi; ++i) p[i] = p[i] * s.decay_factor;
       {
         auto adam = [&](auto eps_hat) FASTMLP_ELEMENT {
-          for_each_gradient(s, p, g, lo, hi, [&](int64_t i, T grad) FASTMLP_ELEMENT {
+          for_each_gradient(s, p, g, g2, lo, hi, [&](int64_t i, T grad) FASTMLP_ELEMENT {
             T& m = s0[i];
             T& v = s1[i];
             m = lerp(m, grad, s.lerp1, lerp1_near_start);
@@ -121,7 +130,7 @@ void update_range(const OptimStep<T>& step, T* p, const T* g, T* const* st, int6
       }
       return;
     case OptimKind::rmsprop:  // torch.optim.RMSprop
-      for_each_gradient(s, p, g, lo, hi, [&](int64_t i, T grad) FASTMLP_ELEMENT {
+      for_each_gradient(s, p, g, g2, lo, hi, [&](int64_t i, T grad) FASTMLP_ELEMENT {
         T& sq = s0[i];
         sq = sq * s.alpha + s.one_minus_alpha * grad * grad;
         T avg;
