@@ -67,6 +67,25 @@ def test_best_of_runs_takes_each_librarys_shortest_time():
     assert a["results"][0]["results"]["fastmlp"]["best_s"] == 2.0  # the inputs are untouched
 
 
+def test_best_of_runs_takes_the_percent_of_peak_against_the_highest_probe():
+    """A run whose FMA probe read half the peak (a core lent elsewhere) must not lend its
+    inflated % of peak to the combined table."""
+
+    def run(best_s, peak):
+        r = _run([{"fastmlp": best_s}])
+        gflops = 1.0 / best_s
+        r["results"][0].update(peak_gflops=peak, flops=1e9)
+        r["results"][0]["results"]["fastmlp"].update(gflops=gflops, pct_peak=100.0 * gflops / peak)
+        return r
+
+    slow_probe, good_probe = run(1.0, 1.0), run(2.0, 2.0)  # 100% and 25% as measured
+    rows = report.best_of_runs([slow_probe, good_probe])
+    assert rows[0]["peak_gflops"] == 2.0
+    assert rows[0]["results"]["fastmlp"]["best_s"] == 1.0
+    assert rows[0]["results"]["fastmlp"]["pct_peak"] == pytest.approx(50.0)
+    assert slow_probe["results"][0]["results"]["fastmlp"]["pct_peak"] == 100.0  # inputs untouched
+
+
 def test_best_of_runs_refuses_runs_of_different_cases():
     with pytest.raises(ValueError, match="different cases"):
         report.best_of_runs([_run([{"fastmlp": 1.0}]), _run([{"fastmlp": 1.0}] * 2)])
