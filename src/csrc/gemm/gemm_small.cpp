@@ -155,13 +155,8 @@ void small_tiles(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T*
           for (int64_t i = 0; i < mr; ++i) c[(j0 + j) * ldc + i0 + i] = edge[i * NR + j];
         continue;
       }
-      if (nr == NR) {
-        kernel(k, &a(i0, 0), lda, bp, ldb, c + i0 * ldc + j0, ldc, tile_bias, relu_flag);
-      } else {
-        kernel(k, &a(i0, 0), lda, bp, ldb, edge, NR, tile_bias, relu_flag);
-        for (int64_t i = 0; i < mr; ++i)
-          std::copy(edge + i * NR, edge + i * NR + nr, c + (i0 + i) * ldc + j0);
-      }
+      const unsigned last_lanes = static_cast<unsigned>(nr % kern.lanes) << kLastLanesShift;
+      kernel(k, &a(i0, 0), lda, bp, ldb, c + i0 * ldc + j0, ldc, tile_bias, relu_flag | last_lanes);
       finish_tile(ep, done, c, ldc, i0, j0, mr, nr);
     }
     if (transposed && t_hi > t_lo) {

@@ -13,6 +13,10 @@ enum UkernelFlags : unsigned {
   kLoadC = 1u,  // accumulate onto C (every K block after the first); else start from bias or 0
   kRelu = 2u,   // apply max(0, .) before storing (last K block of a fused relu)
 };
+// An unpacked kernel's flags may also carry, from this bit on, how many lanes of its last
+// vector to store (0: all): a tile whose columns end inside a vector is then written to
+// C directly, with masked stores, instead of through a buffer and a copy.
+constexpr unsigned kLastLanesShift = 8;
 
 // C[0:MR, 0:NR] (row stride ldc) = (bias[0:NR] or 0) + A_panel * B_panel (+ C if kLoadC)
 // where A_panel holds kc columns of MR values and B_panel kc rows of NR values, both
@@ -26,7 +30,8 @@ using UkernelFn = void (*)(int64_t kc, const T* a, const T* b, T* c, int64_t ldc
 // (row stride ldb) and A either row-major or column-major (lda its row or its column
 // stride): the packed kernel's register tile, r <= MR rows of it, its broadcasts from A
 // and its vector loads from B's rows.
-// It starts from the bias and applies ReLU as UkernelFn does (kLoadC: never needed).
+// It starts from the bias and applies ReLU as UkernelFn does (kLoadC: never needed), and
+// stores only the first lanes of its last vector when the flags say so (kLastLanesShift).
 template <class T>
 using UnpackedFn = void (*)(int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb, T* c, int64_t ldc,
                             const T* bias, unsigned flags);

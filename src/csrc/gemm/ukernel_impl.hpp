@@ -104,10 +104,20 @@ __attribute__((always_inline)) inline void tile(int64_t k, const Operands& ops, 
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[i][v] = V::relu(acc[i][v]);
   }
+  const int last_lanes = static_cast<int>(flags >> kLastLanesShift);
+  if (last_lanes == 0) {
 #pragma GCC unroll 32
-  for (int i = 0; i < MR; ++i)
+    for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) V::storeu(c + i * ldc + v * W, acc[i][v]);
+      for (int v = 0; v < NV; ++v) V::storeu(c + i * ldc + v * W, acc[i][v]);
+    return;
+  }
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 4
+    for (int v = 0; v + 1 < NV; ++v) V::storeu(c + i * ldc + v * W, acc[i][v]);
+    V::store_partial(c + i * ldc + (NV - 1) * W, acc[i][NV - 1], last_lanes);
+  }
 }
 
 // The packed micro-kernel (UkernelFn).
