@@ -9,9 +9,8 @@ namespace fastmlp {
 template <class T>
 void finish_tile_rows(const Epilogue<T>& ep, unsigned done, T* c, int64_t ldc, int64_t i0, int64_t j0,
                       int64_t mr, int64_t nr) {
-  const bool add_bias = ep.bias && !(done & kBiasAdded);
-  const bool act_here =
-      !(done & kActivationApplied) && ep.act != Activation::identity && ep.act != Activation::softmax;
+  const bool add_bias = bias_left(ep, done);
+  const bool act_here = activation_left(ep, done);
   const T* bias = ep.bias + j0 * ep.bias_stride;
   for (int64_t i = i0; i < i0 + mr; ++i) {
     T* row = c + i * ldc + j0;

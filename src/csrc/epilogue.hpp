@@ -22,13 +22,19 @@ inline bool activation_in_ukernel(const Epilogue<T>& ep) {
   return ep.act == Activation::relu && ep.pre == nullptr;
 }
 
-// Whether a tile of C that holds A B plus what `done` says still needs the epilogue.
+// What a tile of C that holds A B plus what `done` says still needs: its bias, its
+// activation (softmax runs after the GEMM), or either or the pre-activation kept.
+template <class T>
+inline bool bias_left(const Epilogue<T>& ep, unsigned done) {
+  return ep.bias && !(done & kBiasAdded);
+}
+template <class T>
+inline bool activation_left(const Epilogue<T>& ep, unsigned done) {
+  return !(done & kActivationApplied) && ep.act != Activation::identity && ep.act != Activation::softmax;
+}
 template <class T>
 inline bool epilogue_left(const Epilogue<T>& ep, unsigned done) {
-  const bool bias_left = ep.bias && !(done & kBiasAdded);
-  const bool act_left =
-      !(done & kActivationApplied) && ep.act != Activation::identity && ep.act != Activation::softmax;
-  return bias_left || ep.pre || act_left;
+  return bias_left(ep, done) || ep.pre || activation_left(ep, done);
 }
 
 // The epilogue of tile [i0, i0+mr) x [j0, j0+nr) of C, which holds A B (plus what `done`

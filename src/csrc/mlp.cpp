@@ -308,7 +308,7 @@ BatchLoss Mlp<T>::forward_backward(const LossSpec& loss, int64_t m, Input<T> x, 
     team_barrier(nt);
     if (error) return;
     const bool update_here = fused && std::isfinite(sums[0] + sums[1]);
-    for (int64_t i = 0; i < n_params_; ++i) {  // grads += the second half's, a share each
+    for (int64_t i = 0; i < n_params_; ++i) {  // a share of each parameter a thread
       const int64_t size = param_sizes_[i], lo = size * t / nt, hi = size * (t + 1) / nt;
       if (update_here)  // from both halves, in the update's own loop (the sum is not kept)
         update_params(*fused, *update, i, lo, hi);

@@ -185,18 +185,17 @@ bool transposing_pays(int64_t m, int64_t n, int64_t k, const MatView<T>& a, cons
   if (!small_path_applies(n, m, k, b.transposed(), a.transposed())) return false;
   const GemmKernel<T>& kern = gemm_kernel<T>();
   const double transposed_c = tuning().transposed_c_cost * double(m) * double(n);
+  // Vector multiply-adds of tiles over rows x cols of C, each as wide as its columns.
+  auto madds = [&](int64_t rows, int64_t cols) {
+    return double(rows) * double(ceil_div(cols, kern.lanes)) * double(k);
+  };
   if (b.cs == 1) {
     if (a.rs != 1) return false;  // then A^T would be packed
-    auto madds = [&](int64_t rows, int64_t cols) {
-      return double(rows) * double(ceil_div(cols, kern.lanes)) * double(k);
-    };
     return madds(n, m) + transposed_c < madds(m, n);
   }
   const double pack = tuning().dot_costs.pack;
   auto cost = [&](int64_t rows, int64_t cols, bool packs_b) {
-    return double(round_up(rows, kern.small.mr)) * double(round_up(cols, kern.lanes)) * double(k) /
-               kern.lanes +
-           (packs_b ? pack * double(k) * double(cols) : 0.0);
+    return madds(round_up(rows, kern.small.mr), cols) + (packs_b ? pack * double(k) * double(cols) : 0.0);
   };
   // B^T's packed B' is A^T. The 10%: the tiles' cost ignores how their edges run.
   return cost(n, m, a.rs != 1) + transposed_c < 0.9 * cost(m, n, true);
