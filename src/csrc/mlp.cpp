@@ -82,6 +82,7 @@ Mlp<T>::Mlp(std::vector<LayerRef<T>> layers, T negative_slope, double dropout)
   dropped_.assign(n, nullptr);
   param_grads_.assign(n_params_, nullptr);
   half_grads_.assign(n_params_, nullptr);
+  for (auto& half : norm_halves_) half.assign(n_params_, NormSums{});
   for (const auto& l : layers_) {
     params_.push_back(l.weight);
     param_sizes_.push_back(l.out * l.in);
@@ -239,22 +240,29 @@ void Mlp<T>::backward(Rows rows, Input<T> x, T* const* grads) {
 template <class T>
 BatchLoss Mlp<T>::forward_backward(const LossSpec& loss, int64_t m, Input<T> x, Targets<T> target,
                                    const RandomKey* dropout_key, int64_t row0, T* const* grads,
-                                   bool backward_if_not_finite, OptimState<T>* update) {
+                                   bool backward_if_not_finite, OptimState<T>* update,
+                                   const StepChores* chores) {
   const int64_t n = out_features();
   const double weight = rows_weight(m, target.weights);
   if (weight == 0) return {0.0, 0.0, 0.0};
   const double denom = loss.reduction == Reduction::mean ? loss_denominator(loss.kind, weight, n) : 1.0;
   dropout_applied_ = dropout_key != nullptr && dropout_ > 0;
-  // Forward pass of the rows, and their loss (its gradient into grad_out_).
+  // The rows' chores, forward pass and loss (its gradient into grad_out_).
   auto forward_loss = [&](Rows rows) {
+    if (chores && chores->order) gather_rows(*chores, rows);
     forward(rows, x, true, dropout_key, row0);
     return loss_sum(loss.kind, rows.count(), n, act_.back() + rows.r0 * n, rows_from(target, rows.r0, n),
                     grad_out_ + rows.r0 * n, T(1.0 / denom), rows.r0);
   };
+  const OptimConfig* penalised = chores ? chores->penalty : nullptr;
   if (!halved_step(m)) {
+    if (penalised) {  // before the caller's update
+      norm_half(*penalised, 0);
+      norm_half(*penalised, 1);
+    }
     const double sum = forward_loss({0, m});
     if (backward_if_not_finite || std::isfinite(sum)) backward({0, m}, x, grads);
-    return {sum, weight, denom};
+    return {sum, weight, denom, false, penalised ? penalty_of_halves(*penalised) : 0.0};
   }
   const Rows halves[2] = {{0, (m + 1) / 2}, {(m + 1) / 2, m}};
   double sums[2] = {0.0, 0.0};
@@ -303,6 +311,7 @@ BatchLoss Mlp<T>::forward_backward(const LossSpec& loss, int64_t m, Input<T> x, 
         sums[h] = forward_loss(halves[h]);
         if (backward_if_not_finite || std::isfinite(sums[h]))
           backward(halves[h], x, h == 0 ? grads : half_grads_.data());
+        if (penalised) norm_half(*penalised, h);  // before the update below
       }
     });
     team_barrier(nt);
@@ -320,7 +329,7 @@ BatchLoss Mlp<T>::forward_backward(const LossSpec& loss, int64_t m, Input<T> x, 
   const double sum = sums[0] + sums[1];
   const bool updated = fused && std::isfinite(sum);
   if (updated) ++update->step;
-  return {sum, weight, denom, updated};
+  return {sum, weight, denom, updated, penalised ? penalty_of_halves(*penalised) : 0.0};
 }
 
 template <class T>
@@ -346,20 +355,51 @@ void Mlp<T>::apply_optimizer(OptimState<T>& opt, const BatchLoss& batch) {
                      param_sizes_[p]);
 }
 
+namespace {
+bool penalises(const OptimConfig& c) {
+  return c.weight_decay != 0 || c.l1 != 0;
+}
+}  // namespace
+
 template <class T>
-double Mlp<T>::penalty(const OptimConfig& config) const {
-  auto of = [](const OptimConfig& c, const T* p, int64_t n) {
-    if (c.weight_decay == 0 && c.l1 == 0) return 0.0;
-    const NormSums sums = norm_sums(p, n);
-    return 0.5 * c.weight_decay * sums.squares + c.l1 * sums.absolute;
-  };
+void Mlp<T>::norm_half(const OptimConfig& config, int h) {
+  const OptimConfig bias = bias_config(config);
+  for (int64_t p = 0; p < n_params_; ++p) {
+    if (!penalises(param_is_bias_[p] ? bias : config)) continue;
+    const int64_t size = param_sizes_[p], lo = h == 0 ? 0 : size / 2, hi = h == 0 ? size / 2 : size;
+    norm_halves_[h][p] = norm_sums(params_[p] + lo, hi - lo);
+  }
+}
+
+template <class T>
+double Mlp<T>::penalty_of_halves(const OptimConfig& config) const {
   const OptimConfig bias = bias_config(config);
   double total = 0;
-  for (const LayerRef<T>& L : layers_) {
-    total += of(config, L.weight, L.out * L.in);
-    if (L.bias) total += of(bias, L.bias, L.out);
+  for (int64_t p = 0; p < n_params_; ++p) {
+    const OptimConfig& c = param_is_bias_[p] ? bias : config;
+    if (!penalises(c)) continue;
+    const NormSums &first = norm_halves_[0][p], &second = norm_halves_[1][p];
+    total +=
+        0.5 * c.weight_decay * (first.squares + second.squares) + c.l1 * (first.absolute + second.absolute);
   }
   return total;
+}
+
+template <class T>
+double Mlp<T>::penalty(const OptimConfig& config) {
+  norm_half(config, 0);
+  norm_half(config, 1);
+  return penalty_of_halves(config);
+}
+
+template <class T>
+void Mlp<T>::gather_rows(const StepChores& chores, Rows rows) {
+  const int64_t in = in_features(), width = out_features();
+  for (int64_t r = rows.r0; r < rows.r1; ++r) {
+    const int64_t src = chores.order[r];
+    if (chores.x) copy_row(chores.x + src * in, in, batch_x_ + r * in);
+    if (chores.values) copy_row(chores.values + src * width, width, batch_t_ + r * width);
+  }
 }
 
 template <class T>
@@ -446,12 +486,18 @@ EpochResult Mlp<T>::train_epoch(const LossSpec& loss, OptimState<T>& opt, int64_
     madds_since_poll += m * weights_;
     Input<T> xb = x.rows_from(start);
     Targets<T> tb = rows_from(target, start, width);
-    if (shuffle) {  // gather the batch's rows; GEMM packing then reads them contiguously
-      if (x.sparse) xb = batch_csr_.gather(x.csr, order_.data() + start, m);
+    // The penalty is of the parameters before this step's update, which forward_backward
+    // may make. The batch's rows are gathered (GEMM packing then reads them contiguously)
+    // by forward_backward, but for the labels and weights (one value a row) and CSR rows.
+    StepChores chores;
+    chores.penalty = opt.config.penalty_in_loss ? &opt.config : nullptr;
+    if (shuffle) {
+      chores.order = order_.data() + start;
+      chores.x = x.sparse ? nullptr : x.dense.ptr;
+      chores.values = target.values;
+      if (x.sparse) xb = batch_csr_.gather(x.csr, chores.order, m);
       for (int64_t r = 0; r < m; ++r) {
-        const int64_t src = order_[start + r];
-        if (!x.sparse) copy_row(x.dense.ptr + src * in, in, batch_x_ + r * in);
-        if (target.values) copy_row(target.values + src * width, width, batch_t_ + r * width);
+        const int64_t src = chores.order[r];
         if (target.labels) batch_labels_[r] = target.labels[src];
         if (target.weights) batch_w_[r] = target.weights[src];
       }
@@ -460,18 +506,19 @@ EpochResult Mlp<T>::train_epoch(const LossSpec& loss, OptimState<T>& opt, int64_
                       target.weights ? batch_w_ : nullptr};
     }
     const RandomKey* dropout_key = dropout_ > 0 ? &key : nullptr;
-    // Of the parameters before this step's update, which forward_backward may make.
-    const double step_penalty = opt.config.penalty_in_loss ? penalty(opt.config) : 0.0;
     BatchLoss b{0.0, 0.0, 0.0};
     if (allreduce) {
       bool stopped = false;
+      if (chores.order) gather_rows(chores, {0, m});  // a data-parallel step does no chores
+      const double step_penalty = chores.penalty ? penalty(*chores.penalty) : 0.0;
       b = allreduce_step(*allreduce, loss, m, xb, tb, dropout_key, start, stop, &stopped);
+      b.penalty = step_penalty;
       if (stopped) {
         (stop ? result.interrupted : result.peer_stopped) = true;
         break;
       }
     } else if (!target.weights || rows_weight(m, tb.weights) != 0) {
-      b = forward_backward(loss, m, xb, tb, dropout_key, start, param_grads_.data(), false, &opt);
+      b = forward_backward(loss, m, xb, tb, dropout_key, start, param_grads_.data(), false, &opt, &chores);
     }
     if (b.weight == 0) {  // no sample in this batch: skip it
       result.batch_loss.push_back(0.0);
@@ -484,7 +531,7 @@ EpochResult Mlp<T>::train_epoch(const LossSpec& loss, OptimState<T>& opt, int64_
       result.finite = false;
       break;
     }
-    result.batch_penalty.push_back(step_penalty / b.denominator);
+    result.batch_penalty.push_back(b.penalty / b.denominator);
     apply_optimizer(opt, b);
     result.loss_sum += b.sum;
     result.weight += b.weight;

@@ -1,6 +1,7 @@
 // A whole multilayer perceptron in C++: inference, gradients, and training steps and
 // epochs in one call each, so that Python overhead is paid per epoch, not per op.
 #pragma once
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <vector>
@@ -78,6 +79,7 @@ struct BatchLoss {
   double weight;
   double denominator;
   bool updated = false;  // the optimizer step is done too (forward_backward's update)
+  double penalty = 0;    // of the parameters before the step, if asked (StepChores)
   double reduced() const { return sum / denominator; }
 };
 
@@ -153,9 +155,22 @@ class Mlp {
   // halved step whose loss is finite also makes the optimizer step in the same threads,
   // from both halves' gradients (BatchLoss::updated; grads then holds the first half's
   // only); the caller makes it otherwise (apply_optimizer).
+  // What a training step of train_epoch does besides, in the same threads: copying its
+  // shuffled rows into the batch buffers, each half on the thread that runs it (the copy
+  // is then neither serial nor read from the other core's cache), and the penalty of the
+  // parameters before the update (BatchLoss::penalty; 0 without one).
+  struct StepChores {
+    const int64_t* order = nullptr;        // batch row r is source row order[r]
+    const T* x = nullptr;                  // dense rows (in_features) to gather into batch_x_
+    const T* values = nullptr;             // target rows (out_features) to gather into batch_t_
+    const OptimConfig* penalty = nullptr;  // the penalty's optimizer settings
+  };
   BatchLoss forward_backward(const LossSpec& loss, int64_t m, Input<T> x, Targets<T> target,
                              const RandomKey* dropout_key, int64_t row0, T* const* grads,
-                             bool backward_if_not_finite, OptimState<T>* update = nullptr);
+                             bool backward_if_not_finite, OptimState<T>* update = nullptr,
+                             const StepChores* chores = nullptr);
+  // Rows of the batch copied as chores says.
+  void gather_rows(const StepChores& chores, Rows rows);
   // One update from param_grads_ (unless batch.updated); penalty_scale multiplies
   // weight_decay and l1 (the reduction's 1 / denominator when the optimizer puts its
   // penalty in the loss).
@@ -183,7 +198,12 @@ class Mlp {
                            Targets<T> target, const RandomKey* dropout_key, int64_t row0, bool local_stop,
                            bool* stopped);
   // weight_decay/2 ||p||^2 + l1 |p|_1 over the parameters config penalises, in double.
-  double penalty(const OptimConfig& config) const;
+  // Each array's norms are taken as two fixed halves (norm_half, into norm_halves_),
+  // added in order: a halved step's two threads take one half each, and the bits do not
+  // depend on the number of threads.
+  double penalty(const OptimConfig& config);
+  void norm_half(const OptimConfig& config, int h);
+  double penalty_of_halves(const OptimConfig& config) const;
 
   std::vector<LayerRef<T>> layers_;
   T slope_;
@@ -212,6 +232,7 @@ class Mlp {
   std::vector<int64_t> param_sizes_;  // values per parameter array
   std::vector<T*> params_;            // the parameter arrays, in order (weight, bias)
   std::vector<bool> param_is_bias_;
+  std::array<std::vector<NormSums>, 2> norm_halves_;  // per parameter array (penalty)
   std::vector<int64_t> batch_labels_, order_;
 };
 
