@@ -47,7 +47,7 @@ template <class T>
 void pack_a_panel(const GemmKernel<T>& kern, const MatView<T>& a, int64_t i0, int64_t rows, int64_t p0,
                   int64_t kc, T* dst) {
   const int mr = kern.packed.mr;
-  if (a.cs == 1) return kern.pack_transposed(&a(i0, p0), a.rs, rows, mr, kc, dst);
+  if (a.cs == 1) return kern.pack_transposed(&a(i0, p0), a.rs, rows, mr, kc, dst, mr);
   switch (mr) {  // the packed tiles' heights of the configs (isa/<name>/config.cpp)
     case 6:
       return pack_a_panel<T, 6>(a, i0, rows, p0, kc, dst);

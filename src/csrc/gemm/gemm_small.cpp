@@ -149,10 +149,17 @@ void small_tiles(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T*
       const T* tile_bias = bias ? bias + j0 : nullptr;
       const UnpackedFn<T> kernel =
           kern.ukernel_unpacked[a_column_major][ceil_div(nr, kern.lanes) - 1][mr - 1];
-      if (transposed) {
+      if (transposed) {  // through the edge buffer
         kernel(k, &a(i0, 0), lda, bp, ldb, edge, NR, nullptr, 0u);
-        for (int64_t j = 0; j < nr; ++j)  // along C's rows, its unit stride
-          for (int64_t i = 0; i < mr; ++i) c[(j0 + j) * ldc + i0 + i] = edge[i * NR + j];
+        // Transposed in registers, lanes x lanes at a time (loads, shuffles and stores of
+        // about lanes / 2 vectors a column), or, for a tile of fewer than lanes / 2 rows,
+        // one element at a time, along C's rows (its unit stride).
+        if (2 * mr >= kern.lanes) {
+          kern.pack_transposed(edge, NR, mr, static_cast<int>(mr), nr, c + j0 * ldc + i0, ldc);
+        } else {
+          for (int64_t j = 0; j < nr; ++j)
+            for (int64_t i = 0; i < mr; ++i) c[(j0 + j) * ldc + i0 + i] = edge[i * NR + j];
+        }
         continue;
       }
       const unsigned last_lanes = static_cast<unsigned>(nr % kern.lanes) << kLastLanesShift;

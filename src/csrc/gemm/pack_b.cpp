@@ -12,7 +12,7 @@ void pack_b_panel(const GemmKernel<T>& kern, int nr, const MatView<T>& b, int64_
                   int64_t cols, T* dst) {
   // Column-major B (W^T of a row-major W in a dense layer): its columns are contiguous
   // rows for the transposing packer.
-  if (b.rs == 1) return kern.pack_transposed(&b(p0, j0), b.cs, cols, nr, kc, dst);
+  if (b.rs == 1) return kern.pack_transposed(&b(p0, j0), b.cs, cols, nr, kc, dst, nr);
   // Any other strides: transpose in blocks of one cache line of each column.
   constexpr int64_t kBlock = 64 / sizeof(T);
   for (int64_t k0 = 0; k0 < kc; k0 += kBlock) {

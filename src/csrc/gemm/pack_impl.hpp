@@ -8,10 +8,10 @@
 
 namespace fastmlp {
 
-// dst[kk * R + r] = src[r * ld + kk] for kk < kc and r < rows; 0 for rows <= r < R.
+// dst[kk * ldd + r] = src[r * ld + kk] for kk < kc and r < rows; 0 for rows <= r < R.
 template <class V>
 void pack_transposed(const typename V::T* src, int64_t ld, int64_t rows, int R, int64_t kc,
-                     typename V::T* dst) {
+                     typename V::T* dst, int64_t ldd) {
   using T = typename V::T;
   using vec = typename V::vec;
   constexpr int W = V::width;
@@ -21,17 +21,17 @@ void pack_transposed(const typename V::T* src, int64_t ld, int64_t rows, int R, 
       vec t[W];
       for (int i = 0; i < W; ++i) t[i] = r0 + i < rows ? V::loadu(src + (r0 + i) * ld + kk) : V::zero();
       V::transpose(t);  // t[j]: rows r0.. of column kk + j
-      T* d = dst + kk * R + r0;
+      T* d = dst + kk * ldd + r0;
       const int lanes = R - r0 < W ? R - r0 : W;  // a panel narrower than a tile (MR 12 or 6)
       if (lanes == W) {
-        for (int j = 0; j < W; ++j) V::storeu(d + j * R, t[j]);
+        for (int j = 0; j < W; ++j) V::storeu(d + j * ldd, t[j]);
       } else {
-        for (int j = 0; j < W; ++j) V::store_partial(d + j * R, t[j], lanes);
+        for (int j = 0; j < W; ++j) V::store_partial(d + j * ldd, t[j], lanes);
       }
     }
   }
   for (; kk < kc; ++kk)
-    for (int r = 0; r < R; ++r) dst[kk * R + r] = r < rows ? src[r * ld + kk] : T(0);
+    for (int r = 0; r < R; ++r) dst[kk * ldd + r] = r < rows ? src[r * ld + kk] : T(0);
 }
 
 // See PackRowsFn (ukernel.hpp); NR = NV vectors.

@@ -45,9 +45,11 @@ template <class T>
 using UnpackedTable = std::array<std::array<std::array<UnpackedFn<T>, kMaxMR>, kMaxSmallNV>, 2>;
 
 // Packs rows rows of a block whose rows run contiguously along k (row stride ld) into an
-// R-wide micro-panel: dst[kk * R + r] = src[r * ld + kk], zero for rows <= r < R.
+// R-wide micro-panel of row stride ldd (R for a packed panel): dst[kk * ldd + r] =
+// src[r * ld + kk], zero for rows <= r < R. With R = rows and ldd C's row stride, it
+// writes a tile into C transposed.
 template <class T>
-using PackFn = void (*)(const T* src, int64_t ld, int64_t rows, int R, int64_t kc, T* dst);
+using PackFn = void (*)(const T* src, int64_t ld, int64_t rows, int R, int64_t kc, T* dst, int64_t ldd);
 
 // Packs kc rows of `cols` columns of a block whose columns run contiguously (a row-major
 // B; row stride ld) into consecutive NR-column micro-panels of kc * NR values each:
@@ -106,7 +108,9 @@ struct GemmKernel {
   // latency, which r rows of an nr-wide tile cannot.
   UnpackedFn<T> ukernel_thin[2][2];
   int thin_nr[2];
-  PackFn<T> pack_transposed;  // A's micro-panels, and B's when column-major (any height)
+  // A's micro-panels, and B's when column-major (any height); the small path's tiles of
+  // a transposed C.
+  PackFn<T> pack_transposed;
   DotKernel<T> dot;
 };
 
