@@ -59,7 +59,9 @@ def simulated_caches(request):
 
 
 def run_python(code, **env):
-    full = {k: v for k, v in os.environ.items() if not k.startswith("FASTMLP_")}
+    # The child runs the parent's ISA (FASTMLP_ISA), so that its blocking compares with
+    # the parent's, and none of its other settings.
+    full = {k: v for k, v in os.environ.items() if not k.startswith("FASTMLP_") or k == "FASTMLP_ISA"}
     full.update(env)
     return subprocess.run([sys.executable, "-c", code], env=full, capture_output=True, text=True, timeout=120)
 

@@ -115,6 +115,41 @@ def test_packed_a_private_or_shared_bit_identical(isa, rng, restore_threads, dty
     check_matmul(c2, a, b, dtype)
 
 
+@pytest.fixture
+def busy_core():
+    """A process spinning on the last CPU: the threads of a product then run at different
+    speeds, and the faster ones steal panels from the slower ones' shares (gemm.cpp)."""
+    cpu = max(os.sched_getaffinity(0))
+    spin = f"import os; os.sched_setaffinity(0, {{{cpu}}})\nwhile True: pass"
+    proc = subprocess.Popen([sys.executable, "-c", spin])
+    try:
+        yield
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.mark.parametrize("threads", (2, 3))
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_stolen_panels_bit_identical_while_a_core_is_busy(
+    isa, rng, restore_threads, busy_core, dtype, threads
+):
+    # Few rows (the threads split N alone), three K blocks (each waits for the last) and
+    # several B blocks a thread, computed a few times over while another process takes
+    # one core.
+    from conftest import blocking
+
+    bl = blocking(dtype)
+    m, k, n = 4 * bl["mr"] + 1, 2 * bl["kc"] + 1, 4 * bl["nc"] + bl["nr"] + 1
+    a, b = make(rng, (m, k), dtype), make(rng, (k, n), dtype)
+    fastmlp.set_num_threads(1)
+    c1 = fastmlp.matmul(a, b)
+    fastmlp.set_num_threads(threads)
+    for _ in range(4):
+        np.testing.assert_array_equal(fastmlp.matmul(a, b), c1)
+    check_matmul(c1, a, b, dtype)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_concurrent_python_threads_get_serial_results(isa, rng, dtype):
     shapes = [(M, K, N), (37, 41, 43), (5, 3, 7), (130, 257, 129)]
