@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <tuple>
+#include <utility>
 
 #include "common.hpp"
 
@@ -77,6 +79,45 @@ inline void team_barrier(int nt) {
 template <class Fn>
 void parallel_ranges(int nt, int64_t count, Fn&& fn) {
   parallel(nt, [&](int t, int tn) { fn(count * t / tn, count * (t + 1) / tn); });
+}
+
+// A thread's share [front, back) of some work items (fewer than 2^32), in one word: its
+// owner takes items from the front, threads done with their own shares steal from the
+// back. A thread on a busy or slower core (another process on it, an efficiency core of
+// a hybrid CPU, a VM's busy host) then leaves the rest of its share to the others
+// instead of holding them at the end. Who runs an item must not change its result.
+class WorkShare {
+ public:
+  void reset(int64_t front, int64_t back) { word_.store(pack(front, back), std::memory_order_relaxed); }
+  // Items [lo, hi): for the owner from the front, half of what is left clamped to
+  // [least, most]; for a thief least from the back. lo == hi: none left.
+  std::pair<int64_t, int64_t> take(int64_t most, int64_t least, bool owner) {
+    uint64_t w = word_.load(std::memory_order_relaxed);
+    for (;;) {
+      const int64_t front = int64_t(w >> 32), back = int64_t(w & 0xffffffffu);
+      if (front >= back) return {0, 0};
+      const int64_t lo = owner ? front : std::max(front, back - least);
+      const int64_t hi = owner ? std::min(back, front + std::clamp((back - front) / 2, least, most)) : back;
+      if (word_.compare_exchange_weak(w, owner ? pack(hi, back) : pack(front, lo), std::memory_order_relaxed))
+        return {lo, hi};
+    }
+  }
+
+ private:
+  static uint64_t pack(int64_t front, int64_t back) { return uint64_t(front) << 32 | uint64_t(back); }
+  std::atomic<uint64_t> word_{0};
+};
+
+// Thread tid of nt: fn(lo, hi) on the items of its share (shares[tid]), then on what it
+// steals from the others' (take's most and least).
+template <class Fn>
+void work_and_steal(WorkShare* shares, int tid, int nt, int64_t most, int64_t least, Fn&& fn) {
+  for (int o = 0; o < nt; ++o) {
+    WorkShare& from = shares[(tid + o) % nt];
+    for (auto [lo, hi] = from.take(most, least, o == 0); lo < hi;
+         std::tie(lo, hi) = from.take(most, least, o == 0))
+      fn(lo, hi);
+  }
 }
 
 // Threads worth starting for `work` units when one thread should get at least `grain`.

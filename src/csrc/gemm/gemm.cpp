@@ -1,11 +1,8 @@
 #include "gemm/gemm.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <memory>
 #include <stdexcept>
-#include <tuple>
-#include <utility>
 
 #include "buffer.hpp"
 #include "epilogue.hpp"
@@ -79,33 +76,6 @@ void thread_grid(int nt, int64_t m_panels, int64_t n_panels, int& tm, int& tn) {
     }
   }
 }
-
-// A thread's share [front, back) of the N panels of one (K, M) block, in one word: its
-// owner takes B blocks from the front, a thread done with its own share steals from the
-// back.
-class PanelShare {
- public:
-  void reset(int64_t front, int64_t back) { word_.store(pack(front, back), std::memory_order_relaxed); }
-  // Panels [lo, hi) from the front for the owner, at most most of them but no more than
-  // half of what is left unless that is below least; else least from the back. lo == hi:
-  // none left.
-  std::pair<int64_t, int64_t> take(int64_t most, int64_t least, bool from_front) {
-    uint64_t w = word_.load(std::memory_order_relaxed);
-    for (;;) {
-      const int64_t front = int64_t(w >> 32), back = int64_t(w & 0xffffffffu);
-      if (front >= back) return {0, 0};
-      const int64_t count = from_front ? std::clamp((back - front) / 2, least, most) : least;
-      const int64_t lo = from_front ? front : std::max(front, back - count);
-      const int64_t hi = from_front ? std::min(back, front + count) : back;
-      const uint64_t rest = from_front ? pack(hi, back) : pack(front, lo);
-      if (word_.compare_exchange_weak(w, rest, std::memory_order_relaxed)) return {lo, hi};
-    }
-  }
-
- private:
-  static uint64_t pack(int64_t front, int64_t back) { return uint64_t(front) << 32 | uint64_t(back); }
-  std::atomic<uint64_t> word_{0};
-};
 
 // C (m x n, ldc) = bias or 0, then the activation: what A B + bias is when k == 0.
 template <class T>
@@ -190,22 +160,19 @@ void gemm_packed(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T*
   const unsigned relu_flag = activation_in_ukernel(ep) && !transposed ? kRelu : 0u;
   const unsigned done = (transposed ? 0u : kBiasAdded) | (relu_flag ? kActivationApplied : 0u);
 
-  // Threads that split N alone steal panels from each other's shares when done with
-  // their own (PanelShare, one per thread and (K, M) block): a thread whose core runs
-  // slower (another process on it, an efficiency core of a hybrid CPU, a VM's busy host)
-  // then leaves the rest of its share to the others instead of holding them at the end.
-  // An owner takes whole B blocks while more than two are left of its share, then half of
-  // what is left (a quarter block at least); a thief a quarter block from the back: the
-  // A block is read again once per B block taken, so smaller ones throughout made 4096^3
-  // float32 1-2.5% slower. Zen 4, 2 threads, a busy process pinned to one core: 2048^3
-  // float32 in 117-130 ms against 169-180 with fixed shares (NumPy 171-183; 81 with the
-  // core idle); idle, 256^3-4096^3 level (geomean 1.00). Every tile is the same chain of
-  // FMAs whoever computes it, so results do not change; the next K block waits for the
-  // last (its tiles may go to another thread).
+  // Threads that split N alone take their panels from WorkShares (threads.hpp), one per
+  // thread and (K, M) block, and steal from each other's when done. An owner takes whole
+  // B blocks while more than two are left of its share, then half of what is left (a
+  // quarter block at least); a thief a quarter block: the A block is read again once per
+  // B block taken, and smaller ones throughout made 4096^3 float32 1-2.5% slower. Zen 4,
+  // 2 threads, a busy process pinned to one core: 2048^3 float32 in 117-130 ms against
+  // 169-180 with fixed shares (NumPy 171-183; 81 with the core idle); idle, 256^3-4096^3
+  // level (geomean 1.00). Every tile is the same chain of FMAs whoever computes it; the
+  // next K block waits for the last (its tiles may go to another thread).
   const bool stealing = nt > 1 && tm == 1;
   const int64_t steal = std::max<int64_t>(1, NCP / 4);
   const int64_t blocks = stealing ? ceil_div(k, KC) * ceil_div(m, MC) : 0;
-  std::unique_ptr<PanelShare[]> shares(blocks ? new PanelShare[blocks * nt] : nullptr);
+  std::unique_ptr<WorkShare[]> shares(blocks ? new WorkShare[blocks * nt] : nullptr);
   for (int64_t s = 0; s < blocks * nt; ++s)
     shares[s].reset(n_panels * (s % nt) / nt, n_panels * (s % nt + 1) / nt);
 
@@ -267,13 +234,7 @@ void gemm_packed(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T*
           }
         };
         if (stealing) {
-          PanelShare* share = &shares[block * nt];
-          for (int o = 0; o < nt; ++o) {  // its own share first, then the next threads'
-            PanelShare& from = share[(tid + o) % nt];
-            for (auto [lo, hi] = from.take(NCP, steal, o == 0); lo < hi;
-                 std::tie(lo, hi) = from.take(NCP, steal, o == 0))
-              run_panels(lo, hi);
-          }
+          work_and_steal(&shares[block * nt], tid, nt, NCP, steal, run_panels);
         } else {
           for (int64_t jb = np_lo; jb < np_hi; jb += NCP) run_panels(jb, std::min(np_hi, jb + NCP));
         }
