@@ -148,13 +148,6 @@ class Mlp {
   void inference_pass(int64_t m, Input<T> x);
   // Backward pass of those rows of the last forward pass, from grad_out_ into grads.
   void backward(Rows rows, Input<T> x, T* const* grads);
-  // Forward pass, loss (its reduced gradient into grad_out_) and, if the loss is finite
-  // or backward_if_not_finite, backward pass of a batch of m rows into grads. Halved
-  // steps (halved_step) run the two halves of the rows on two threads. The denominator
-  // is 0, and nothing is computed, if the batch's weights sum to zero. With update, a
-  // halved step whose loss is finite also makes the optimizer step in the same threads,
-  // from both halves' gradients (BatchLoss::updated; grads then holds the first half's
-  // only); the caller makes it otherwise (apply_optimizer).
   // What a training step of train_epoch does besides, in the same threads: copying its
   // shuffled rows into the batch buffers, each half on the thread that runs it (the copy
   // is then neither serial nor read from the other core's cache), and the penalty of the
@@ -165,6 +158,13 @@ class Mlp {
     const T* values = nullptr;             // target rows (out_features) to gather into batch_t_
     const OptimConfig* penalty = nullptr;  // the penalty's optimizer settings
   };
+  // Forward pass, loss (its reduced gradient into grad_out_) and, if the loss is finite
+  // or backward_if_not_finite, backward pass of a batch of m rows into grads. Halved
+  // steps (halved_step) run the two halves of the rows on two threads. The denominator
+  // is 0, and nothing is computed, if the batch's weights sum to zero. With update, a
+  // halved step whose loss is finite also makes the optimizer step in the same threads,
+  // from both halves' gradients (BatchLoss::updated; grads then holds the first half's
+  // only); the caller makes it otherwise (apply_optimizer). With chores, it does those too.
   BatchLoss forward_backward(const LossSpec& loss, int64_t m, Input<T> x, Targets<T> target,
                              const RandomKey* dropout_key, int64_t row0, T* const* grads,
                              bool backward_if_not_finite, OptimState<T>* update = nullptr,
