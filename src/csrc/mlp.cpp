@@ -256,13 +256,10 @@ BatchLoss Mlp<T>::forward_backward(const LossSpec& loss, int64_t m, Input<T> x, 
   };
   const OptimConfig* penalised = chores ? chores->penalty : nullptr;
   if (!halved_step(m)) {
-    if (penalised) {  // before the caller's update
-      norm_half(*penalised, 0);
-      norm_half(*penalised, 1);
-    }
+    const double step_penalty = penalised ? penalty(*penalised) : 0.0;  // before the caller's update
     const double sum = forward_loss({0, m});
     if (backward_if_not_finite || std::isfinite(sum)) backward({0, m}, x, grads);
-    return {sum, weight, denom, false, penalised ? penalty_of_halves(*penalised) : 0.0};
+    return {sum, weight, denom, false, step_penalty};
   }
   const Rows halves[2] = {{0, (m + 1) / 2}, {(m + 1) / 2, m}};
   double sums[2] = {0.0, 0.0};

@@ -6,6 +6,7 @@
 
 #include "buffer.hpp"
 #include "epilogue.hpp"
+#include "gemm/edge_tile.hpp"
 #include "gemm/gemm_dot.hpp"
 #include "gemm/gemm_small.hpp"
 #include "gemm/pack_b.hpp"
@@ -82,26 +83,6 @@ template <class T>
 void gemm_empty_k(int64_t m, int64_t n, T* c, int64_t ldc, const Epilogue<T>& ep) {
   for (int64_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, T(0));
   finish_tile(ep, 0u, c, ldc, 0, 0, m, n);
-}
-
-// Moves an mr x nr tile from the edge buffer (row stride NR) to C' (element (i, j) at
-// c[i*rs + j*cs]) if to_c, else back. The inner loop runs along C's unit stride: a
-// transposed C' would otherwise take one strided store per element.
-template <bool to_c, class T>
-void move_tile(T* edge, int64_t NR, T* c, int64_t rs, int64_t cs, int64_t mr, int64_t nr) {
-  auto move = [&](int64_t i, int64_t j) {
-    if constexpr (to_c)
-      c[i * rs + j * cs] = edge[i * NR + j];
-    else
-      edge[i * NR + j] = c[i * rs + j * cs];
-  };
-  if (cs == 1) {
-    for (int64_t i = 0; i < mr; ++i)
-      for (int64_t j = 0; j < nr; ++j) move(i, j);
-  } else {
-    for (int64_t j = 0; j < nr; ++j)
-      for (int64_t i = 0; i < mr; ++i) move(i, j);
-  }
 }
 
 // Share of the register tiles' lanes that hold real elements of an m x n result.
@@ -182,7 +163,6 @@ void gemm_packed(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T*
     T* bbuf = bbuf_all + b_per_thread * tid;
     T* abuf = private_a ? abuf_all + MC * kc_max * tid : abuf_all;
     alignas(64) T edge[kMaxTile];
-    int64_t block = 0;  // (K, M) blocks so far: the index of shares
 
     for (int64_t pc = 0; pc < k; pc += KC) {
       const int64_t kc = std::min(KC, k - pc);
@@ -234,11 +214,11 @@ void gemm_packed(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T*
           }
         };
         if (stealing) {
+          const int64_t block = pc / KC * ceil_div(m, MC) + ic / MC;  // this (K, M) block's shares
           work_and_steal(&shares[block * nt], tid, nt, NCP, steal, run_panels);
         } else {
           for (int64_t jb = np_lo; jb < np_hi; jb += NCP) run_panels(jb, std::min(np_hi, jb + NCP));
         }
-        ++block;
         if (!private_a) team_barrier(nt);  // the A buffer is repacked next
       }
       if (stealing && !last) team_barrier(nt);  // C's partial sums are complete

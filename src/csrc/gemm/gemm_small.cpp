@@ -5,6 +5,7 @@
 
 #include "buffer.hpp"
 #include "epilogue.hpp"
+#include "gemm/edge_tile.hpp"
 #include "gemm/pack_b.hpp"
 #include "isa/dispatch.hpp"
 #include "threads.hpp"
@@ -154,12 +155,10 @@ void small_tiles(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T*
         // Transposed in registers, lanes x lanes at a time (loads, shuffles and stores of
         // about lanes / 2 vectors a column), or, for a tile of fewer than lanes / 2 rows,
         // one element at a time, along C's rows (its unit stride).
-        if (2 * mr >= kern.lanes) {
+        if (2 * mr >= kern.lanes)
           kern.pack_transposed(edge, NR, mr, static_cast<int>(mr), nr, c + j0 * ldc + i0, ldc);
-        } else {
-          for (int64_t j = 0; j < nr; ++j)
-            for (int64_t i = 0; i < mr; ++i) c[(j0 + j) * ldc + i0 + i] = edge[i * NR + j];
-        }
+        else
+          move_tile<true>(edge, NR, c + j0 * ldc + i0, 1, ldc, mr, nr);
         continue;
       }
       const unsigned last_lanes = static_cast<unsigned>(nr % kern.lanes) << kLastLanesShift;
