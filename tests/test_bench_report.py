@@ -158,6 +158,22 @@ def test_runner_probes_each_peak_once_before_the_cases_and_prints_it(tmp_path):
         assert f"{isa} {dtype}" in peak_line and f"{gflops:.1f} ({threads}t)" in peak_line
 
 
+@pytest.mark.parametrize(
+    ("probes", "expected", "taken"),
+    [
+        ([236.0], 236.0, 1),  # two cores' worth at once
+        ([117.9, 118.0, 235.0, 100.0], 235.0, 3),  # a core taken by the host, then given back
+        ([120.0] * 5, 120.0, 5),  # threads sharing a core's FMA units: every retry, then its best
+    ],
+)
+def test_a_multithread_peak_probe_below_the_cores_is_taken_again(probes, expected, taken):
+    from fastmlp.bench.machine import PEAK_RETRIES, scaled_probe
+
+    left = list(probes)
+    assert scaled_probe(lambda: left.pop(0), threads=2, one_thread=118.2) == expected
+    assert len(probes) - len(left) == taken <= PEAK_RETRIES + 1
+
+
 def test_no_avx512_coretype_column_on_a_cpu_without_avx512():
     from fastmlp.bench import run
 

@@ -27,11 +27,37 @@ RELEVANT_ENV = (
 )
 
 
+# A probe on several threads that finds less than PEAK_SCALING x threads x the one-thread
+# peak is taken again, up to PEAK_RETRIES times, and its best kept. On a VM the host may
+# take a core for the whole half second of a probe: on 2 threads of a Zen 4 one found
+# 117.9 of 236 GFLOP/s, and every two-thread row of that run read 160-190% of "peak".
+# Threads that share a core's FMA units (SMT) stay below the bar and only cost the retries.
+PEAK_SCALING = 0.75
+PEAK_RETRIES = 4
+
+
 @functools.cache
 def peak_gflops(isa, dtype, threads):
     """FMA peak of this machine for fastmlp's ``isa``, ``dtype`` and ``threads`` (probed once)."""
+
     # Best of short rounds over half a second: a brief disturbance only lowers some rounds.
-    return fastmlp._core._peak_gflops(isa, dtype, threads, 0.5)
+    def probe():
+        return fastmlp._core._peak_gflops(isa, dtype, threads, 0.5)
+
+    if threads == 1:
+        return probe()
+    return scaled_probe(probe, threads, peak_gflops(isa, dtype, 1))
+
+
+def scaled_probe(probe, threads, one_thread, retries=PEAK_RETRIES):
+    """The best of ``probe()`` (GFLOP/s on ``threads``), taken again while it is below
+    PEAK_SCALING x ``threads`` x ``one_thread``, at most ``retries`` more times."""
+    best = probe()
+    for _ in range(retries):
+        if best >= PEAK_SCALING * threads * one_thread:
+            break
+        best = max(best, probe())
+    return best
 
 
 def probe_peaks(cases, threads):
