@@ -34,25 +34,43 @@ void pack_transposed(const typename V::T* src, int64_t ld, int64_t rows, int R, 
     for (int r = 0; r < R; ++r) dst[kk * ldd + r] = r < rows ? src[r * ld + kk] : T(0);
 }
 
-// See PackRowsFn (ukernel.hpp); NR = NV vectors.
-template <class V, int NV>
+// See PackRowsFn (ukernel.hpp): panels R values wide, R = NR for B's panels or MR for
+// A's from a column-major A. A width that is not a whole number of vectors (MR 6 or 12)
+// is stored in whole vectors that run into the panel's next k, stored after it; only the
+// last k takes part-vector stores. The rows go kChunk at a time, panel by panel: a k step
+// of a panel is a whole row of the source away (4 KiB at 1024 floats) and of the next
+// panel's, kc R values: one row at a time across all panels wrote to as many streams of
+// lines in one L1 set, as many as a block of a column-major A has panels (85 at 1024 rows).
+template <class V, int R>
 void pack_rows(const typename V::T* src, int64_t ld, int64_t cols, int64_t kc, typename V::T* dst) {
-  constexpr int W = V::width, NR = NV * W;
-  const int64_t full = cols / NR, rest = cols - full * NR, panel = kc * NR;
-  for (int64_t kk = 0; kk < kc; ++kk, src += ld, dst += NR) {
-    for (int64_t p = 0; p < full; ++p)
+  using vec = typename V::vec;
+  constexpr int W = V::width, NV = (R + W - 1) / W, kChunk = 4;
+  const int64_t panels = (cols + R - 1) / R, whole = (cols - (NV * W - R)) / R, panel = kc * R;
+  for (int64_t k0 = 0; k0 < kc; k0 += kChunk) {
+    const int64_t k1 = k0 + kChunk < kc ? k0 + kChunk : kc;
+    for (int64_t p = 0; p < panels; ++p) {
+      const typename V::T* s = src + k0 * ld + p * R;
+      typename V::T* d = dst + p * panel + k0 * R;
+      for (int64_t kk = k0; kk < k1; ++kk, s += ld, d += R) {
+        vec x[NV];
+        if (p < whole) {  // all NV * W values lie within the block's columns
 #pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) V::storeu(dst + p * panel + v * W, V::loadu(src + p * NR + v * W));
-    if (rest) {
-      typename V::T* d = dst + full * panel;
-      const typename V::T* s = src + full * NR;
+          for (int v = 0; v < NV; ++v) x[v] = V::loadu(s + v * W);
+        } else {
 #pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) {
-        const int64_t lanes = rest - v * W;
-        const auto x = lanes >= W  ? V::loadu(s + v * W)
-                       : lanes > 0 ? V::load_partial(s + v * W, static_cast<int>(lanes))
-                                   : V::zero();
-        V::storeu(d + v * W, x);
+          for (int v = 0; v < NV; ++v) {
+            const int64_t n = cols - p * R - v * W;
+            x[v] = n >= W  ? V::loadu(s + v * W)
+                   : n > 0 ? V::load_partial(s + v * W, static_cast<int>(n))
+                           : V::zero();
+          }
+        }
+#pragma GCC unroll 4
+        for (int v = 0; v + 1 < NV; ++v) V::storeu(d + v * W, x[v]);
+        if (R % W == 0 || kk + 1 < kc)
+          V::storeu(d + (NV - 1) * W, x[NV - 1]);
+        else
+          V::store_partial(d + (NV - 1) * W, x[NV - 1], R % W);
       }
     }
   }

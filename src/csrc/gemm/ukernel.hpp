@@ -52,9 +52,10 @@ template <class T>
 using PackFn = void (*)(const T* src, int64_t ld, int64_t rows, int R, int64_t kc, T* dst, int64_t ldd);
 
 // Packs kc rows of `cols` columns of a block whose columns run contiguously (a row-major
-// B; row stride ld) into consecutive NR-column micro-panels of kc * NR values each:
-// dst[(c / NR) * kc * NR + kk * NR + c % NR] = src[kk * ld + c], zero past `cols` in the
-// last panel. It walks each source row once, across all its panels, so that the reads
+// B, or the transpose of a column-major A; row stride ld) into consecutive R-column
+// micro-panels of kc * R values each, R the tile's NR (B) or MR (A):
+// dst[(c / R) * kc * R + kk * R + c % R] = src[kk * ld + c], zero past `cols` in the last
+// panel. It walks a few source rows at a time across all panels, so that the reads
 // stream (panel by panel, they would jump a whole row at every kk).
 template <class T>
 using PackRowsFn = void (*)(const T* src, int64_t ld, int64_t cols, int64_t kc, T* dst);
@@ -76,12 +77,14 @@ struct DotKernel {
   std::array<std::array<DotFn<T>, kMaxDotTile>, kMaxDotTile> fn;
 };
 
-// A register tile: mr x nr elements of C per micro-kernel call, and the packer of B into
-// the nr-column micro-panels it reads.
+// A register tile: mr x nr elements of C per micro-kernel call, the packer of a
+// row-major B into the nr-column micro-panels it reads, and of a column-major A into its
+// mr-row ones (the same layout: A's mr values of each k are contiguous).
 template <class T>
 struct RegisterTile {
   int mr, nr;
   PackRowsFn<T> pack_rows;
+  PackRowsFn<T> pack_a_columns;
 };
 
 // The micro-kernels of one ISA and dtype with their packers. The packed path and the
