@@ -46,7 +46,7 @@ template <class T>
 void pack_a_block(const GemmKernel<T>& kern, const MatView<T>& a, int64_t i0, int64_t rows, int64_t p0,
                   int64_t kc, T* dst) {
   const int mr = kern.packed.mr;
-  if (a.rs == 1 && a.cs != 1) return kern.packed.pack_a_columns(&a(i0, p0), a.cs, rows, kc, dst);
+  if (a.rs == 1 && a.cs != 1) return kern.pack_a_columns(&a(i0, p0), a.cs, rows, kc, dst);
   for (int64_t r = 0; r < rows; r += mr, dst += mr * kc) {
     const int64_t n = std::min<int64_t>(mr, rows - r);
     if (a.cs == 1) {

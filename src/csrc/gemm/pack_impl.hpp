@@ -37,10 +37,9 @@ void pack_transposed(const typename V::T* src, int64_t ld, int64_t rows, int R, 
 // See PackRowsFn (ukernel.hpp): panels R values wide, R = NR for B's panels or MR for
 // A's from a column-major A. A width that is not a whole number of vectors (MR 6 or 12)
 // is stored in whole vectors that run into the panel's next k, stored after it; only the
-// last k takes part-vector stores. The rows go kChunk at a time, panel by panel: a k step
-// of a panel is a whole row of the source away (4 KiB at 1024 floats) and of the next
-// panel's, kc R values: one row at a time across all panels wrote to as many streams of
-// lines in one L1 set, as many as a block of a column-major A has panels (85 at 1024 rows).
+// last k takes part-vector stores. The rows go kChunk at a time, panel by panel: row by
+// row across all panels, each row wrote a line into every panel, the panels kc R values
+// apart, a multiple of 4 KiB, so all in one L1 set (85 panels of A at 1024 rows).
 template <class V, int R>
 void pack_rows(const typename V::T* src, int64_t ld, int64_t cols, int64_t kc, typename V::T* dst) {
   using vec = typename V::vec;

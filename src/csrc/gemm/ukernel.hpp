@@ -77,14 +77,12 @@ struct DotKernel {
   std::array<std::array<DotFn<T>, kMaxDotTile>, kMaxDotTile> fn;
 };
 
-// A register tile: mr x nr elements of C per micro-kernel call, the packer of a
-// row-major B into the nr-column micro-panels it reads, and of a column-major A into its
-// mr-row ones (the same layout: A's mr values of each k are contiguous).
+// A register tile: mr x nr elements of C per micro-kernel call, and the packer of B into
+// the nr-column micro-panels it reads.
 template <class T>
 struct RegisterTile {
   int mr, nr;
   PackRowsFn<T> pack_rows;
-  PackRowsFn<T> pack_a_columns;
 };
 
 // The micro-kernels of one ISA and dtype with their packers. The packed path and the
@@ -114,6 +112,9 @@ struct GemmKernel {
   // A's micro-panels, and B's when column-major (any height); the small path's tiles of
   // a transposed C.
   PackFn<T> pack_transposed;
+  // The packed tile's A micro-panels from a column-major A: the layout of B's panels from
+  // a row-major B, packed.mr values wide.
+  PackRowsFn<T> pack_a_columns;
   DotKernel<T> dot;
 };
 

@@ -160,14 +160,15 @@ template <class V, class Small, class Packed>
 constexpr GemmKernel<typename V::T> make_gemm_kernel_of(DotKernel<typename V::T> dot) {
   constexpr int W = V::width;
   return {W,
-          {Packed::mr, Packed::nv * W, &pack_rows<V, Packed::nv * W>, &pack_rows<V, Packed::mr>},
+          {Packed::mr, Packed::nv * W, &pack_rows<V, Packed::nv * W>},
           &ukernel<V, Packed::mr, Packed::nv>,
-          {Small::mr, Small::nv * W, &pack_rows<V, Small::nv * W>, &pack_rows<V, Small::mr>},
+          {Small::mr, Small::nv * W, &pack_rows<V, Small::nv * W>},
           unpacked_table<V, Small>(std::make_integer_sequence<int, Small::nv>{}),
           {{&ukernel_unpacked<V, 1, 8, false>, &ukernel_unpacked<V, 2, 4, false>},
            {&ukernel_unpacked<V, 1, 8, true>, &ukernel_unpacked<V, 2, 4, true>}},
           {8 * W, 4 * W},
           &pack_transposed<V>,
+          &pack_rows<V, Packed::mr>,
           dot};
 }
 
