@@ -26,13 +26,14 @@ Workspace& workspace() {
   return ws;
 }
 
-// Rows [i0, i0+rows) x columns [p0, p0+kc) of A into an MR-row micro-panel
-// dst[kk*MR + r], rows past the edge zero-filled, for a layout that is neither row- nor
-// column-major: per kk one element of each of the MR rows.
-template <class T, int MR>
-void pack_strided_a_panel(const MatView<T>& a, int64_t i0, int64_t rows, int64_t p0, int64_t kc, T* dst) {
-  for (int64_t kk = 0; kk < kc; ++kk, dst += MR)
-    for (int r = 0; r < MR; ++r) dst[r] = r < rows ? a(i0 + r, p0 + kk) : T(0);
+// Rows [i0, i0+rows) x columns [p0, p0+kc) of A into an mr-row micro-panel
+// dst[kk*mr + r], rows past the edge zero-filled, for a layout that is neither row- nor
+// column-major: per kk one element of each of the mr rows.
+template <class T>
+void pack_strided_a_panel(const MatView<T>& a, int mr, int64_t i0, int64_t rows, int64_t p0, int64_t kc,
+                          T* dst) {
+  for (int64_t kk = 0; kk < kc; ++kk, dst += mr)
+    for (int r = 0; r < mr; ++r) dst[r] = r < rows ? a(i0 + r, p0 + kk) : T(0);
 }
 
 // Rows [i0, i0+rows) x columns [p0, p0+kc) of A into consecutive MR-row micro-panels
@@ -49,23 +50,10 @@ void pack_a_block(const GemmKernel<T>& kern, const MatView<T>& a, int64_t i0, in
   if (a.rs == 1 && a.cs != 1) return kern.pack_a_columns(&a(i0, p0), a.cs, rows, kc, dst);
   for (int64_t r = 0; r < rows; r += mr, dst += mr * kc) {
     const int64_t n = std::min<int64_t>(mr, rows - r);
-    if (a.cs == 1) {
+    if (a.cs == 1)
       kern.pack_transposed(&a(i0 + r, p0), a.rs, n, mr, kc, dst, mr);
-      continue;
-    }
-    switch (mr) {  // the packed tiles' heights of the configs (isa/<name>/config.cpp)
-      case 6:
-        pack_strided_a_panel<T, 6>(a, i0 + r, n, p0, kc, dst);
-        break;
-      case 8:
-        pack_strided_a_panel<T, 8>(a, i0 + r, n, p0, kc, dst);
-        break;
-      case 12:
-        pack_strided_a_panel<T, 12>(a, i0 + r, n, p0, kc, dst);
-        break;
-      default:
-        throw std::logic_error("pack_a_block: no packing for this MR");
-    }
+    else
+      pack_strided_a_panel(a, mr, i0 + r, n, p0, kc, dst);
   }
 }
 
