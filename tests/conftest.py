@@ -8,6 +8,9 @@ of k products, |fl(a @ b) - a @ b| <= ~sqrt(k) * eps * (|a| @ |b|).
 """
 
 import math
+import os
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -66,6 +69,21 @@ def restore_threads():
         yield before
     finally:
         fastmlp.set_num_threads(before)
+
+
+@pytest.fixture
+def busy_core():
+    """A process spinning on the last CPU: the threads of a product then run at different
+    speeds, and the faster ones steal work from the slower ones' shares (a product's panels,
+    gemm.cpp; a halved training step's update, mlp.cpp)."""
+    cpu = max(os.sched_getaffinity(0))
+    spin = f"import os; os.sched_setaffinity(0, {{{cpu}}})\nwhile True: pass"
+    proc = subprocess.Popen([sys.executable, "-c", spin])
+    try:
+        yield
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 @pytest.fixture(scope="module")

@@ -44,6 +44,23 @@ def test_halved_train_step_is_the_optimizer_on_its_gradients(restore_threads, th
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_halved_epochs_bit_identical_while_a_core_is_busy(restore_threads, busy_core, dtype):
+    # The thread that finishes its half first takes chunks of the other's share of the
+    # update (mlp.cpp): each value must still be updated once, as one thread updates it.
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((8 * ROWS, SIZES[0])).astype(dtype)
+    y = rng.standard_normal((8 * ROWS, SIZES[-1])).astype(dtype)
+    trained = []
+    for threads in (1, 2):
+        fastmlp.set_num_threads(threads)
+        model = fastmlp.MLP(SIZES, dtype=dtype, seed=3)
+        model.fit(X, y, epochs=4, batch_size=ROWS, optimizer=optim.Adam(1e-2), loss="mse", verbose=False)
+        trained.append(model.parameters())
+    for p, q in zip(*trained):
+        np.testing.assert_array_equal(p, q)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_halved_epoch_reports_each_batch_penalty_before_its_update(dtype):
     # Two batches of ROWS rows, in order: batch 1's penalty is that of the weights after
     # batch 0's update, which the same step through train_step gives.

@@ -115,20 +115,6 @@ def test_packed_a_private_or_shared_bit_identical(isa, rng, restore_threads, dty
     check_matmul(c2, a, b, dtype)
 
 
-@pytest.fixture
-def busy_core():
-    """A process spinning on the last CPU: the threads of a product then run at different
-    speeds, and the faster ones steal panels from the slower ones' shares (gemm.cpp)."""
-    cpu = max(os.sched_getaffinity(0))
-    spin = f"import os; os.sched_setaffinity(0, {{{cpu}}})\nwhile True: pass"
-    proc = subprocess.Popen([sys.executable, "-c", spin])
-    try:
-        yield
-    finally:
-        proc.kill()
-        proc.wait()
-
-
 @pytest.mark.parametrize("threads", (2, 3))
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_stolen_panels_bit_identical_while_a_core_is_busy(

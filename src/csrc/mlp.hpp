@@ -225,12 +225,13 @@ class Mlp {
   T* batch_x_ = nullptr;
   CsrBatch<T> batch_csr_;  // or gathered CSR rows
   T* batch_t_ = nullptr;
-  T* batch_w_ = nullptr;              // and their sample weights
-  std::vector<T*> param_grads_;       // training only, one contiguous span
-  T* step_tail_ = nullptr;            // right after it: a StepTail (training only)
-  std::vector<T*> half_grads_;        // a halved step's second half (training only)
-  std::vector<int64_t> param_sizes_;  // values per parameter array
-  std::vector<T*> params_;            // the parameter arrays, in order (weight, bias)
+  T* batch_w_ = nullptr;               // and their sample weights
+  std::vector<T*> param_grads_;        // training only, one contiguous span
+  T* step_tail_ = nullptr;             // right after it: a StepTail (training only)
+  std::vector<T*> half_grads_;         // a halved step's second half (training only)
+  std::vector<int64_t> param_sizes_;   // values per parameter array
+  std::vector<int64_t> param_starts_;  // where each array starts, the arrays end to end
+  std::vector<T*> params_;             // the parameter arrays, in order (weight, bias)
   std::vector<bool> param_is_bias_;
   std::array<std::vector<NormSums>, 2> norm_halves_;  // per parameter array (penalty)
   std::vector<int64_t> batch_labels_, order_;
