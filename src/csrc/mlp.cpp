@@ -94,17 +94,20 @@ Mlp<T>::Mlp(std::vector<LayerRef<T>> layers, T negative_slope, double dropout)
   param_grads_.assign(n_params_, nullptr);
   half_grads_.assign(n_params_, nullptr);
   for (auto& half : norm_halves_) half.assign(n_params_, NormSums{});
+  // Each array starts on a whole line of values, as the arrays do in memory (_aligned.py):
+  // chunk boundaries then never split a line between two threads.
+  constexpr int64_t line = 64 / sizeof(T);
   param_starts_.push_back(0);
   for (const auto& l : layers_) {
     params_.push_back(l.weight);
     param_sizes_.push_back(l.out * l.in);
     param_is_bias_.push_back(false);
-    param_starts_.push_back(param_starts_.back() + l.out * l.in);
+    param_starts_.push_back(round_up(param_starts_.back() + l.out * l.in, line));
     if (!l.bias) continue;
     params_.push_back(l.bias);
     param_sizes_.push_back(l.out);
     param_is_bias_.push_back(true);
-    param_starts_.push_back(param_starts_.back() + l.out);
+    param_starts_.push_back(round_up(param_starts_.back() + l.out, line));
   }
 }
 
@@ -334,10 +337,10 @@ BatchLoss Mlp<T>::forward_backward(const LossSpec& loss, int64_t m, Input<T> x, 
     if (error) return;
     const bool update_here = fused && std::isfinite(sums[0] + sums[1]);
     work_and_steal(shares, t, nt, chunks, kUpdateSteal, [&](int64_t c0, int64_t c1) {
-      const int64_t v0 = c0 * kUpdateChunk, v1 = std::min(param_starts_.back(), c1 * kUpdateChunk);
+      const int64_t v0 = c0 * kUpdateChunk, v1 = c1 * kUpdateChunk;
       for (int64_t i = 0; i < n_params_; ++i) {  // the arrays that [v0, v1) overlaps
         const int64_t lo = std::max(v0, param_starts_[i]) - param_starts_[i];
-        const int64_t hi = std::min(v1, param_starts_[i + 1]) - param_starts_[i];
+        const int64_t hi = std::min(v1 - param_starts_[i], param_sizes_[i]);
         if (lo >= hi) continue;
         if (update_here)  // from both halves, in the update's own loop (the sum is not kept)
           update_params(*fused, *update, i, lo, hi);

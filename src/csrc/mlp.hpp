@@ -230,7 +230,7 @@ class Mlp {
   T* step_tail_ = nullptr;             // right after it: a StepTail (training only)
   std::vector<T*> half_grads_;         // a halved step's second half (training only)
   std::vector<int64_t> param_sizes_;   // values per parameter array
-  std::vector<int64_t> param_starts_;  // where each array starts, the arrays end to end
+  std::vector<int64_t> param_starts_;  // the arrays end to end, each from a line (+ the end)
   std::vector<T*> params_;             // the parameter arrays, in order (weight, bias)
   std::vector<bool> param_is_bias_;
   std::array<std::vector<NormSums>, 2> norm_halves_;  // per parameter array (penalty)
