@@ -187,6 +187,33 @@ def test_a_multithread_peak_below_the_bar_says_so_in_the_header():
     assert "avx512 float64 118.1 (2t)," not in line and line.endswith("avx512 float64 118.1 (2t)")
 
 
+def test_steal_time_comes_from_proc_stat(tmp_path):
+    from fastmlp.bench.machine import cpu_times, format_steal, steal_percent
+
+    stat = tmp_path / "stat"
+    stat.write_text("cpu  100 5 50 800 10 0 5 30 0 0\ncpu0 50 2 25 400 5 0 2 15 0 0\n")
+    assert cpu_times(stat) == (30, 1000)
+    assert steal_percent((30, 1000), (80, 1200)) == pytest.approx(25.0)
+    assert steal_percent(None, (80, 1200)) is None
+    assert cpu_times(tmp_path / "missing") is None
+    stat.write_text("intr 1 2 3\n")
+    assert cpu_times(stat) is None
+    assert format_steal([None]) == ""
+    assert format_steal([2.5]).startswith("steal    2.5% of this run's CPU time")
+    assert format_steal([0.3, None, 12.0]).startswith("steal    0.3%, 12.0% of each run's CPU time")
+
+
+def test_a_run_reports_its_steal_time(tmp_path):
+    out = tmp_path / "out.json"
+    printed = run_quick(json_path=out)
+    steal = json.load(open(out))["settings"]["steal_percent"]
+    if os.path.exists("/proc/stat"):
+        assert 0 <= steal <= 100
+        assert f"steal    {steal:.1f}% of this run's CPU time" in printed
+    else:
+        assert steal is None and "steal " not in printed
+
+
 def test_no_avx512_coretype_column_on_a_cpu_without_avx512():
     from fastmlp.bench import run
 

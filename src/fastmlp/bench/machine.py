@@ -111,6 +111,42 @@ def numpy_blas():
     return next((p for p in threadpool_info() if p["user_api"] == "blas"), None)
 
 
+def cpu_times(path="/proc/stat"):
+    """(steal, total) clock ticks of all CPUs so far, from the first line of /proc/stat,
+    or None where there is none (not Linux). Steal is the time the hypervisor ran
+    something else while this VM had work for the CPU."""
+    try:
+        with open(path) as f:
+            fields = f.readline().split()
+    except OSError:
+        return None
+    if len(fields) < 9 or fields[0] != "cpu":
+        return None
+    # user nice system idle iowait irq softirq steal (guest time is counted in user)
+    ticks = [int(v) for v in fields[1:9]]
+    return ticks[7], sum(ticks)
+
+
+def steal_percent(before, after):
+    """The share of CPU time between two cpu_times() readings that was stolen (%), or None."""
+    if before is None or after is None:
+        return None
+    total = after[1] - before[1]
+    return 100.0 * (after[0] - before[0]) / total if total > 0 else 0.0
+
+
+def format_steal(percents):
+    """One line: the steal time of each run (steal_percent, None where unknown), or ""."""
+    known = [p for p in percents if p is not None]
+    if not known:
+        return ""
+    runs = "this run's" if len(percents) == 1 else "each run's"
+    return (
+        f"steal    {', '.join(f'{p:.1f}%' for p in known)} of {runs} CPU time went to other work of the "
+        "host (/proc/stat): where it is more than a few %, the times are not this machine's best"
+    )
+
+
 def describe(threads):
     """A dict describing the machine, the libraries and their versions."""
     torch = torch_module()

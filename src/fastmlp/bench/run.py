@@ -146,6 +146,9 @@ def combine(args):
     for row in rows:
         print(report.format_row(row))
     print("\n" + report.footer(rows))
+    steal = machine.format_steal([run["settings"].get("steal_percent") for run in runs])
+    if steal:
+        print(steal)
     if args.png:
         report.draw_png(args.png, runs[0]["machine"], rows)
         print(f"\nwrote {args.png}")
@@ -157,7 +160,7 @@ def main(argv=None, results_dir=RESULTS_DIR):
     args = parse_args(argv, results_dir)
     if args.combine:
         return combine(args)
-    start = time.perf_counter()
+    start, ticks = time.perf_counter(), machine.cpu_times()
     seconds = args.seconds or (1.0 if args.full else 0.25)
     libraries = ("numpy",) if args.numpy_only else cases.LIBRARIES
     info = machine.describe(args.threads)
@@ -189,12 +192,16 @@ def main(argv=None, results_dir=RESULTS_DIR):
         "seconds_per_side": seconds,
         "numpy_coretype": args.numpy_coretype if coretype_results else None,
         "wall_seconds": time.perf_counter() - start,
+        "steal_percent": machine.steal_percent(ticks, machine.cpu_times()),
     }
     if args.json:
         report.write_json(args.json, info, rows, settings)
     if args.numpy_only:
         return 0
     print("\n" + report.footer(rows))
+    steal = machine.format_steal([settings["steal_percent"]])
+    if steal:
+        print(steal)
     if args.png:
         report.draw_png(args.png, info, rows)
     print(f"\nwrote {args.json or '-'} and {args.png or '-'} in {time.perf_counter() - start:.0f} s")
