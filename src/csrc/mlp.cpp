@@ -312,13 +312,12 @@ BatchLoss Mlp<T>::forward_backward(const LossSpec& loss, int64_t m, Input<T> x, 
       if (!error) error = std::current_exception();
     }
   };
-  // The update's chunks (kUpdateChunk): half of them each thread's, the rest stolen.
-  const int nt_step = std::min(2, max_threads());
+  // The update's chunks (kUpdateChunk): each thread's share of them, the rest stolen.
   const int64_t chunks = ceil_div(param_starts_.back(), kUpdateChunk);
   WorkShare shares[2];
-  for (int t = 0; t < nt_step; ++t) shares[t].reset(chunks * t / nt_step, chunks * (t + 1) / nt_step);
-  parallel(nt_step, [&](int t, int nt) {
-    const ThreadCap one(1);  // each half's ops on its own thread
+  parallel(std::min(2, max_threads()), [&](int t, int nt) {
+    const ThreadCap one(1);                                   // each half's ops on its own thread
+    shares[t].reset(chunks * t / nt, chunks * (t + 1) / nt);  // taken after the barrier below
     // A half's backward needs only its own forward, so no barrier between them: the two
     // halves' passes differ by some microseconds from step to step (this VM: 4-15 us of
     // 580 at 2-256-256-256-1 b128), and a barrier there made both wait for the slower
