@@ -43,10 +43,10 @@ namespace {
 // batch finished first takes kUpdateSteal chunks at a time from the back of the other's
 // (about half a microsecond of Adam on a Zen 4) instead of waiting for it. The update is
 // elementwise: the same bits whoever makes it. The halves' passes differ by 10-30 us a
-// step on this VM (2-256-256-256-1 Adam b128: 590 us a step). Zen 4, 2 threads, best of
-// 11 alternating processes: that epoch 73.6 -> 72.8 ms; digits float64 fits of 30
-// epochs, 64-100-10 at batch 32 53.9 -> 52.3 ms, 64-256-128-10 at batch 64 222.5 ->
-// 220.7 ms, 64-100-10 at batch 200 level (28.8 -> 28.5).
+// step on this VM (2-256-256-256-1 Adam b128: 590 us a step). Zen 4, 2 threads, five
+// A/B runs of 5-8 alternating processes each, best per run: that epoch 73.1-74.0 ->
+// 72.5-72.9 ms (0.3-2.0% faster in all five); scikit-learn's digits fits in float64
+// (64-100-10 at batch 32 and 200, 64-256-128-10 at batch 64) level, within +-3%.
 constexpr int64_t kUpdateChunk = 256, kUpdateSteal = 4;
 
 template <class T>
