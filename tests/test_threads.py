@@ -188,3 +188,44 @@ def test_omp_num_threads_is_honoured(n):
     env = {**os.environ, "OMP_NUM_THREADS": str(n)}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert int(out.stdout) == n
+
+
+THREAD_LIMIT_SCRIPT = """
+import sys
+import numpy as np
+import fastmlp
+rng = np.random.default_rng(0)
+out = {"threads": np.array(fastmlp.cpu_info()["num_threads"])}
+for m, k, n in [(4000, 512, 32), (6000, 700, 16), (1000, 1000, 1000), (5000, 1024, 64)]:
+    for dt in ("float32", "float64"):
+        a, b = rng.random((m, k)).astype(dt), rng.random((k, n)).astype(dt)
+        out[f"{m}x{k}x{n}{dt}"] = fastmlp.matmul(a, b)
+x, w, bias = rng.random((3000, 800)), rng.random((600, 800)), rng.random(600)
+out["linear"] = fastmlp.linear(x, w, bias, "relu")
+model = fastmlp.MLP([20, 300, 300, 4], seed=0)
+model.fit(rng.random((1024, 20)), rng.random((1024, 4)), epochs=2, batch_size=128, loss="mse", verbose=False)
+out.update({f"param{i}": p for i, p in enumerate(model.parameters())})
+np.savez(sys.argv[1], **out)
+"""
+
+
+def test_a_thread_limit_below_the_threads_asked_for_gives_the_serial_results(tmp_path):
+    # OMP_THREAD_LIMIT=1 under OMP_NUM_THREADS=2: a region asking for 2 threads gets 1. The
+    # kernels must plan for the team they get; they once planned for 2 and left the other
+    # thread's tiles unwritten (products split along M, the packed path's M blocks).
+    path = tmp_path / "limited.npz"
+    env = dict(os.environ, OMP_THREAD_LIMIT="1", OMP_NUM_THREADS="2")
+    subprocess.run([sys.executable, "-c", THREAD_LIMIT_SCRIPT, str(path)], check=True, env=env)
+    limited = np.load(path)
+    assert int(limited["threads"]) == 1
+    serial = tmp_path / "serial.npz"
+    subprocess.run(
+        [sys.executable, "-c", THREAD_LIMIT_SCRIPT, str(serial)],
+        check=True,
+        env=dict(os.environ, OMP_NUM_THREADS="1"),
+    )
+    expected = np.load(serial)
+    assert set(limited.files) == set(expected.files)
+    for name in expected.files:
+        if name != "threads":
+            np.testing.assert_array_equal(limited[name], expected[name], err_msg=name)

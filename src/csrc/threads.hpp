@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <stdexcept>
+#include <string>
 #include <tuple>
 #include <utility>
 
@@ -25,8 +27,13 @@ inline int& local_thread_cap() {
   return cap;
 }
 
+// The threads a kernel may plan for: the team a new region would get. Within the thread
+// limit (OMP_THREAD_LIMIT), and one inside an OpenMP region once the runtime allows no
+// further active level (a call from another library's region): there a region of more
+// threads gets only the one.
 inline int max_threads() {
-  int n = omp_get_max_threads();
+  if (omp_get_active_level() >= omp_get_max_active_levels()) return 1;
+  int n = std::min(omp_get_max_threads(), omp_get_thread_limit());
   const int lim = thread_limit().load(std::memory_order_relaxed);
   if (lim > 0) n = std::min(n, lim);
   if (local_thread_cap() > 0) n = std::min(n, local_thread_cap());
@@ -55,14 +62,30 @@ inline void set_max_threads(int n) {
 
 // Runs body(thread, threads) on nt OpenMP threads; with one thread, directly: an OpenMP
 // region costs about a microsecond even then, which small layers cannot afford.
+// The bodies plan for nt threads (their shares, grids and barriers), so all nt must run:
+// the runtime may not drop some for load (OMP_DYNAMIC, off for this region), nt comes
+// from max_threads(), and a team that still comes out smaller runs nothing and throws
+// (with fewer threads, the tiles of the missing ones were left unwritten).
 template <class Body>
 void parallel(int nt, Body&& body) {
   if (nt <= 1) {
     body(0, 1);
     return;
   }
+  const int dynamic = omp_get_dynamic();
+  if (dynamic) omp_set_dynamic(0);
+  int team = nt;
 #pragma omp parallel num_threads(nt)
-  body(omp_get_thread_num(), omp_get_num_threads());
+  {
+    if (omp_get_num_threads() == nt)
+      body(omp_get_thread_num(), nt);
+    else if (omp_get_thread_num() == 0)
+      team = omp_get_num_threads();
+  }
+  if (dynamic) omp_set_dynamic(dynamic);
+  if (team != nt)
+    throw std::runtime_error("OpenMP started " + std::to_string(team) + " of the " + std::to_string(nt) +
+                             " threads a kernel asked for");
 }
 
 // A barrier among the nt threads of a parallel() body. With one thread it does nothing:
