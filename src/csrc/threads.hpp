@@ -146,6 +146,7 @@ void work_and_steal(WorkShare* shares, int tid, int nt, int64_t most, int64_t le
 // Threads worth starting for `work` units when one thread should get at least `grain`.
 inline int threads_for(int64_t work, int64_t grain) {
   const int64_t useful = std::max<int64_t>(1, work / std::max<int64_t>(1, grain));
+  if (useful == 1) return 1;  // without asking the runtime: a microsecond op has no time for it
   return static_cast<int>(std::min<int64_t>(max_threads(), useful));
 }
 
