@@ -213,18 +213,16 @@ def test_a_thread_limit_below_the_threads_asked_for_gives_the_serial_results(tmp
     # OMP_THREAD_LIMIT=1 under OMP_NUM_THREADS=2: a region asking for 2 threads gets 1. The
     # kernels must plan for the team they get; they once planned for 2 and left the other
     # thread's tiles unwritten (products split along M, the packed path's M blocks).
-    path = tmp_path / "limited.npz"
-    env = dict(os.environ, OMP_THREAD_LIMIT="1", OMP_NUM_THREADS="2")
-    subprocess.run([sys.executable, "-c", THREAD_LIMIT_SCRIPT, str(path)], check=True, env=env)
-    limited = np.load(path)
+    def results(name, **env):
+        path = tmp_path / f"{name}.npz"
+        subprocess.run(
+            [sys.executable, "-c", THREAD_LIMIT_SCRIPT, str(path)], check=True, env={**os.environ, **env}
+        )
+        return np.load(path)
+
+    limited = results("limited", OMP_THREAD_LIMIT="1", OMP_NUM_THREADS="2")
     assert int(limited["threads"]) == 1
-    serial = tmp_path / "serial.npz"
-    subprocess.run(
-        [sys.executable, "-c", THREAD_LIMIT_SCRIPT, str(serial)],
-        check=True,
-        env=dict(os.environ, OMP_NUM_THREADS="1"),
-    )
-    expected = np.load(serial)
+    expected = results("serial", OMP_NUM_THREADS="1")
     assert set(limited.files) == set(expected.files)
     for name in expected.files:
         if name != "threads":

@@ -66,9 +66,9 @@ __attribute__((always_inline)) inline void tile(int64_t k, const Operands& ops, 
   // for AVX-512 float32 (3 when C is not aligned: a caller's out=, a view); fetching only
   // the first, and only when C was loaded, left the rest to miss at the end, and the
   // first K block's stores to wait for their lines (a 4096^3 float32 C, 64 MB, is in
-  // memory). Zen 4, 2 threads, best of 6-8
-  // alternating processes in four pairs of runs: AVX2 668/707/681 -> 657/693/658 ms,
-  // AVX-512 655/658 -> 641/641 ms; 512^3-2048^3 one thread, level (0.99-1.00x).
+  // memory). Zen 4, 2 threads, best of 6-8 alternating processes in four pairs of runs:
+  // AVX2 668/707/681 -> 657/693/658 ms, AVX-512 655/658 -> 641/641 ms; 512^3-2048^3 one
+  // thread, level (0.99-1.00x).
 #pragma GCC unroll 32
   for (int i = 0; i < MR; ++i) {
 #pragma GCC unroll 4
