@@ -183,7 +183,7 @@ def test_a_multithread_peak_below_the_bar_says_so_in_the_header():
         dict(isa="avx512", dtype="float64", threads=2, gflops=118.1, below_scaling=False),
     ]
     line = format_peaks(peaks)
-    assert "118.2 (1t) 117.8 (2t; below 3/4 of threads x 1t: threads share a core, or one was busy)" in line
+    assert "118.2 (1t) 117.8 (2t) [below 3/4 of threads x 1t: threads share a core, or one was busy]" in line
     assert "avx512 float64 118.1 (2t)," not in line and line.endswith("avx512 float64 118.1 (2t)")
 
 

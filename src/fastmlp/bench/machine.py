@@ -95,11 +95,11 @@ def format_peaks(peaks):
     groups = {}
     for p in peaks:
         short = (
-            "; below 3/4 of threads x 1t: threads share a core, or one was busy"
+            " [below 3/4 of threads x 1t: threads share a core, or one was busy]"
             if p.get("below_scaling")
             else ""
         )
-        groups.setdefault((p["isa"], p["dtype"]), []).append(f"{p['gflops']:.1f} ({p['threads']}t{short})")
+        groups.setdefault((p["isa"], p["dtype"]), []).append(f"{p['gflops']:.1f} ({p['threads']}t){short}")
     return ", ".join(f"{isa} {dtype} {' '.join(v)}" for (isa, dtype), v in groups.items())
 
 
