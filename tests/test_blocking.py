@@ -138,11 +138,12 @@ def test_blocks_are_the_largest_that_fit(isa, cpu, simulated_caches):
         # NC: the thread's B block within its share of L2
         assert nc % nr == 0 and kc * nc * S <= L2_SHARE * l2
         assert kc * (nc + nr) * S > L2_SHARE * l2
-        # MC: the shared A block within its share of L3 (or twice the L2 without one)
+        # MC: the shared A block and the C block it updates within their share of L3 (or
+        # twice the L2 without one)
         a_block = L3_SHARE * l3 if l3 else 2 * l2
         assert mc % mr == 0 and mr <= mc <= MAX_MC
-        assert mc * kc * S <= a_block or mc == mr
-        assert (mc + mr) * kc * S > a_block or mc + mr > MAX_MC
+        assert mc * (kc + nc) * S <= a_block or mc == mr
+        assert (mc + mr) * (kc + nc) * S > a_block or mc + mr > MAX_MC
         # small_kn: an unpacked B within the packed B block's budget, less for short tiles
         assert b["small_kn"] == int(L2_SHARE * l2 / S * min(1.0, b["small_mr"] / SMALL_FULL_MR))
 
@@ -163,6 +164,7 @@ def blocking_edge_shapes(b):
         (7, kc + 1, 11),
         (7, 2 * kc - 1, 11),
         (mc + 1, 3, 5),
+        (2 * mc + 1, 3, 5),  # three M blocks of equal size
         (mc + mr + 1, 9, 2 * nr + 3),
         (9, 5, nc + 1),
         (70, 3, 2 * nc + nr + 1),

@@ -27,7 +27,7 @@ Blocking model_blocking(const Caches& caches, TileSizes tiles, int elem_bytes) {
   nc = std::max<int64_t>(nc, nr);
 
   const double a_block = caches.l3.size > 0 ? double(caches.l3.size) * kL3Share : 2 * per_thread(caches.l2);
-  int64_t mc = round_down(static_cast<int64_t>(a_block / (kc * S)), mr);
+  int64_t mc = round_down(static_cast<int64_t>(a_block / ((kc + nc) * S)), mr);
   mc = std::clamp<int64_t>(mc, mr, round_down(kMaxMc, mr));
   // B in place is read once per small_mr rows of A: a shorter tile reads it more often.
   const double small_b = b_block / S * std::min(1.0, tiles.small_mr / double(kSmallFullMr));

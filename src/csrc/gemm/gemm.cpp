@@ -97,8 +97,10 @@ void gemm_packed(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T*
   if (MR * NR > kMaxTile) throw std::logic_error("micro-kernel tile larger than kMaxTile");
   const Blocking& blk = cfg.blocking<T>();
   const int64_t KC = blk.kc;
-  // Whole micro-panels: the packed A block holds MC / MR of them.
-  const int64_t MC = round_up(std::min(blk.mc, m), MR);
+  // Whole micro-panels: the packed A block holds MC / MR of them. M is cut into blocks
+  // of equal size, none larger than the model's MC by more than a panel: a last block of
+  // a few rows (4096 = 2 x 2046 + 4 under float64's MC) packs all of B again for them.
+  const int64_t MC = round_up(ceil_div(m, ceil_div(m, blk.mc)), MR);
   const int64_t NCP = std::max<int64_t>(1, blk.nc / NR);  // N panels per packed B block
   const int64_t n_panels = ceil_div(n, NR);
   const int64_t kc_max = std::min(KC, k);
