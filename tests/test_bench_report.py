@@ -200,7 +200,10 @@ def test_steal_time_comes_from_proc_stat(tmp_path):
     assert cpu_times(stat) is None
     assert format_steal([None]) == ""
     assert format_steal([2.5]).startswith("steal    2.5% of this run's CPU time")
-    assert format_steal([0.3, None, 12.0]).startswith("steal    0.3%, 12.0% of each run's CPU time")
+    # a run without the figure (older JSON) keeps its place, so each value stays with its run
+    assert format_steal([0.3, None, 12.0]).startswith(
+        "steal    0.3%, -, 12.0% of each run's CPU time (-: not recorded) went"
+    )
 
 
 def test_a_run_reports_its_steal_time(tmp_path):

@@ -136,13 +136,15 @@ def steal_percent(before, after):
 
 
 def format_steal(percents):
-    """One line: the steal time of each run (steal_percent, None where unknown), or ""."""
-    known = [p for p in percents if p is not None]
-    if not known:
+    """One line: the steal time of each run in order (steal_percent; None where unknown,
+    as in JSON written before the runner recorded it, shown as "-"), or "" if none is known."""
+    if all(p is None for p in percents):
         return ""
     runs = "this run's" if len(percents) == 1 else "each run's"
+    values = ", ".join("-" if p is None else f"{p:.1f}%" for p in percents)
+    unknown = " (-: not recorded)" if None in percents else ""
     return (
-        f"steal    {', '.join(f'{p:.1f}%' for p in known)} of {runs} CPU time went to other work of the "
+        f"steal    {values} of {runs} CPU time{unknown} went to other work of the "
         "host (/proc/stat): where it is more than a few %, the times are not this machine's best"
     )
 
