@@ -227,3 +227,20 @@ def test_a_thread_limit_below_the_threads_asked_for_gives_the_serial_results(tmp
     for name in expected.files:
         if name != "threads":
             np.testing.assert_array_equal(limited[name], expected[name], err_msg=name)
+
+
+def test_the_peak_probe_runs_the_team_it_reports_for_or_fails():
+    # Under a thread limit (as under OMP_DYNAMIC on a loaded machine) a region gets fewer
+    # threads than asked for: the probe must not report that team's peak as two threads'.
+    code = (
+        "import fastmlp\n"
+        "try:\n"
+        "    fastmlp._core._peak_gflops(fastmlp.cpu_info()['isa'], 'float32', 2, 0.01)\n"
+        "except RuntimeError as e:\n"
+        "    print(e)\n"
+        "else:\n"
+        "    print('no error')\n"
+    )
+    env = {**os.environ, "OMP_THREAD_LIMIT": "1", "OMP_NUM_THREADS": "2"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert "OpenMP started 1 of the 2 threads" in out.stdout

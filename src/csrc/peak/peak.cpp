@@ -1,13 +1,14 @@
 #include "peak/peak.hpp"
 
 #include "isa/dispatch.hpp"
-
-#include <omp.h>
+#include "threads.hpp"
 
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <numeric>
 #include <stdexcept>
+#include <vector>
 
 namespace fastmlp {
 
@@ -22,12 +23,13 @@ double peak_gflops(const char* isa, bool f64, int threads, double seconds) {
   double best = 0;
   const int64_t iters = 1 << 20;
   do {  // best of short rounds: another process stealing a core only lowers some rounds
+    // Through parallel(), as the kernels run: the whole team or an error, also under
+    // OMP_DYNAMIC, which could otherwise start fewer threads and report a lower peak.
+    std::vector<double> madds(std::max(threads, 1), 0.0);
     const auto t0 = clock::now();
-    double madds = 0;
-#pragma omp parallel num_threads(threads) reduction(+ : madds)
-    madds += fn(iters);
+    parallel(threads, [&](int t, int) { madds[t] = fn(iters); });
     const double dt = std::chrono::duration<double>(clock::now() - t0).count();
-    best = std::max(best, 2 * madds / dt / 1e9);
+    best = std::max(best, 2 * std::accumulate(madds.begin(), madds.end(), 0.0) / dt / 1e9);
   } while (clock::now() < stop);
   return best;
 }
