@@ -42,11 +42,13 @@
 //   twice the L2, streamed from memory by the prefetchers. MC is a multiple of MR within
 //   [MR, kMaxMc]: large blocks of A pack B fewer times. C counts because its lines pass
 //   through the L3 on every pass (on AMD, a victim cache of the L2s) and push A out. On a
-//   Zen 4 VM in a phase where every product ran slower (neighbours on the L3), the A block
-//   alone at kL3Share (float64 MC 2046, float32 4092) ran AVX2 float64 2048^3 at 82-89%
-//   of the peak on one thread against 89-92% with C counted, float32 4096^3 at 86-88%
-//   against 89-91%; in calm phases the two ran level (best of 5 processes: float64
-//   4096^3 90.4 against 92.6% on one thread, 2048^3 90.8 against 90.1% on two).
+//   Zen 4 VM, in a phase where every product ran slower (other guests on the L3, we
+//   think), the A block alone at kL3Share (float64 MC 2046, float32 4092) ran AVX2
+//   float64 2048^3 at 82-89% of the peak on one thread against 89-92% with the smaller
+//   blocks that counting C gives (float64 1026-1368 rows, float32 2046), float32 4096^3
+//   at 86-88% against 89-91%; in calm phases the two models ran level (best of 5
+//   processes: float64 4096^3 90.4 against 92.6% on one thread, 2048^3 90.8 against
+//   90.1% on two).
 //
 // Tested over the caches of other CPUs through FASTMLP_CACHES (tests/test_blocking.py);
 // FASTMLP_BLOCKING replaces the model's numbers altogether, for tuning.
