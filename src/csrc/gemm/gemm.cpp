@@ -98,9 +98,9 @@ void gemm_packed(int64_t m, int64_t n, int64_t k, MatView<T> a, MatView<T> b, T*
   const Blocking& blk = cfg.blocking<T>();
   const int64_t KC = blk.kc;
   // Whole micro-panels: the packed A block holds MC / MR of them. M is cut into blocks
-  // of equal size, none larger than the model's MC by more than a panel: a last block of
-  // a few rows (4096 rows under an MC of 2046 were 2046 + 2046 + 4) packs all of B again
-  // for them.
+  // of equal size, none larger than the model's MC by more than a panel: as many blocks
+  // (and packings of B) as MC gives, each smaller, instead of full blocks and a last one
+  // of a few rows (4096 rows under an MC of 2046 were 2046 + 2046 + 4).
   const int64_t MC = round_up(ceil_div(m, ceil_div(m, blk.mc)), MR);
   const int64_t NCP = std::max<int64_t>(1, blk.nc / NR);  // N panels per packed B block
   const int64_t n_panels = ceil_div(n, NR);
