@@ -22,10 +22,10 @@ double peak_gflops(const char* isa, bool f64, int threads, double seconds) {
   const auto stop = clock::now() + std::chrono::duration<double>(seconds);
   double best = 0;
   const int64_t iters = 1 << 20;
+  std::vector<double> madds(std::max(threads, 1), 0.0);  // each thread's, every round
   do {  // best of short rounds: another process stealing a core only lowers some rounds
     // Through parallel(), as the kernels run: the whole team or an error, also under
     // OMP_DYNAMIC, which could otherwise start fewer threads and report a lower peak.
-    std::vector<double> madds(std::max(threads, 1), 0.0);
     const auto t0 = clock::now();
     parallel(threads, [&](int t, int) { madds[t] = fn(iters); });
     const double dt = std::chrono::duration<double>(clock::now() - t0).count();
